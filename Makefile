@@ -1,0 +1,59 @@
+# Pixmill: `make run` opens the app, `make test` runs the whole suite. Both set up everything
+# (system libraries Qt needs, the virtual environment, the package) on a fresh Debian machine.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+APT_STAMP := .apt-deps.stamp
+
+# Qt's runtime libraries (offscreen and xcb platforms), a font, and Xvfb for real windows.
+APT_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libglib2.0-0 \
+	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
+	xvfb xauth fonts-dejavu-core
+
+.PHONY: run test lint format system-deps venv clean
+
+run: $(STAMP)
+	$(VENV)/bin/pixmill-gui
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+system-deps: $(APT_STAMP)
+
+$(APT_STAMP):
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+			echo "installing system packages:$$missing"; \
+			$$SUDO apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "warning: not a Debian system; make sure Qt's libraries are installed:$$missing"; \
+		fi; \
+	fi
+	@touch $@
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(APT_STAMP)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) $(APT_STAMP) build dist *.egg-info .pytest_cache

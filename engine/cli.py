@@ -1,0 +1,321 @@
+"""The headless front end: `pixmill convert` and `pixmill presets`.
+
+Builds a Recipe from a preset and flags, plans with engine.scan, runs with engine.runner and
+prints a progress bar (stderr, terminals only) and one line per failure. No Qt import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from .recipe import FORMATS, Recipe, RecipeError, Resize, builtin_presets, find_preset
+from .report import Report, summary_line
+from .runner import BatchListener, BatchRunner, Progress, default_workers
+from .scan import format_plan, plan
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().replace("×", "x").split("x")
+        wi, hi = int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if wi < 1 or hi < 1:
+        raise argparse.ArgumentTypeError("width and height must be at least 1")
+    return wi, hi
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return v
+
+
+def _quality(text: str) -> int:
+    v = _positive(text)
+    if v > 100:
+        raise argparse.ArgumentTypeError("quality must be between 1 and 100")
+    return v
+
+
+def _percent(text: str) -> float:
+    try:
+        v = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not 0 < v <= 10000:
+        raise argparse.ArgumentTypeError("percent must be above 0 and at most 10000")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pixmill",
+        description="Fast, safe batch image converter. Run without a command to open the window.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    c = sub.add_parser("convert", help="convert folders and files", description="Convert images.")
+    c.add_argument("inputs", nargs="+", metavar="INPUT", help="folders and image files")
+    c.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (required)")
+    c.add_argument("--preset", metavar="NAME|FILE.json", help="start from a preset or recipe file")
+    c.add_argument("--format", choices=FORMATS)
+    c.add_argument("--quality", type=_quality, metavar="1..100")
+    c.add_argument("--progressive", action="store_true", default=None, help="progressive JPEG")
+    c.add_argument("--lossless", action="store_true", default=None, help="lossless WebP")
+    c.add_argument("--png-level", type=int, choices=range(10), metavar="0..9")
+    size = c.add_mutually_exclusive_group()
+    size.add_argument("--fit", type=_size, metavar="WxH", help="fit within WxH")
+    size.add_argument("--long-edge", type=_positive, metavar="N", help="longest side N px")
+    size.add_argument("--scale", type=_percent, metavar="PERCENT", help="scale by percent")
+    size.add_argument("--exact", type=_size, metavar="WxH", help="exactly WxH (may distort)")
+    size.add_argument("--fill", type=_size, metavar="WxH", help="cover WxH, centre-crop")
+    c.add_argument("--upscale", action="store_true", default=None, help="allow enlarging")
+    c.add_argument(
+        "--filter", choices=("lanczos", "bicubic", "bilinear", "nearest"), help="resampling"
+    )
+    meta = c.add_mutually_exclusive_group()
+    meta.add_argument("--strip-metadata", action="store_true", help="drop EXIF and XMP")
+    meta.add_argument("--strip-location", action="store_true", help="drop GPS data only")
+    meta.add_argument("--keep-metadata", action="store_true", help="keep EXIF, ICC and XMP")
+    c.add_argument("--strip-icc", action="store_true", help="drop the colour profile too")
+    c.add_argument("--no-auto-orient", action="store_true", help="do not apply EXIF rotation")
+    c.add_argument("--background", metavar="'#rrggbb'", help="colour behind transparency")
+    c.add_argument("--first-frame", action="store_true", help="drop animation frames and pages")
+    c.add_argument("--name", metavar="TEMPLATE", help="{stem} {ext} {width} {height} {index} "
+                   "{parent} {date}; e.g. '{stem}_{width}px'")
+    c.add_argument("--flat", action="store_true", help="do not recreate the folder tree")
+    c.add_argument("--no-recursive", action="store_true", help="do not enter subfolders")
+    c.add_argument("--on-conflict", choices=("rename", "skip", "overwrite"))
+    c.add_argument("--keep-dates", action="store_true", default=None,
+                   help="give outputs the source's modification time")
+    c.add_argument("--workers", type=_positive, metavar="N",
+                   help=f"parallel workers (default {default_workers()})")
+    c.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="give up on one file after this long (default 600)")
+    c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    c.add_argument("--report", metavar="FILE.json", help="write a JSON (or .csv) report")
+    c.add_argument("--quiet", "-q", action="store_true", help="only print failures")
+    sub.add_parser("presets", help="list built-in presets")
+    return parser
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    base = find_preset(args.preset) if args.preset else Recipe()
+    changes: dict[str, Any] = {}
+    for attr, field in (
+        ("format", "format"),
+        ("quality", "quality"),
+        ("progressive", "progressive"),
+        ("lossless", "webp_lossless"),
+        ("png_level", "png_compress_level"),
+        ("background", "background"),
+        ("name", "name_template"),
+        ("on_conflict", "on_conflict"),
+        ("keep_dates", "keep_dates"),
+    ):
+        value = getattr(args, attr)
+        if value is not None:
+            changes[field] = value
+    if args.strip_metadata:
+        changes["metadata"] = "strip"
+    elif args.strip_location:
+        changes["metadata"] = "strip_location"
+    elif args.keep_metadata:
+        changes["metadata"] = "keep"
+    if args.strip_icc:
+        changes["keep_icc"] = False
+    if args.no_auto_orient:
+        changes["auto_orient"] = False
+    if args.first_frame:
+        changes["keep_frames"] = False
+    if args.flat:
+        changes["preserve_tree"] = False
+    if args.no_recursive:
+        changes["recursive"] = False
+    rz = base.resize
+    if args.fit:
+        rz = Resize("fit", width=args.fit[0], height=args.fit[1])
+    elif args.long_edge:
+        rz = Resize("long_edge", long_edge=args.long_edge)
+    elif args.scale:
+        rz = Resize("percent", percent=args.scale)
+    elif args.exact:
+        rz = Resize("exact", width=args.exact[0], height=args.exact[1])
+    elif args.fill:
+        rz = Resize("fill", width=args.fill[0], height=args.fill[1])
+    if args.upscale is not None or args.filter is not None:
+        rz = Resize(
+            rz.mode, rz.width, rz.height, rz.long_edge, rz.percent,
+            args.upscale if args.upscale is not None else rz.upscale,
+            args.filter or rz.filter,
+        )
+    changes["resize"] = rz
+    return base.replace(**changes)
+
+
+class ConsoleListener(BatchListener):
+    """Progress bar on a terminal, one line per failure, nothing else."""
+
+    def __init__(self, stream: TextIO, quiet: bool) -> None:
+        self.stream = stream
+        self.tty = stream.isatty() and not quiet
+        self.quiet = quiet
+        self._last = 0.0
+        self._width = 0
+
+    def _clear(self) -> None:
+        if self.tty and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+
+    def job_finished(self, result: dict[str, Any]) -> None:
+        if result["status"] == "failed":
+            self._clear()
+            self.stream.write(f"failed: {result['source']}: {result['error']}\n")
+            self.stream.flush()
+
+    def progress(self, snap: Progress) -> None:
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and snap.done < snap.total:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * snap.fraction)
+        eta = "--" if snap.eta_s is None else _fmt_seconds(snap.eta_s)
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {snap.done}/{snap.total} "
+            f"{snap.files_per_s:5.1f} files/s  ETA {eta}"
+        )
+        if snap.failed:
+            line += f"  {snap.failed} failed"
+        self.stream.write("\r" + line.ljust(self._width))
+        self._width = len(line)
+        self.stream.flush()
+
+    def batch_finished(self, report: Report) -> None:
+        self._clear()
+
+
+def _fmt_seconds(s: float) -> str:
+    s = int(round(s))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def cmd_presets(out: TextIO) -> int:
+    for name, recipe in builtin_presets().items():
+        out.write(f"{name:24} {recipe.description or recipe.describe()}\n")
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        recipe = recipe_from_args(args)
+    except RecipeError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.output:
+        raise UsageError("an output folder is required: -o OUTDIR")
+    outdir = os.path.abspath(args.output)
+    if os.path.exists(outdir) and not os.path.isdir(outdir):
+        raise UsageError(f"output {outdir} exists and is not a folder")
+    missing = [p for p in args.inputs if not os.path.exists(p)]
+    if missing:
+        raise UsageError("input not found: " + ", ".join(missing))
+    p = plan(args.inputs, recipe, outdir)
+    if args.dry_run:
+        out.write(format_plan(p) + "\n")
+        return EXIT_OK
+    for path, msg in p.problems:
+        err.write(f"note: {path}: {msg}\n")
+    if not p.jobs:
+        err.write("no images found in the inputs\n")
+        return EXIT_USAGE
+    try:
+        os.makedirs(outdir, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output folder {outdir}: {exc.strerror}") from None
+    if not os.access(outdir, os.W_OK):
+        raise UsageError(f"output folder {outdir} is not writable")
+    runner = BatchRunner(
+        workers=args.workers,
+        time_limit=args.time_limit if args.time_limit else 600.0,
+    )
+    listener = ConsoleListener(err, args.quiet)
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        runner.cancel()
+
+    try:
+        signal.signal(signal.SIGINT, on_sigint)
+        if hasattr(signal, "SIGTERM"):
+            signal.signal(signal.SIGTERM, on_sigint)
+    except ValueError:  # not the main thread (embedded use)
+        pass
+    try:
+        report = runner.run(p.jobs, listener)
+    finally:
+        runner.shutdown()
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except ValueError:
+            pass
+    if args.report:
+        try:
+            report.save(args.report)
+        except OSError as exc:
+            err.write(f"could not write report {args.report}: {exc.strerror or exc}\n")
+    if not args.quiet or report.exit_code:
+        err.write(summary_line(report) + "\n")
+    if report.cancelled:
+        err.write("cancelled\n")
+    return report.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    try:
+        if args.command == "presets":
+            return cmd_presets(sys.stdout)
+        if args.command == "convert":
+            return cmd_convert(args, sys.stdout, sys.stderr)
+        parser.print_help()
+        return EXIT_USAGE
+    except UsageError as exc:
+        sys.stderr.write(f"pixmill: {exc}\n")
+        return EXIT_USAGE
+    except RecipeError as exc:
+        sys.stderr.write(f"pixmill: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,592 @@
+"""convert_one(job) -> result dict: the pure function a worker runs for one file.
+
+Reads, orients, resizes (fast JPEG draft / reduce paths first), converts modes, keeps the
+metadata the recipe asks for and writes the output atomically. Every failure becomes a short
+message a user understands plus the traceback text for the log. No Qt here, ever.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import re
+import stat
+import tempfile
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageCms, ImageSequence, PngImagePlugin, UnidentifiedImageError
+
+from .recipe import Recipe, Resize, parse_color
+from .scan import TEMP_PREFIX, TEMP_SUFFIX, Job
+
+# Pillow warns between 1x and 2x MAX_IMAGE_PIXELS and raises above 2x; the 2x line is ours.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+SAFETY_LIMIT_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
+
+_RESAMPLE = {
+    "lanczos": Image.Resampling.LANCZOS,
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "nearest": Image.Resampling.NEAREST,
+}
+_PIL_FORMAT = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "avif": "AVIF",
+    "tiff": "TIFF",
+    "bmp": "BMP",
+    "gif": "GIF",
+}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_AXES = frozenset({5, 6, 7, 8})
+_ORIENTATION_TAG = 0x0112
+_GPS_IFD_TAG = 0x8825
+_NO_ALPHA = frozenset({"jpeg", "bmp"})
+_MULTI_FRAME = frozenset({"gif", "webp", "tiff"})
+_KEEPS_EXIF = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
+_KEEPS_ICC = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
+_MAX_SIDE = {"webp": 16383, "jpeg": 65500, "gif": 65535, "avif": 65536}
+_SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+_XMP_ORIENTATION = re.compile(rb"(tiff:Orientation(?:=\"|>))\d")
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@dataclass
+class WorkerContext:
+    """Per-process settings a pool's initializer fills in."""
+
+    temp_tag: str = ""
+    cancel: Any = None  # a multiprocessing Event, or None
+
+
+CONTEXT = WorkerContext()
+
+
+class ConversionError(Exception):
+    """A failure whose message is already written for the user."""
+
+
+# --- geometry --------------------------------------------------------------------------------
+def target_geometry(
+    w: int, h: int, rz: Resize
+) -> tuple[int, int, tuple[float, float] | None]:
+    """Output size for a (w, h) upright image, and the centred crop (in source pixels) that
+    fill mode takes first, or None."""
+    mode = rz.mode
+    if mode == "none":
+        return w, h, None
+    if mode == "exact":
+        tw, th = rz.width, rz.height
+        if not rz.upscale and (tw > w or th > h):
+            f = min(w / tw, h / th)
+            tw, th = max(1, round(tw * f)), max(1, round(th * f))
+        return tw, th, None
+    if mode == "fill":
+        tw, th = rz.width, rz.height
+        s = max(tw / w, th / h)
+        if not rz.upscale and s > 1:
+            f = min(1.0, w / tw, h / th)
+            tw, th = max(1, round(tw * f)), max(1, round(th * f))
+            s = max(tw / w, th / h)
+        crop = (min(w, tw / s), min(h, th / s))
+        if abs(crop[0] - w) < 0.5 and abs(crop[1] - h) < 0.5:
+            crop = None
+        return tw, th, crop
+    if mode == "fit":
+        s = min(rz.width / w, rz.height / h)
+    elif mode == "long_edge":
+        s = rz.long_edge / max(w, h)
+    else:  # percent
+        s = rz.percent / 100.0
+    if not rz.upscale:
+        s = min(s, 1.0)
+    return max(1, round(w * s)), max(1, round(h * s)), None
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = int(im.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception:  # a broken EXIF block must not stop the conversion
+        return 1
+    return value if value in _TRANSPOSE else 1
+
+
+def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
+    """The output size a recipe would give this file, reading only its header; (0, 0) when
+    the file cannot be read (the conversion itself will then report why)."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orient = _orientation(im) if recipe.auto_orient else 1
+    except Exception:
+        return 0, 0
+    if orient in _SWAPS_AXES:
+        w, h = h, w
+    tw, th, _ = target_geometry(w, h, recipe.resize)
+    return tw, th
+
+
+# --- pixels ----------------------------------------------------------------------------------
+_SRGB: bytes | None = None
+
+
+def _srgb_bytes() -> bytes:
+    global _SRGB
+    if _SRGB is None:
+        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _SRGB
+
+
+def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """CMYK -> RGB through the embedded profile when there is one. Returns the new image and
+    the ICC profile that now describes it."""
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(_bytes_io(icc))
+            dst = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+            out = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            if out is not None:
+                return out, _srgb_bytes()
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    return im.convert("RGB"), None
+
+
+def _bytes_io(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def _sixteen_to_eight(im: Image.Image) -> Image.Image:
+    import numpy as np
+
+    arr = np.asarray(im)
+    if im.mode == "I" and arr.size and int(arr.max()) <= 255 and int(arr.min()) >= 0:
+        return Image.fromarray(arr.astype(np.uint8), "L")
+    scaled = (arr.astype(np.float32) * (255.0 / 65535.0) + 0.5).clip(0, 255)
+    return Image.fromarray(scaled.astype(np.uint8), "L")
+
+
+def _normalise_mode(im: Image.Image, fmt: str, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """Bring any input mode to one that resizes well and that the target can take."""
+    mode = im.mode
+    if mode == "CMYK":
+        return _cmyk_to_rgb(im, icc)
+    if mode in ("P", "PA"):
+        alpha = mode == "PA" or "transparency" in im.info
+        return im.convert("RGBA" if alpha else "RGB"), icc
+    if mode == "1":
+        return im.convert("L"), icc
+    if mode == "La":
+        return im.convert("LA"), icc
+    if mode == "RGBa":
+        return im.convert("RGBA"), icc
+    if mode in _SIXTEEN_BIT:
+        if fmt in ("png", "tiff"):
+            return (im if mode == "I;16" else im.convert("I;16")), icc
+        return _sixteen_to_eight(im), icc
+    if mode == "F":
+        return im.convert("L"), icc
+    if mode not in ("RGB", "RGBA", "L", "LA"):
+        return im.convert("RGBA" if "A" in mode else "RGB"), icc
+    return im, icc
+
+
+def _flatten(im: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    base = Image.new("RGB", im.size, background)
+    rgba = im.convert("RGBA")
+    base.paste(rgba, mask=rgba.getchannel("A"))
+    return base
+
+
+def _output_mode(im: Image.Image, fmt: str, background: tuple[int, int, int]) -> Image.Image:
+    mode = im.mode
+    has_alpha = mode in ("RGBA", "LA")
+    if fmt in _NO_ALPHA:
+        if has_alpha:
+            if im.getchannel("A").getextrema()[0] == 255:
+                return im.convert("RGB" if mode == "RGBA" else "L")
+            return _flatten(im, background)
+        return im if mode in ("RGB", "L") else im.convert("RGB")
+    if fmt in ("webp", "avif"):
+        if mode == "L":
+            return im.convert("RGB")
+        if mode == "LA":
+            return im.convert("RGBA")
+    if fmt == "gif" and mode == "I;16":
+        return _sixteen_to_eight(im)
+    return im
+
+
+def _render(
+    frame: Image.Image,
+    recipe: Recipe,
+    fmt: str,
+    orientation: int,
+    icc: bytes | None,
+    raw_size: tuple[int, int],
+) -> tuple[Image.Image, bytes | None]:
+    """One frame: mode, resize (with the fill crop), orientation, target mode.
+
+    raw_size is the frame's full size before any JPEG draft, so a drafted frame keeps the
+    right crop box."""
+    swaps = orientation in _SWAPS_AXES
+    rw, rh = raw_size
+    up_w, up_h = (rh, rw) if swaps else (rw, rh)
+    out_w, out_h, crop = target_geometry(up_w, up_h, recipe.resize)
+    im, icc = _normalise_mode(frame, fmt, icc)
+    # Resize in the stored orientation and turn the small result, not the big source.
+    tw, th = (out_h, out_w) if swaps else (out_w, out_h)
+    fx, fy = im.width / rw, im.height / rh
+    box = None
+    if crop is not None:
+        cw, ch = (crop[1], crop[0]) if swaps else crop
+        left, top = (rw - cw) / 2 * fx, (rh - ch) / 2 * fy
+        box = (left, top, left + cw * fx, top + ch * fy)
+    if box is not None or (tw, th) != im.size:
+        resample = _RESAMPLE[recipe.resize.filter]
+        shrinking = tw < im.width and th < im.height
+        im = im.resize(
+            (tw, th), resample, box=box, reducing_gap=3.0 if shrinking and box is None else None
+        )
+    if orientation != 1:
+        im = im.transpose(_TRANSPOSE[orientation])
+    return _output_mode(im, fmt, parse_color(recipe.background)), icc
+
+
+# --- metadata --------------------------------------------------------------------------------
+def _metadata_kwargs(
+    src: Image.Image, recipe: Recipe, fmt: str, icc: bytes | None, oriented: bool
+) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if recipe.keep_icc and icc and fmt in _KEEPS_ICC:
+        kw["icc_profile"] = icc
+    if recipe.metadata == "strip":
+        return kw
+    if fmt in _KEEPS_EXIF:
+        try:
+            exif = src.getexif()
+            if len(exif):
+                if oriented and _ORIENTATION_TAG in exif:
+                    exif[_ORIENTATION_TAG] = 1
+                if recipe.metadata == "strip_location" and _GPS_IFD_TAG in exif:
+                    del exif[_GPS_IFD_TAG]
+                kw["exif"] = exif.tobytes()
+        except Exception:  # unreadable EXIF is dropped rather than failing the file
+            pass
+    xmp = src.info.get("xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if xmp:
+        if recipe.metadata == "strip_location" and b"GPS" in xmp:
+            xmp = None
+        elif oriented:
+            xmp = _XMP_ORIENTATION.sub(rb"\g<1>1", xmp)
+    if xmp:
+        if fmt in ("jpeg", "webp", "avif"):
+            kw["xmp"] = xmp
+        elif fmt == "png":
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+            kw["pnginfo"] = info
+    return kw
+
+
+def _encoder_kwargs(recipe: Recipe, fmt: str) -> dict[str, Any]:
+    if fmt == "jpeg":
+        return {"quality": recipe.quality, "progressive": recipe.progressive}
+    if fmt == "webp":
+        if recipe.webp_lossless:
+            return {"lossless": True, "quality": 80, "method": 4}
+        return {"quality": recipe.quality, "method": 4}
+    if fmt == "avif":
+        return {"quality": recipe.quality}
+    if fmt == "png":
+        return {"compress_level": recipe.png_compress_level}
+    if fmt == "tiff":
+        return {"compression": "tiff_lzw"}
+    return {}
+
+
+# --- writing ---------------------------------------------------------------------------------
+def _replace(src: str, dst: str) -> None:
+    """os.replace, retried briefly on Windows where a scanner may hold the target."""
+    for attempt in range(6):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == 5:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _next_name(path: str, n: int) -> str:
+    stem, ext = os.path.splitext(path)
+    return f"{stem}-{n}{ext}"
+
+
+def publish(tmp: str, target: str, policy: str) -> str | None:
+    """Move a finished temp file to its final name without ever clobbering a file that
+    appeared since planning (unless the policy is overwrite). Returns the final path, or None
+    when the skip policy found the target taken."""
+    if policy == "overwrite":
+        _replace(tmp, target)
+        return target
+    candidate = target
+    for n in range(1, 10000):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here (FAT, some network shares): check, then replace
+            if not os.path.lexists(candidate):
+                _replace(tmp, candidate)
+                return candidate
+        else:
+            os.unlink(tmp)
+            return candidate
+        if policy == "skip":
+            os.unlink(tmp)
+            return None
+        candidate = _next_name(target, n)
+    raise ConversionError("could not find a free output name")
+
+
+def _check_source(path: str) -> os.stat_result:
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ConversionError("not a regular file")
+    if st.st_size == 0:
+        raise ConversionError("file is empty")
+    return st
+
+
+def _open_source(path: str):
+    """Open without blocking even if the path was swapped for a FIFO since planning."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConversionError("not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _cancelled() -> bool:
+    ev = CONTEXT.cancel
+    return ev is not None and ev.is_set()
+
+
+def convert_one(job: Job) -> dict[str, Any]:
+    """Convert one file. Never raises: returns a plain result dict (see engine.report)."""
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {
+        "index": job.index,
+        "source": job.source,
+        "target": None,
+        "status": "failed",
+        "error": None,
+        "traceback": None,
+        "bytes_in": job.size,
+        "bytes_out": None,
+        "width": None,
+        "height": None,
+        "ms": 0.0,
+    }
+    tmp: str | None = None
+    try:
+        if _cancelled():
+            result["status"] = "cancelled"
+            return result
+        st = _check_source(job.source)
+        result["bytes_in"] = st.st_size
+        with _open_source(job.source) as fp:
+            frames, kwargs = _decode_and_render(fp, job)
+        first = frames[0]
+        limit = _MAX_SIDE.get(job.format)
+        if limit and max(first.size) > limit:
+            raise ConversionError(
+                f"output would be {first.width}x{first.height}, larger than "
+                f"{job.format.upper()}'s {limit} px limit"
+            )
+        folder = os.path.dirname(job.target)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{CONTEXT.temp_tag}", suffix=TEMP_SUFFIX, dir=folder
+        )
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as out:
+            if len(frames) > 1:
+                kwargs.update(save_all=True, append_images=frames[1:])
+            first.save(out, format=_PIL_FORMAT[job.format], **kwargs)
+        if job.recipe.keep_dates:
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        size_out = os.path.getsize(tmp)
+        if _cancelled():
+            result["status"] = "cancelled"
+            return result
+        final = publish(tmp, job.target, job.recipe.on_conflict)
+        tmp = None
+        if final is None:
+            result.update(status="skipped", error="target appeared while converting")
+        else:
+            result.update(
+                status="ok",
+                target=final,
+                bytes_out=size_out,
+                width=first.width,
+                height=first.height,
+            )
+    except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
+        result["error"] = describe_error(exc, job)
+        result["traceback"] = traceback.format_exc()
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            result["status"] = "cancelled"
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
+    return result
+
+
+def _decode_and_render(fp, job: Job) -> tuple[list[Image.Image], dict[str, Any]]:
+    recipe, fmt = job.recipe, job.format
+    with Image.open(fp) as im:
+        orientation = _orientation(im) if recipe.auto_orient else 1
+        icc = im.info.get("icc_profile")
+        n_frames = getattr(im, "n_frames", 1)
+        multi = n_frames > 1 and recipe.keep_frames and fmt in _MULTI_FRAME
+        raw_size = im.size
+        if im.format == "JPEG" and not multi:
+            _draft(im, recipe, orientation)
+        meta = _metadata_kwargs(im, recipe, fmt, icc, orientation != 1)
+        if not multi:
+            im.load()
+            out, icc_out = _render(im, recipe, fmt, orientation, icc, raw_size)
+            frames = [out]
+        else:
+            frames, durations = [], []
+            icc_out = icc
+            for frame in ImageSequence.Iterator(im):
+                frame.load()
+                out, icc_out = _render(frame.copy(), recipe, fmt, orientation, icc, frame.size)
+                frames.append(out)
+                durations.append(frame.info.get("duration", im.info.get("duration", 100)))
+            if fmt in ("gif", "webp"):
+                meta["duration"] = durations
+                meta["loop"] = im.info.get("loop", 0)
+    if icc_out != icc:
+        if icc_out and recipe.keep_icc and fmt in _KEEPS_ICC:
+            meta["icc_profile"] = icc_out
+        else:
+            meta.pop("icc_profile", None)
+    meta.update(_encoder_kwargs(recipe, fmt))
+    return frames, meta
+
+
+def _draft(im: Image.Image, recipe: Recipe, orientation: int) -> None:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is at most that big.
+
+    The request is the exact size the resize step needs (in stored orientation, and for fill
+    the size the whole frame must have so that the crop still covers the target)."""
+    rw, rh = im.size
+    swaps = orientation in _SWAPS_AXES
+    up_w, up_h = (rh, rw) if swaps else (rw, rh)
+    out_w, out_h, crop = target_geometry(up_w, up_h, recipe.resize)
+    if crop is not None:
+        s = out_w / crop[0]
+        out_w, out_h = math.ceil(up_w * s), math.ceil(up_h * s)
+    tw, th = (out_h, out_w) if swaps else (out_w, out_h)
+    if tw * 2 <= rw and th * 2 <= rh:
+        im.draft(im.mode, (tw, th))
+
+
+def describe_error(exc: BaseException, job: Job | None = None) -> str:
+    """A one-line message a user understands."""
+    if isinstance(exc, ConversionError):
+        return str(exc)
+    if isinstance(exc, Image.DecompressionBombError):
+        m = re.search(r"\((\d+) pixels\).*?limit of (\d+)", str(exc))
+        if m:
+            px, lim = int(m.group(1)), int(m.group(2))
+            return (
+                f"image is {px / 1e6:.0f} megapixels, above the {lim / 1e6:.0f} megapixel "
+                "safety limit (possible decompression bomb)"
+            )
+        return "image is too large (possible decompression bomb)"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or a format Pixmill cannot read"
+    if isinstance(exc, MemoryError):
+        return "not enough memory to convert this image"
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return "cancelled"
+    if isinstance(exc, OSError):
+        return _describe_os_error(exc)
+    if isinstance(exc, SyntaxError | ValueError | EOFError | IndexError | TypeError | KeyError):
+        text = str(exc) or type(exc).__name__
+        return f"file is damaged or unsupported: {text}"
+    return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def _describe_os_error(exc: OSError) -> str:
+    text = str(exc)
+    if "truncated" in text or "broken data stream" in text or "premature end" in text.lower():
+        return "file is truncated or damaged"
+    code = exc.errno
+    name = exc.filename or ""
+    if code == errno.ENOSPC:
+        return "disk full: no space left for the output"
+    if code == errno.EFBIG:
+        return "output file too large for the destination (file size limit)"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"permission denied: {name}" if name else "permission denied"
+    if code == errno.EROFS:
+        return "the output drive is read-only"
+    if code == errno.ENOENT:
+        return f"file or folder not found (moved or deleted?): {name}" if name else "not found"
+    if code == errno.ENOMEM:
+        return "not enough memory to convert this image"
+    if code is not None and exc.strerror:
+        return f"{exc.strerror}: {name}" if name else exc.strerror
+    return f"cannot read or write the image: {text}" if text else "input/output error"
+
+
+def set_worker_context(temp_tag: str, cancel: Any) -> None:
+    CONTEXT.temp_tag = temp_tag
+    CONTEXT.cancel = cancel
+
+
+__all__ = [
+    "ConversionError",
+    "convert_one",
+    "describe_error",
+    "probe_output_size",
+    "publish",
+    "target_geometry",
+]

@@ -1,0 +1,260 @@
+"""Recipes: a frozen, JSON round-tripping description of one conversion.
+
+A recipe says what every output should look like (format, size, quality, metadata, naming,
+conflict policy). The CLI and the window build the same Recipe; built-in presets are JSON files
+in resources/presets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("jpeg", "png", "webp", "avif", "tiff", "bmp", "gif", "same")
+RESIZE_MODES = ("none", "fit", "long_edge", "percent", "exact", "fill")
+METADATA_MODES = ("keep", "strip", "strip_location")
+CONFLICT_POLICIES = ("rename", "skip", "overwrite")
+RESAMPLE_FILTERS = ("lanczos", "bicubic", "bilinear", "nearest")
+
+#: Formats whose quality setting means something.
+QUALITY_FORMATS = frozenset({"jpeg", "webp", "avif"})
+
+#: File extension written for each output format.
+EXTENSIONS = {
+    "jpeg": ".jpg",
+    "png": ".png",
+    "webp": ".webp",
+    "avif": ".avif",
+    "tiff": ".tif",
+    "bmp": ".bmp",
+    "gif": ".gif",
+}
+
+NAME_TOKENS = ("stem", "ext", "width", "height", "index", "parent", "date")
+
+
+class RecipeError(ValueError):
+    """A recipe (or preset file) that cannot be used, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class Resize:
+    """How to change the pixel size.
+
+    mode: none | fit (within width x height) | long_edge (longest side = long_edge) |
+    percent | exact (width x height, aspect ignored) | fill (cover width x height, centre-crop).
+    """
+
+    mode: str = "none"
+    width: int = 0
+    height: int = 0
+    long_edge: int = 0
+    percent: float = 100.0
+    upscale: bool = False
+    filter: str = "lanczos"
+
+    def validate(self) -> None:
+        if self.mode not in RESIZE_MODES:
+            raise RecipeError(f"unknown resize mode {self.mode!r} (use one of {RESIZE_MODES})")
+        if self.filter not in RESAMPLE_FILTERS:
+            raise RecipeError(f"unknown resampling filter {self.filter!r}")
+        if self.mode in ("fit", "exact", "fill") and (self.width < 1 or self.height < 1):
+            raise RecipeError(f"resize mode {self.mode!r} needs a width and height of at least 1")
+        if self.mode == "long_edge" and self.long_edge < 1:
+            raise RecipeError("resize mode 'long_edge' needs a size of at least 1")
+        if self.mode == "percent" and not (0 < self.percent <= 10000):
+            raise RecipeError("resize percent must be above 0 and at most 10000")
+
+    def describe(self) -> str:
+        if self.mode == "fit":
+            return f"fit within {self.width}x{self.height}"
+        if self.mode == "long_edge":
+            return f"long edge {self.long_edge} px"
+        if self.mode == "percent":
+            return f"{self.percent:g}%"
+        if self.mode == "exact":
+            return f"exactly {self.width}x{self.height}"
+        if self.mode == "fill":
+            return f"fill {self.width}x{self.height} (crop)"
+        return "original size"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what one output file looks like and where it goes."""
+
+    name: str = ""
+    description: str = ""
+    format: str = "same"
+    quality: int = 85
+    progressive: bool = False
+    webp_lossless: bool = False
+    png_compress_level: int = 6
+    resize: Resize = field(default_factory=Resize)
+    auto_orient: bool = True
+    metadata: str = "keep"
+    keep_icc: bool = True
+    background: str = "#ffffff"
+    keep_frames: bool = True
+    name_template: str = "{stem}"
+    preserve_tree: bool = True
+    recursive: bool = True
+    on_conflict: str = "rename"
+    keep_dates: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.format not in FORMATS:
+            raise RecipeError(f"unknown format {self.format!r} (use one of {', '.join(FORMATS)})")
+        if not (1 <= self.quality <= 100):
+            raise RecipeError("quality must be between 1 and 100")
+        if not (0 <= self.png_compress_level <= 9):
+            raise RecipeError("PNG compression level must be between 0 and 9")
+        if self.metadata not in METADATA_MODES:
+            raise RecipeError(f"unknown metadata mode {self.metadata!r}")
+        if self.on_conflict not in CONFLICT_POLICIES:
+            raise RecipeError(f"unknown conflict policy {self.on_conflict!r}")
+        parse_color(self.background)
+        check_template(self.name_template)
+        self.resize.validate()
+
+    # --- JSON -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        if not isinstance(data, dict):
+            raise RecipeError("a recipe must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RecipeError(f"unknown recipe field(s): {', '.join(unknown)}")
+        values = {k: v for k, v in data.items() if k in known}
+        resize = values.get("resize", {})
+        if isinstance(resize, dict):
+            rknown = {f.name for f in fields(Resize)}
+            bad = sorted(set(resize) - rknown)
+            if bad:
+                raise RecipeError(f"unknown resize field(s): {', '.join(bad)}")
+            try:
+                values["resize"] = Resize(**resize)
+            except TypeError as exc:
+                raise RecipeError(str(exc)) from None
+        elif not isinstance(resize, Resize):
+            raise RecipeError("'resize' must be an object")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise RecipeError(str(exc)) from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Recipe:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecipeError(f"not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> Recipe:
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> str:
+        fmt = "same format" if self.format == "same" else self.format.upper()
+        parts = [fmt]
+        if self.format in QUALITY_FORMATS and not (self.format == "webp" and self.webp_lossless):
+            parts.append(f"q{self.quality}")
+        parts.append(self.resize.describe())
+        return ", ".join(parts)
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'#rrggbb' or '#rgb' -> (r, g, b)."""
+    s = text.strip().lstrip("#")
+    if len(s) == 3:
+        s = "".join(c * 2 for c in s)
+    if len(s) != 6:
+        raise RecipeError(f"background colour {text!r} is not #rrggbb")
+    try:
+        return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
+    except ValueError:
+        raise RecipeError(f"background colour {text!r} is not #rrggbb") from None
+
+
+class _TokenCheck(dict):
+    def __missing__(self, key: str) -> str:
+        raise RecipeError(
+            f"unknown name token {{{key}}}; use {', '.join('{' + t + '}' for t in NAME_TOKENS)}"
+        )
+
+
+def check_template(template: str) -> None:
+    """Raise RecipeError unless the naming template only uses known tokens."""
+    if not template.strip():
+        raise RecipeError("the naming template is empty")
+    sample = _TokenCheck(
+        stem="a", ext="jpg", width=1, height=1, index=1, parent="p", date="2000-01-01"
+    )
+    try:
+        template.format_map(sample)
+    except RecipeError:
+        raise
+    except (ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise RecipeError(f"naming template {template!r} is not valid: {exc}") from None
+
+
+# --- presets ---------------------------------------------------------------------------------
+def presets_dir() -> Path:
+    """The folder holding the built-in preset JSON files."""
+    import resources
+
+    return Path(resources.__file__).resolve().parent / "presets"
+
+
+def builtin_presets() -> dict[str, Recipe]:
+    """Built-in presets by name, in file-name order."""
+    out: dict[str, Recipe] = {}
+    for path in sorted(presets_dir().glob("*.json")):
+        recipe = load_recipe_file(path)
+        out[recipe.name or path.stem] = recipe
+    return out
+
+
+def load_recipe_file(path: Path) -> Recipe:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecipeError(f"cannot read preset {path}: {exc.strerror or exc}") from None
+    try:
+        recipe = Recipe.from_json(text)
+    except RecipeError as exc:
+        raise RecipeError(f"{path}: {exc}") from None
+    if not recipe.name:
+        recipe = recipe.replace(name=Path(path).stem)
+    return recipe
+
+
+def save_recipe_file(recipe: Recipe, path: Path) -> None:
+    Path(path).write_text(recipe.to_json() + "\n", encoding="utf-8")
+
+
+def find_preset(name_or_file: str) -> Recipe:
+    """A built-in preset by (case-insensitive) name, or a recipe JSON file."""
+    presets = builtin_presets()
+    for name, recipe in presets.items():
+        if name.casefold() == name_or_file.casefold():
+            return recipe
+    path = Path(name_or_file)
+    if path.suffix.lower() == ".json" or path.exists():
+        return load_recipe_file(path)
+    raise RecipeError(
+        f"no preset named {name_or_file!r}; built-in presets: {', '.join(presets)}"
+    )

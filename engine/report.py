@@ -1,0 +1,145 @@
+"""Per-file results, batch summaries and their JSON/CSV export.
+
+A result is a plain dict (what a worker returns); a Report holds one per planned source,
+in plan order, and knows how to summarise and save itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("ok", "skipped", "failed", "cancelled")
+FILE_FIELDS = (
+    "source",
+    "target",
+    "status",
+    "error",
+    "bytes_in",
+    "bytes_out",
+    "width",
+    "height",
+    "ms",
+)
+
+
+def make_result(
+    index: int,
+    source: str,
+    status: str,
+    error: str | None = None,
+    target: str | None = None,
+    bytes_in: int = 0,
+    traceback: str | None = None,
+) -> dict[str, Any]:
+    """A result for a file that never reached a worker (skipped, cancelled, crashed)."""
+    return {
+        "index": index,
+        "source": source,
+        "target": target,
+        "status": status,
+        "error": error,
+        "traceback": traceback,
+        "bytes_in": bytes_in,
+        "bytes_out": None,
+        "width": None,
+        "height": None,
+        "ms": 0.0,
+    }
+
+
+@dataclass
+class Report:
+    """All results of one batch, in plan order, and how long it took."""
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f["status"] == status)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        counts = {s: 0 for s in STATUSES}
+        bytes_in = bytes_out = 0
+        for f in self.files:
+            counts[f["status"]] = counts.get(f["status"], 0) + 1
+            if f["status"] == "ok":
+                bytes_in += f.get("bytes_in") or 0
+                bytes_out += f.get("bytes_out") or 0
+        return {
+            "total": len(self.files),
+            **counts,
+            "seconds": round(self.seconds, 3),
+            "bytes_in": bytes_in,
+            "bytes_out": bytes_out,
+        }
+
+    @property
+    def exit_code(self) -> int:
+        """0 all converted or skipped by policy, 1 any failed, 130 cancelled."""
+        if self.cancelled:
+            return 130
+        return 1 if self.count("failed") else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        files = [{k: f.get(k) for k in (*FILE_FIELDS, "traceback")} for f in self.files]
+        return {"summary": self.summary, "files": files}
+
+    def write_json(self, path: str | os.PathLike[str]) -> None:
+        _atomic_write(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def write_csv(self, path: str | os.PathLike[str]) -> None:
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(FILE_FIELDS), extrasaction="ignore")
+        writer.writeheader()
+        for f in self.files:
+            writer.writerow({k: ("" if f.get(k) is None else f.get(k)) for k in FILE_FIELDS})
+        _atomic_write(Path(path), buf.getvalue())
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """JSON or CSV, by the file's extension."""
+        if str(path).lower().endswith(".csv"):
+            self.write_csv(path)
+        else:
+            self.write_json(path)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def summary_line(report: Report) -> str:
+    s = report.summary
+    parts = [f"{s['ok']} converted", f"{s['skipped']} skipped", f"{s['failed']} failed"]
+    if s["cancelled"]:
+        parts.append(f"{s['cancelled']} cancelled")
+    line = ", ".join(parts) + f" in {s['seconds']:.1f} s"
+    if s["ok"] and s["bytes_in"]:
+        saved = s["bytes_in"] - s["bytes_out"]
+        word = "saved" if saved >= 0 else "grew by"
+        line += f"; {word} {human_bytes(abs(saved))} ({human_bytes(s['bytes_in'])} -> "
+        line += f"{human_bytes(s['bytes_out'])})"
+    return line
+
+
+def failures(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in results if r["status"] == "failed"]

@@ -1,0 +1,1 @@
+"""Pixmill's window: a thin PySide6 face over engine/."""

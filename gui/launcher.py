@@ -1,0 +1,43 @@
+"""Entry points: decide between the CLI and the window before anything imports Qt."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Sequence
+
+_CLI_COMMANDS = frozenset({"convert", "presets", "-h", "--help", "--version"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`pixmill`: a subcommand runs the CLI (no Qt import); no arguments, or only paths,
+    open the window with those paths queued."""
+    multiprocessing.freeze_support()
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in _CLI_COMMANDS:
+        if args[0] == "--version":
+            from engine import __version__
+
+            print(f"pixmill {__version__}")
+            return 0
+        from engine.cli import main as cli_main
+
+        return cli_main(args)
+    return gui_main(args)
+
+
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """`pixmill-gui [PATH...]`: the window."""
+    multiprocessing.freeze_support()
+    args = list(sys.argv[1:] if argv is None else argv)
+    from gui.app import main as app_main
+
+    return app_main(args)
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Data shipped with Pixmill: built-in presets, icons, desktop integration files."""
