@@ -97,17 +97,32 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-auto-orient", action="store_true", help="do not apply EXIF rotation")
     c.add_argument("--background", metavar="'#rrggbb'", help="colour behind transparency")
     c.add_argument("--first-frame", action="store_true", help="drop animation frames and pages")
-    c.add_argument("--name", metavar="TEMPLATE", help="{stem} {ext} {width} {height} {index} "
-                   "{parent} {date}; e.g. '{stem}_{width}px'")
+    c.add_argument(
+        "--name",
+        metavar="TEMPLATE",
+        help="{stem} {ext} {width} {height} {index} {parent} {date}; e.g. '{stem}_{width}px'",
+    )
     c.add_argument("--flat", action="store_true", help="do not recreate the folder tree")
     c.add_argument("--no-recursive", action="store_true", help="do not enter subfolders")
     c.add_argument("--on-conflict", choices=("rename", "skip", "overwrite"))
-    c.add_argument("--keep-dates", action="store_true", default=None,
-                   help="give outputs the source's modification time")
-    c.add_argument("--workers", type=_positive, metavar="N",
-                   help=f"parallel workers (default {default_workers()})")
-    c.add_argument("--time-limit", type=float, metavar="SECONDS",
-                   help="give up on one file after this long (default 600)")
+    c.add_argument(
+        "--keep-dates",
+        action="store_true",
+        default=None,
+        help="give outputs the source's modification time",
+    )
+    c.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help=f"parallel workers (default {default_workers()})",
+    )
+    c.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="give up on one file after this long (default 600)",
+    )
     c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     c.add_argument("--report", metavar="FILE.json", help="write a JSON (or .csv) report")
     c.add_argument("--quiet", "-q", action="store_true", help="only print failures")
@@ -161,7 +176,11 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         rz = Resize("fill", width=args.fill[0], height=args.fill[1])
     if args.upscale is not None or args.filter is not None:
         rz = Resize(
-            rz.mode, rz.width, rz.height, rz.long_edge, rz.percent,
+            rz.mode,
+            rz.width,
+            rz.height,
+            rz.long_edge,
+            rz.percent,
             args.upscale if args.upscale is not None else rz.upscale,
             args.filter or rz.filter,
         )

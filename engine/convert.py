@@ -83,9 +83,7 @@ class ConversionError(Exception):
 
 
 # --- geometry --------------------------------------------------------------------------------
-def target_geometry(
-    w: int, h: int, rz: Resize
-) -> tuple[int, int, tuple[float, float] | None]:
+def target_geometry(w: int, h: int, rz: Resize) -> tuple[int, int, tuple[float, float] | None]:
     """Output size for a (w, h) upright image, and the centred crop (in source pixels) that
     fill mode takes first, or None."""
     mode = rz.mode
@@ -184,7 +182,9 @@ def _sixteen_to_eight(im: Image.Image) -> Image.Image:
     return Image.fromarray(scaled.astype(np.uint8), "L")
 
 
-def _normalise_mode(im: Image.Image, fmt: str, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+def _normalise_mode(
+    im: Image.Image, fmt: str, icc: bytes | None
+) -> tuple[Image.Image, bytes | None]:
     """Bring any input mode to one that resizes well and that the target can take."""
     mode = im.mode
     if mode == "CMYK":

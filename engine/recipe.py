@@ -255,6 +255,4 @@ def find_preset(name_or_file: str) -> Recipe:
     path = Path(name_or_file)
     if path.suffix.lower() == ".json" or path.exists():
         return load_recipe_file(path)
-    raise RecipeError(
-        f"no preset named {name_or_file!r}; built-in presets: {', '.join(presets)}"
-    )
+    raise RecipeError(f"no preset named {name_or_file!r}; built-in presets: {', '.join(presets)}")

@@ -345,14 +345,16 @@ class _Batch:
                 if job.index not in self.results:
                     self._finish(
                         make_result(
-                            job.index, job.source, "failed", f"internal error: {exc}", None,
+                            job.index,
+                            job.source,
+                            "failed",
+                            f"internal error: {exc}",
+                            None,
                             job.size,
                         )
                     )
         files = [self.results[j.index] for j in self.jobs if j.index in self.results]
-        self.report = Report(
-            files, time.monotonic() - t0, cancelled=self.cancel_requested.is_set()
-        )
+        self.report = Report(files, time.monotonic() - t0, cancelled=self.cancel_requested.is_set())
         self._emit_progress(time.monotonic() - t0, force=True)
         self._notify("batch_finished", self.report)
 

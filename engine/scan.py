@@ -19,8 +19,37 @@ from .recipe import EXTENSIONS, Recipe
 
 #: Extensions of the files a folder walk picks up (explicitly named files are always planned).
 IMAGE_EXTENSIONS = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .apng .webp .avif .tif .tiff .bmp .dib .gif .ico .ppm .pgm "
-    ".pbm .pnm .tga .psd .pcx .qoi .sgi .dds .jp2 .j2k .jpx .im .xbm".split()
+    [
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".apng",
+        ".webp",
+        ".avif",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".dib",
+        ".gif",
+        ".ico",
+        ".ppm",
+        ".pgm",
+        ".pbm",
+        ".pnm",
+        ".tga",
+        ".psd",
+        ".pcx",
+        ".qoi",
+        ".sgi",
+        ".dds",
+        ".jp2",
+        ".j2k",
+        ".jpx",
+        ".im",
+        ".xbm",
+    ]
 )
 
 #: Source extension -> output format, for format "same".
@@ -348,6 +377,4 @@ def temp_files(folder: str, prefix: str = TEMP_PREFIX) -> list[Path]:
         names = os.listdir(folder)
     except OSError:
         return []
-    return [
-        Path(folder, n) for n in names if n.startswith(prefix) and n.endswith(TEMP_SUFFIX)
-    ]
+    return [Path(folder, n) for n in names if n.startswith(prefix) and n.endswith(TEMP_SUFFIX)]

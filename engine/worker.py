@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import traceback
 from typing import Any
 
@@ -14,6 +15,7 @@ from . import convert
 from .scan import Job
 
 _STARTS: Any = None  # multiprocessing queue of (task id, pid), one per pool
+_FAULTS: list[tuple[str, str]] = []  # (kind, path substring), from PIXMILL_FAULTS
 
 
 def init_worker(starts: Any, cancel: Any, temp_tag: str, memory_limit: int | None) -> None:
@@ -24,7 +26,36 @@ def init_worker(starts: Any, cancel: Any, temp_tag: str, memory_limit: int | Non
     if memory_limit:
         _limit_memory(memory_limit)
     _STARTS = starts
+    _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
     convert.set_worker_context(temp_tag, cancel)
+
+
+def _parse_faults(spec: str) -> list[tuple[str, str]]:
+    """PIXMILL_FAULTS="crash:substr,hang:substr,alloc:substr,slow:substr": fault injection for
+    the reliability tests and the packaged smoke test. Unset in normal use."""
+    out = []
+    for item in spec.split(","):
+        kind, _, needle = item.strip().partition(":")
+        if kind in ("crash", "hang", "alloc", "slow") and needle:
+            out.append((kind, needle))
+    return out
+
+
+def _inject_fault(source: str) -> None:
+    for kind, needle in _FAULTS:
+        if needle not in source:
+            continue
+        if kind == "crash":
+            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+        elif kind == "hang":
+            while True:
+                time.sleep(3600)
+        elif kind == "alloc":
+            hoard = []
+            while True:
+                hoard.append(bytearray(64 << 20))
+        elif kind == "slow":
+            time.sleep(1.0)
 
 
 def _limit_memory(limit: int) -> None:
@@ -52,6 +83,8 @@ def run_task(task_id: int, job: Job) -> dict[str, Any]:
     except Exception:  # supervision is best effort; the conversion still runs
         pass
     try:
+        if _FAULTS:
+            _inject_fault(job.source)
         result = convert.convert_one(job)
     except BaseException as exc:  # noqa: BLE001 - a worker must always answer
         result = {
