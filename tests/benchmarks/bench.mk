@@ -1,0 +1,35 @@
+# Benchmarks (issue 5). Include from the top Makefile:  include tests/benchmarks/bench.mk
+# Uses the top Makefile's VENV, PY and STAMP. Never part of `make test`.
+#
+#   make bench                  full run (about 10-15 min on 2 cores), tables + results/*.json
+#   make bench BENCH_QUICK=1    smoke run on a few files, one round (about 1 min)
+#   make bench BENCH_RUNS=5     more rounds per scenario (medians)
+#   make bench BENCH_SCENARIOS=A,E
+#   make bench-data             install the tools and build the data set only
+
+BENCH_DIR          := tests/benchmarks
+BENCH_APT_PACKAGES := libvips-tools imagemagick mate-backgrounds plasma-workspace-wallpapers
+BENCH_RUNS         ?=
+BENCH_QUICK        ?=
+BENCH_SCENARIOS    ?= A,B,C,D,E,F
+
+.PHONY: bench bench-data bench-deps
+
+bench-deps:
+	@missing=""; for p in $(BENCH_APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		echo "installing benchmark tools and photos:$$missing"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# build_data.py keeps a stamp of its parameters and rebuilds only when they change.
+bench-data: bench-deps $(STAMP)
+	$(PY) $(BENCH_DIR)/build_data.py
+
+bench: bench-data
+	$(PY) $(BENCH_DIR)/run_bench.py --scenarios $(BENCH_SCENARIOS) \
+		$(if $(filter-out 0,$(BENCH_QUICK)),--quick) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS))

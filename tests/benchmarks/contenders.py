@@ -1,0 +1,155 @@
+"""The contenders: how each one is invoked for a scenario, as a command line to time.
+
+Every contender gets the same pool size (processes x 1 thread: libvips and ImageMagick are
+held to one thread per process so that "2 workers" means two cores' worth for everyone), the
+same output size and the same encoder quality.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+VENV_BIN = Path(os.environ.get("BENCH_VENV_BIN", str(REPO / ".venv" / "bin")))
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+PIXMILL = str(VENV_BIN / "pixmill")
+VIPSTHUMBNAIL = "/usr/bin/vipsthumbnail"
+VIPS = "/usr/bin/vips"
+MOGRIFY = "/usr/bin/mogrify"  # the real ImageMagick, not a stand-in earlier on PATH
+
+EXT = {"jpeg": ".jpg", "webp": ".webp", "png": ".png"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One timed batch: inputs (a folder, and its files), output folder and recipe."""
+
+    in_dir: str
+    files: Sequence[str]
+    out_dir: str
+    fmt: str
+    quality: int
+    fit: tuple[int, int] | None
+    workers: int
+    use_dir: bool = True  # pass the folder (scanning included) rather than the file list
+    report: str | None = None  # where Pixmill's CLI writes its JSON report
+    gui_json: str | None = None  # where the GUI driver writes its measurements
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    stdin: bytes | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contender:
+    key: str
+    label: str
+    build: object  # Callable[[Job], Command]; object keeps the dataclass frozen-hashable
+    note: str = ""
+
+    def command(self, job: Job) -> Command:
+        return self.build(job)  # type: ignore[operator]
+
+
+def _inputs(job: Job) -> list[str]:
+    return [job.in_dir] if job.use_dir else list(job.files)
+
+
+def _null_list(files: Sequence[str]) -> bytes:
+    return b"".join(os.fsencode(f) + b"\0" for f in files)
+
+
+def _chunk(job: Job, per_worker: int = 4, cap: int = 1000) -> int:
+    """Files per tool invocation: about per_worker chunks per worker, to balance the load
+    while paying each tool's start-up only a few times."""
+    return max(1, min(cap, math.ceil(len(job.files) / (job.workers * per_worker))))
+
+
+def pixmill_cli(job: Job) -> Command:
+    argv = [PIXMILL, "convert", *_inputs(job), "-o", job.out_dir, "--format", job.fmt]
+    argv += ["--quality", str(job.quality), "--workers", str(job.workers)]
+    if job.fit:
+        argv += ["--fit", f"{job.fit[0]}x{job.fit[1]}"]
+    argv += ["--on-conflict", "overwrite", "--quiet"]
+    if job.report:
+        argv += ["--report", job.report]
+    return Command(argv)
+
+
+def pixmill_gui(job: Job) -> Command:
+    argv = [PYTHON, str(HERE / "gui_driver.py"), *_inputs(job), "-o", job.out_dir]
+    argv += ["--format", job.fmt, "--quality", str(job.quality), "--workers", str(job.workers)]
+    if job.fit:
+        argv += ["--fit", f"{job.fit[0]}x{job.fit[1]}"]
+    if job.gui_json:
+        argv += ["--json", job.gui_json]
+    env = {"QT_QPA_PLATFORM": os.environ.get("BENCH_QT_PLATFORM", "offscreen")}
+    return Command(argv, env=env)
+
+
+def _pillow_script(script: str, extra: Sequence[str] = ()):
+    def build(job: Job) -> Command:
+        argv = [PYTHON, str(HERE / script), *_inputs(job), "-o", job.out_dir]
+        argv += ["--format", job.fmt, "--quality", str(job.quality)]
+        argv += ["--workers", str(job.workers), *extra]
+        if job.fit:
+            argv += ["--fit", f"{job.fit[0]}x{job.fit[1]}"]
+        return Command(argv)
+
+    return build
+
+
+def vips(job: Job) -> Command:
+    env = {"VIPS_CONCURRENCY": "1"}
+    q = f"[Q={job.quality}]" if job.fmt in ("jpeg", "webp") else ""
+    ext = EXT[job.fmt]
+    if job.fit is None and job.fmt != "png":
+        # A plain re-encode: `vips copy` per file is libvips' cheapest way (vipsthumbnail
+        # would add a colour pipeline for nothing).
+        script = f'exec {VIPS} copy "$1" "{job.out_dir}/$(basename "${{1%.*}}"){ext}{q}"'
+        argv = ["xargs", "-0", "-P", str(job.workers), "-n", "1", "sh", "-c", script, "sh"]
+        return Command(argv, _null_list(job.files), env)
+    size = f"{job.fit[0]}x{job.fit[1]}" if job.fit else "100000x100000>"
+    argv = ["xargs", "-0", "-P", str(job.workers), "-n", str(_chunk(job))]
+    argv += [VIPSTHUMBNAIL, "--size", size, "-o", f"{job.out_dir}/%s{ext}{q}"]
+    return Command(argv, _null_list(job.files), env)
+
+
+def imagemagick(job: Job) -> Command:
+    env = {"MAGICK_THREAD_LIMIT": "1"}
+    argv = ["xargs", "-0", "-P", str(job.workers), "-n", str(_chunk(job))]
+    argv += [MOGRIFY, "-path", job.out_dir]
+    if job.fit:
+        argv += ["-resize", f"{job.fit[0]}x{job.fit[1]}"]
+    if job.fmt != "png":
+        argv += ["-quality", str(job.quality)]
+    argv += ["-format", EXT[job.fmt].lstrip(".")]
+    return Command(argv, _null_list(job.files), env)
+
+
+CONTENDERS = {
+    c.key: c
+    for c in (
+        Contender("pixmill", "Pixmill CLI", pixmill_cli),
+        Contender("gui", "Pixmill GUI", pixmill_gui, "offscreen Qt, driven through MainWindow"),
+        Contender("naive", "naive Pool.map", _pillow_script("naive_pool.py")),
+        Contender("tuned", "tuned Pillow", _pillow_script("tuned_pillow.py")),
+        Contender(
+            "tuned_spawn",
+            "tuned Pillow (spawn)",
+            _pillow_script("tuned_pillow.py", ("--start-method", "spawn")),
+            "same as tuned, with Pixmill's spawn start method",
+        ),
+        Contender("vips", "libvips", vips, "xargs -P, VIPS_CONCURRENCY=1"),
+        Contender("magick", "ImageMagick mogrify", imagemagick, "xargs -P, MAGICK_THREAD_LIMIT=1"),
+    )
+}

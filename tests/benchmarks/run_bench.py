@@ -1,0 +1,573 @@
+"""Pixmill's benchmark suite (issue 5): scenarios A-F, every contender side by side.
+
+For each scenario the contenders run interleaved (the order rotates every round), each round
+on a clean output folder, after one untimed warm-up run of each on a few files. Printed per
+scenario: median images/s, Pixmill's speed-up over each contender (median of the per-round
+ratios, so machine noise that hits one round hits both sides), CPU seconds, peak RSS of the
+main process and of the largest worker, output bytes, whether output sizes match Pixmill's,
+and mean SSIM against a careful reference on a sample. Then the issue's goals, each marked.
+The same data goes to results/bench-<time>.json (and results/latest.json).
+
+    python tests/benchmarks/run_bench.py [--runs N] [--quick] [--scenarios A,B,...]
+
+Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (small data, one round), BENCH_SCENARIOS,
+BENCH_WORKERS (default 2), BENCH_QT_PLATFORM (offscreen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import quality
+from contenders import CONTENDERS, EXT, PIXMILL, PYTHON, REPO, Job
+from measure import RunResult, run_measured
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a scenario: a contender at a pool size."""
+
+    contender: str
+    workers: int
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.contender}@{self.workers}"
+
+    @property
+    def name(self) -> str:
+        return self.label or CONTENDERS[self.contender].label
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    data: str  # folder under data/ (or data/quick/)
+    fmt: str
+    quality: int
+    fit: tuple[int, int] | None
+    entries: tuple[Entry, ...]
+    baseline: str  # the entry key the ratios are taken against
+    ssim_sample: int = 6
+    dims_sample: int | None = None  # check every output unless set
+
+
+def scenarios(workers: int) -> list[Scenario]:
+    w = workers
+    everyone = ("pixmill", "naive", "tuned", "vips", "magick")
+    fit_a = (1600, 1600)
+    return [
+        Scenario(
+            "A",
+            "Web export: 12 MP JPEG -> fit 1600x1600 JPEG q85",
+            "photos",
+            "jpeg",
+            85,
+            fit_a,
+            tuple(Entry(c, w) for c in ("pixmill", "naive", "tuned", "tuned_spawn", "vips"))
+            + (Entry("magick", w),),
+            f"pixmill@{w}",
+        ),
+        Scenario(
+            "B",
+            "Thumbnails: 12 MP JPEG -> fit 256x256 WebP q80",
+            "photos",
+            "webp",
+            80,
+            (256, 256),
+            tuple(Entry(c, w) for c in everyone),
+            f"pixmill@{w}",
+        ),
+        Scenario(
+            "C",
+            "Re-encode: 4 MP PNG -> WebP q80, same size",
+            "pngs",
+            "webp",
+            80,
+            None,
+            tuple(Entry(c, w) for c in everyone),
+            f"pixmill@{w}",
+            ssim_sample=4,
+        ),
+        Scenario(
+            "D",
+            "Many small files: 64x64 PNG -> PNG",
+            "small",
+            "png",
+            85,
+            None,
+            tuple(Entry(c, w) for c in everyone),
+            f"pixmill@{w}",
+            ssim_sample=20,
+            dims_sample=400,
+        ),
+        Scenario(
+            "E",
+            "Scaling: scenario A at 1 and at 2 workers",
+            "photos",
+            "jpeg",
+            85,
+            fit_a,
+            (
+                Entry("pixmill", 1, "Pixmill CLI, 1 worker"),
+                Entry("pixmill", w, f"Pixmill CLI, {w} workers"),
+                Entry("tuned", 1, "tuned Pillow, 1 worker"),
+                Entry("tuned", w, f"tuned Pillow, {w} workers"),
+            ),
+            f"pixmill@{w}",
+            ssim_sample=0,
+        ),
+        Scenario(
+            "F",
+            "GUI vs CLI on scenario A",
+            "photos",
+            "jpeg",
+            85,
+            fit_a,
+            (Entry("pixmill", w), Entry("gui", w)),
+            f"pixmill@{w}",
+            ssim_sample=2,
+        ),
+    ]
+
+
+@dataclass
+class RowResult:
+    entry: str
+    label: str
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    skipped: str | None = None
+    failed: str | None = None
+    output_bytes: int | None = None
+    outputs: int | None = None
+    dims_mismatch: int | None = None
+    dims_checked: int | None = None
+    ssim: float | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# --- running -----------------------------------------------------------------------------
+def _clean(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+
+
+def _read_all(files: list[str]) -> None:
+    """Bring the inputs into the page cache so no contender pays the first read."""
+    for f in files:
+        with open(f, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+
+
+def _gui_available() -> str | None:
+    """None if gui/main_window.py exists with a MainWindow; otherwise why scenario F skips."""
+    probe = (
+        "import importlib.util, sys\n"
+        "spec = importlib.util.find_spec('gui.main_window')\n"
+        "sys.exit(0 if spec else 3)\n"
+    )
+    rc = subprocess.run([PYTHON, "-c", probe], cwd=REPO, capture_output=True).returncode
+    if rc != 0:
+        return "gui/main_window.py does not exist yet (the GUI is still being written)"
+    return None
+
+
+def _run_once(scn: Scenario, entry: Entry, files: list[str], in_dir: str, work: Path) -> RunResult:
+    out = work / entry.key.replace("@", "-w")
+    _clean(out)
+    report = work / f"{entry.key}.report.json"
+    gui_json = work / f"{entry.key}.gui.json"
+    for p in (report, gui_json):
+        p.unlink(missing_ok=True)
+    job = Job(
+        in_dir=in_dir,
+        files=files,
+        out_dir=str(out),
+        fmt=scn.fmt,
+        quality=scn.quality,
+        fit=scn.fit,
+        workers=entry.workers,
+        report=str(report),
+        gui_json=str(gui_json),
+    )
+    cmd = CONTENDERS[entry.contender].command(job)
+    res = run_measured(cmd.argv, env=cmd.env, stdin=cmd.stdin, cwd=str(REPO))
+    n_out = sum(1 for n in os.listdir(out) if n.endswith(EXT[scn.fmt]))
+    res.extra["outputs"] = n_out
+    if report.exists():
+        try:
+            res.extra["batch_s"] = json.loads(report.read_text())["summary"]["seconds"]
+        except (ValueError, KeyError):
+            pass
+    if gui_json.exists():
+        try:
+            res.extra.update(json.loads(gui_json.read_text()))
+        except ValueError:
+            pass
+    return res
+
+
+def run_scenario(
+    scn: Scenario, data_root: Path, runs: int, work_root: Path, log: Any
+) -> dict[str, RowResult]:
+    in_dir = data_root / scn.data
+    files = sorted(str(p) for p in in_dir.iterdir() if p.suffix in (".jpg", ".png"))
+    work = work_root / scn.key
+    rows = {e.key: RowResult(e.key, e.name) for e in scn.entries}
+    active = list(scn.entries)
+    if any(e.contender == "gui" for e in active):
+        why = _gui_available()
+        if why:
+            for e in active:
+                if e.contender == "gui":
+                    rows[e.key].skipped = why
+            active = [e for e in active if e.contender != "gui"]
+    _read_all(files)
+    # Warm-up: a few files through every contender (bytecode caches, shared libraries).
+    warm = files[: max(2, min(len(files), 40 if scn.data == "small" else 2))]
+    for e in active:
+        w = work / "warm"
+        _clean(w)
+        job = Job(
+            str(in_dir), warm, str(w / "out"), scn.fmt, scn.quality, scn.fit, e.workers, False
+        )
+        cmd = CONTENDERS[e.contender].command(job)
+        os.makedirs(job.out_dir, exist_ok=True)
+        r = run_measured(cmd.argv, env=cmd.env, stdin=cmd.stdin, cwd=str(REPO))
+        if r.returncode == 3 and e.contender == "gui":
+            rows[e.key].skipped = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "?"
+        elif r.returncode != 0:
+            rows[e.key].failed = f"warm-up exit {r.returncode}: {r.stderr.strip()[-300:]}"
+    active = [e for e in active if rows[e.key].failed is None and rows[e.key].skipped is None]
+    for i in range(runs):
+        order = active[i % len(active) :] + active[: i % len(active)] if active else []
+        for e in order:
+            r = _run_once(scn, e, files, str(in_dir), work)
+            ok = r.returncode == 0 and r.extra.get("outputs") == len(files)
+            rec = {
+                "seconds": round(r.seconds, 4),
+                "cpu_seconds": round(r.cpu_seconds, 3),
+                "main_rss_mb": r.main_rss_mb,
+                "worker_rss_mb": r.worker_rss_mb,
+                "returncode": r.returncode,
+                **r.extra,
+            }
+            if not ok:
+                rec["stderr"] = r.stderr.strip()[-600:]
+                rows[e.key].failed = (
+                    f"exit {r.returncode}, {r.extra.get('outputs')}/{len(files)} outputs: "
+                    f"{r.stderr.strip()[-300:]}"
+                )
+            rows[e.key].runs.append(rec)
+            log(f"  {scn.key} round {i + 1}/{runs}  {e.name:<28} {r.seconds:7.2f} s")
+    _quality(scn, files, work, rows, active)
+    _summarise(scn, files, rows)
+    return rows
+
+
+def _output_path(work: Path, entry_key: str, source: str, fmt: str) -> str:
+    stem = os.path.splitext(os.path.basename(source))[0]
+    return str(work / entry_key.replace("@", "-w") / (stem + EXT[fmt]))
+
+
+def _quality(
+    scn: Scenario, files: list[str], work: Path, rows: dict[str, RowResult], active: list[Entry]
+) -> None:
+    base = scn.baseline
+    dims_files = files
+    if scn.dims_sample and len(files) > scn.dims_sample:
+        step = len(files) / scn.dims_sample
+        dims_files = [files[int(i * step)] for i in range(scn.dims_sample)]
+    base_dims = {f: quality.output_size(_output_path(work, base, f, scn.fmt)) for f in dims_files}
+    sample = files[: scn.ssim_sample]
+    for e in active:
+        row = rows[e.key]
+        folder = work / e.key.replace("@", "-w")
+        if not folder.exists():
+            continue
+        names = [n for n in os.listdir(folder) if n.endswith(EXT[scn.fmt])]
+        row.outputs = len(names)
+        row.output_bytes = sum(os.path.getsize(folder / n) for n in names)
+        mismatch = 0
+        for f in dims_files:
+            got = quality.output_size(_output_path(work, e.key, f, scn.fmt))
+            if got is None or got != base_dims[f]:
+                mismatch += 1
+        row.dims_mismatch, row.dims_checked = mismatch, len(dims_files)
+        if sample:
+            row.ssim = quality.mean_ssim((f, _output_path(work, e.key, f, scn.fmt)) for f in sample)
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _summarise(scn: Scenario, files: list[str], rows: dict[str, RowResult]) -> None:
+    base = rows.get(scn.baseline)
+    for row in rows.values():
+        good = [r for r in row.runs if r["returncode"] == 0]
+        if not good:
+            continue
+        secs = [r["seconds"] for r in good]
+        med = _median(secs)
+        s: dict[str, Any] = {
+            "runs": len(good),
+            "median_s": med,
+            "min_s": min(secs),
+            "max_s": max(secs),
+            "images_per_s": len(files) / med if med else None,
+            "cpu_s": _median([r["cpu_seconds"] for r in good]),
+            "main_rss_mb": max((r["main_rss_mb"] or 0) for r in good) or None,
+            "worker_rss_mb": max((r["worker_rss_mb"] or 0) for r in good) or None,
+        }
+        batch = [r["batch_s"] for r in good if "batch_s" in r]
+        if batch:
+            s["batch_median_s"] = _median(batch)
+        gaps = [r["max_gap_ms"] for r in good if "max_gap_ms" in r]
+        if gaps:
+            s["max_gap_ms"] = max(gaps)
+        if base is not None and base.runs:
+            # Per-round ratio contender time / Pixmill time: how many times faster Pixmill is.
+            ratios = [
+                r["seconds"] / b["seconds"]
+                for r, b in zip(row.runs, base.runs, strict=False)
+                if r["returncode"] == 0 and b["returncode"] == 0
+            ]
+            s["pixmill_speedup"] = _median(ratios)
+        row.summary = s
+
+
+# --- output -------------------------------------------------------------------------------
+def _fmt(v: Any, spec: str, none: str = "-") -> str:
+    return none if v is None else format(v, spec)
+
+
+def format_table(scn: Scenario, rows: dict[str, RowResult], n_files: int) -> str:
+    head = (
+        f"{'contender':<28} {'img/s':>7} {'median s':>8} {'Pixmill x':>9} {'CPU s':>6} "
+        f"{'main MB':>7} {'worker MB':>9} {'out MB':>7} {'sizes':>7} {'SSIM':>6}"
+    )
+    lines = [f"== {scn.key}. {scn.title}  ({n_files} files)", head, "-" * len(head)]
+    for row in rows.values():
+        if row.skipped:
+            lines.append(f"{row.label:<28} skipped: {row.skipped}")
+            continue
+        s = row.summary
+        if not s:
+            lines.append(f"{row.label:<28} failed: {row.failed}")
+            continue
+        sizes = "-"
+        if row.dims_checked:
+            sizes = "same" if row.dims_mismatch == 0 else f"{row.dims_mismatch} diff"
+        out_mb = row.output_bytes / 1e6 if row.output_bytes is not None else None
+        lines.append(
+            f"{row.label:<28} {_fmt(s['images_per_s'], '7.1f')} {_fmt(s['median_s'], '8.2f')} "
+            f"{_fmt(s.get('pixmill_speedup'), '8.2f')}x {_fmt(s['cpu_s'], '6.1f')} "
+            f"{_fmt(s['main_rss_mb'], '7.0f')} {_fmt(s['worker_rss_mb'], '9.0f')} "
+            f"{_fmt(out_mb, '7.1f')} {sizes:>7} {_fmt(row.ssim, '6.4f')}"
+        )
+        if row.failed:
+            lines.append(f"{'':<28} (a round failed: {row.failed})")
+    extra = [r for r in rows.values() if "batch_median_s" in r.summary or "max_gap_ms" in r.summary]
+    for row in extra:
+        s = row.summary
+        bits = []
+        if "batch_median_s" in s:
+            bits.append(f"batch (Start to last result) median {s['batch_median_s']:.2f} s")
+        if "max_gap_ms" in s:
+            bits.append(f"longest 10 ms-timer gap {s['max_gap_ms']:.0f} ms")
+        lines.append(f"  {row.label}: " + ", ".join(bits))
+    return "\n".join(lines)
+
+
+def _speedup(all_rows: dict[str, dict[str, RowResult]], scn: str, key: str) -> float | None:
+    row = all_rows.get(scn, {}).get(key)
+    return row.summary.get("pixmill_speedup") if row and row.summary else None
+
+
+def evaluate_goals(all_rows: dict[str, dict[str, RowResult]], w: int) -> list[dict[str, Any]]:
+    goals: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, target: float, higher: bool, unit: str = "x") -> None:
+        ok = None if value is None else (value >= target if higher else value <= target)
+        goals.append(
+            {
+                "goal": name,
+                "value": value,
+                "target": target,
+                "higher_is_better": higher,
+                "unit": unit,
+                "ok": ok,
+            }
+        )
+
+    p = f"pixmill@{w}"
+    add("A: Pixmill vs naive script", _speedup(all_rows, "A", f"naive@{w}"), 2.5, True)
+    add("A: Pixmill vs vipsthumbnail", _speedup(all_rows, "A", f"vips@{w}"), 1.4, True)
+    add("A: Pixmill vs ImageMagick", _speedup(all_rows, "A", f"magick@{w}"), 4.0, True)
+    tuned = _speedup(all_rows, "A", f"tuned@{w}")
+    add("A: Pixmill time / tuned Pillow time", 1 / tuned if tuned else None, 1.05, False)
+    for s in ("B", "C"):
+        add(f"{s}: Pixmill vs libvips", _speedup(all_rows, s, f"vips@{w}"), 1.0, True)
+        add(f"{s}: Pixmill vs ImageMagick", _speedup(all_rows, s, f"magick@{w}"), 1.0, True)
+    d = all_rows.get("D", {}).get(p)
+    add(
+        "D: Pixmill files/s",
+        d.summary.get("images_per_s") if d and d.summary else None,
+        1000,
+        True,
+        "files/s",
+    )
+    add(
+        "D: Pixmill main process peak RSS",
+        d.summary.get("main_rss_mb") if d and d.summary else None,
+        200,
+        False,
+        "MB",
+    )
+    e1 = all_rows.get("E", {}).get("pixmill@1")
+    e2 = all_rows.get("E", {}).get(p)
+    scale = None
+    if e1 and e2 and e1.runs and e2.runs:
+        pairs = [a["seconds"] / b["seconds"] for a, b in zip(e1.runs, e2.runs, strict=False)]
+        scale = statistics.median(pairs)
+    add(f"E: Pixmill {w} workers vs 1 worker", scale, 1.85, True)
+    f = all_rows.get("F", {}).get(f"gui@{w}")
+    if f and f.summary:
+        sp = f.summary.get("pixmill_speedup")
+        add("F: GUI time / CLI time", sp, 1.05, False)
+        add("F: longest event-loop stall", f.summary.get("max_gap_ms"), 50, False, "ms")
+    else:
+        add("F: GUI time / CLI time", None, 1.05, False)
+        add("F: longest event-loop stall", None, 50, False, "ms")
+    return goals
+
+
+def format_goals(goals: list[dict[str, Any]]) -> str:
+    lines = ["== Goals (issue 5), from the medians of this run"]
+    for g in goals:
+        mark = {True: "PASS", False: "FAIL", None: "n/a "}[g["ok"]]
+        cmp_ = ">=" if g["higher_is_better"] else "<="
+        val = "-" if g["value"] is None else f"{g['value']:.2f}"
+        lines.append(f"  [{mark}] {g['goal']}: {val} {g['unit']} (goal {cmp_} {g['target']:g})")
+    return "\n".join(lines)
+
+
+def _versions() -> dict[str, Any]:
+    def out(argv: list[str]) -> str:
+        try:
+            return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "missing"
+
+    pil = out([PYTHON, "-c", "import PIL; print(PIL.__version__)"])
+    commit = out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", "engine", "gui"])
+    return {
+        "python": out([PYTHON, "-c", "import sys; print(sys.version.split()[0])"]),
+        "pillow": pil,
+        "libvips": out(["vips", "--version"]),
+        "imagemagick": out(["/usr/bin/convert", "-version"]).splitlines()[:1],
+        "pixmill": PIXMILL,
+        "commit": commit,
+        "engine_or_gui_modified": bool(dirty),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    env_quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    ap.add_argument("--runs", type=int, default=None, help="rounds per scenario (median)")
+    ap.add_argument("--quick", action="store_true", default=env_quick, help="smoke run")
+    ap.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", "A,B,C,D,E,F"))
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    runs = args.runs or int(os.environ.get("BENCH_RUNS", 1 if args.quick else 3))
+    data_root = DATA / "quick" if args.quick else DATA
+    if not (DATA / "stamp.json").exists():
+        print("no benchmark data: run `make bench-data` (build_data.py) first", file=sys.stderr)
+        return 2
+    wanted = {s.strip().upper() for s in args.scenarios.split(",") if s.strip()}
+    chosen = [s for s in scenarios(args.workers) if s.key in wanted]
+    args.results.mkdir(parents=True, exist_ok=True)
+    work_root = args.results / ".work"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    log(
+        f"benchmark: {runs} round(s) per scenario, {args.workers} workers, "
+        f"{'quick' if args.quick else 'full'} data, load average {os.getloadavg()[0]:.2f}"
+    )
+    t0 = time.monotonic()
+    all_rows: dict[str, dict[str, RowResult]] = {}
+    tables = []
+    doc: dict[str, Any] = {
+        "started": stamp,
+        "runs": runs,
+        "quick": args.quick,
+        "workers": args.workers,
+        "load_average_start": os.getloadavg(),
+        "versions": _versions(),
+        "scenarios": {},
+    }
+    for scn in chosen:
+        n_files = sum(1 for p in (data_root / scn.data).iterdir() if p.suffix in (".jpg", ".png"))
+        rows = run_scenario(scn, data_root, runs, work_root, log)
+        all_rows[scn.key] = rows
+        table = format_table(scn, rows, n_files)
+        tables.append(table)
+        print(table + "\n", flush=True)
+        doc["scenarios"][scn.key] = {
+            "title": scn.title,
+            "files": n_files,
+            "baseline": scn.baseline,
+            "rows": {k: asdict(v) for k, v in rows.items()},
+        }
+    goals = evaluate_goals(all_rows, args.workers)
+    goal_text = format_goals(goals)
+    print(goal_text)
+    doc["goals"] = goals
+    doc["load_average_end"] = os.getloadavg()
+    doc["seconds"] = round(time.monotonic() - t0, 1)
+    notes = (
+        "Pixmill x = contender time / Pixmill time, median of per-round ratios (above 1: "
+        "Pixmill is faster). Peak RSS from /proc VmHWM. libvips and ImageMagick run one "
+        "thread per process. SSIM: luma vs full decode + Lanczos, on the first files."
+    )
+    print(notes)
+    text = "\n\n".join(tables + [goal_text, notes]) + "\n"
+    out_json = args.results / f"bench-{stamp}.json"
+    out_json.write_text(json.dumps(doc, indent=2) + "\n")
+    shutil.copyfile(out_json, args.results / "latest.json")
+    (args.results / "latest.txt").write_text(text)
+    shutil.rmtree(work_root, ignore_errors=True)
+    log(f"wrote {out_json} ({doc['seconds']:.0f} s, load average {os.getloadavg()[0]:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
