@@ -61,6 +61,14 @@ _KEEPS_EXIF = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
 _KEEPS_ICC = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "gif": 65535, "avif": 65536}
 _SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+# TIFF tags that describe pixel storage, not the picture (TIFF 6.0 baseline + extensions),
+# plus XMP, Photoshop and ICC blocks which travel separately or not at all.
+_LAYOUT_TAGS = frozenset(
+    {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 288, 289}
+    | {290, 291, 292, 293, 317, 318, 319, 320, 321, 322, 323, 324, 325, 330, 332, 338, 339}
+    | {340, 341, 347, 513, 514, 515, 529, 530, 531, 532, 700, 34377, 34675, 37724}
+)
+_INFO_METADATA = ("icc_profile", "exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop")
 _XMP_ORIENTATION = re.compile(rb"(tiff:Orientation(?:=\"|>))\d")
 
 _UMASK = os.umask(0)
@@ -177,9 +185,9 @@ def _sixteen_to_eight(im: Image.Image) -> Image.Image:
 
     arr = np.asarray(im)
     if im.mode == "I" and arr.size and int(arr.max()) <= 255 and int(arr.min()) >= 0:
-        return Image.fromarray(arr.astype(np.uint8), "L")
+        return Image.fromarray(arr.astype(np.uint8))
     scaled = (arr.astype(np.float32) * (255.0 / 65535.0) + 0.5).clip(0, 255)
-    return Image.fromarray(scaled.astype(np.uint8), "L")
+    return Image.fromarray(scaled.astype(np.uint8))
 
 
 def _normalise_mode(
@@ -268,10 +276,23 @@ def _render(
         )
     if orientation != 1:
         im = im.transpose(_TRANSPOSE[orientation])
-    return _output_mode(im, fmt, parse_color(recipe.background)), icc
+    im = _output_mode(im, fmt, parse_color(recipe.background))
+    # Pillow's encoders fall back to im.info for profiles and comments: only what
+    # _metadata_kwargs passes explicitly may reach the output.
+    for key in _INFO_METADATA:
+        im.info.pop(key, None)
+    return im, icc
 
 
 # --- metadata --------------------------------------------------------------------------------
+def _portable_exif(exif: Image.Exif) -> Image.Exif:
+    """Drop the tags that describe a TIFF source's own pixel layout (size, strips,
+    compression, embedded profiles): copied into an output they corrupt it."""
+    for tag in [t for t in exif if t in _LAYOUT_TAGS]:
+        del exif[tag]
+    return exif
+
+
 def _metadata_kwargs(
     src: Image.Image, recipe: Recipe, fmt: str, icc: bytes | None, oriented: bool
 ) -> dict[str, Any]:
@@ -282,7 +303,7 @@ def _metadata_kwargs(
         return kw
     if fmt in _KEEPS_EXIF:
         try:
-            exif = src.getexif()
+            exif = _portable_exif(src.getexif())
             if len(exif):
                 if oriented and _ORIENTATION_TAG in exif:
                     exif[_ORIENTATION_TAG] = 1
@@ -291,6 +312,9 @@ def _metadata_kwargs(
                 kw["exif"] = exif.tobytes()
         except Exception:  # unreadable EXIF is dropped rather than failing the file
             pass
+    comment = src.info.get("comment")
+    if comment and fmt == "jpeg":
+        kw["comment"] = comment
     xmp = src.info.get("xmp")
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
@@ -370,6 +394,19 @@ def publish(tmp: str, target: str, policy: str) -> str | None:
     raise ConversionError("could not find a free output name")
 
 
+def _save(im: Image.Image, path: str, fmt: str, kwargs: dict[str, Any]) -> None:
+    # By path, not through a file object: libtiff's multi-page writer needs a real file.
+    try:
+        im.save(path, format=_PIL_FORMAT[fmt], **kwargs)
+    except RuntimeError:
+        # libtiff cannot write EXIF sub-IFDs (GPS, Exif) with compression; Pillow's own
+        # writer can, uncompressed. Keeping the metadata asked for beats a smaller file.
+        if fmt != "tiff" or "exif" not in kwargs or "compression" not in kwargs:
+            raise
+        kwargs = {k: v for k, v in kwargs.items() if k != "compression"}
+        im.save(path, format=_PIL_FORMAT[fmt], **kwargs)
+
+
 def _check_source(path: str) -> os.stat_result:
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
@@ -438,10 +475,10 @@ def convert_one(job: Job) -> dict[str, Any]:
         )
         if hasattr(os, "fchmod"):
             os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as out:
-            if len(frames) > 1:
-                kwargs.update(save_all=True, append_images=frames[1:])
-            first.save(out, format=_PIL_FORMAT[job.format], **kwargs)
+        os.close(fd)
+        if len(frames) > 1:
+            kwargs.update(save_all=True, append_images=frames[1:])
+        _save(first, tmp, job.format, kwargs)
         if job.recipe.keep_dates:
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         size_out = os.path.getsize(tmp)
@@ -556,7 +593,8 @@ def describe_error(exc: BaseException, job: Job | None = None) -> str:
 
 def _describe_os_error(exc: OSError) -> str:
     text = str(exc)
-    if "truncated" in text or "broken data stream" in text or "premature end" in text.lower():
+    low = text.lower()
+    if "truncated" in low or "broken data stream" in low or "premature end" in low:
         return "file is truncated or damaged"
     code = exc.errno
     name = exc.filename or ""

@@ -33,6 +33,7 @@ _TICK = 0.05
 _PROGRESS_INTERVAL = 0.1
 _CANCEL_GRACE = 0.25
 _STALL_SECONDS = 8.0
+_MAX_STALLS = 2
 _RATE_WINDOW = 10.0
 
 
@@ -103,6 +104,7 @@ class _Task:
     pool: _PoolHandle
     pid: int | None = None
     started: float | None = None
+    stalls: int = 0
 
 
 class _PoolHandle:
@@ -111,7 +113,9 @@ class _PoolHandle:
     def __init__(self, ctx: Any, workers: int, memory_limit: int | None) -> None:
         self.workers = workers
         self.tag = uuid.uuid4().hex[:8] + "-"
-        self.starts = ctx.Queue()
+        # A SimpleQueue writes synchronously: the start message is in the pipe before the
+        # conversion begins, so a worker that dies at once is still known to hold its file.
+        self.starts = ctx.SimpleQueue()
         self.cancel = ctx.Event()
         self.pool = ctx.Pool(
             workers,
@@ -120,6 +124,7 @@ class _PoolHandle:
         )
         self.created = time.monotonic()
         self.broken = False
+        self.seen: dict[int, Any] = {}  # every worker Process seen, to read a dead one's exit
 
     def processes(self) -> dict[int, Any]:
         # Pool keeps its live workers in _pool and replaces dead ones there; reading it is
@@ -151,9 +156,17 @@ class _PoolHandle:
                 pass
         try:
             self.starts.close()
-            self.starts.cancel_join_thread()
         except Exception:
             pass
+
+    def next_start(self) -> tuple[int, int] | None:
+        """The next (task id, pid) start message, or None when there is none waiting."""
+        try:
+            if self.starts.empty():
+                return None
+            return self.starts.get()
+        except (OSError, ValueError, EOFError):
+            return None
 
 
 class BatchRunner:
@@ -412,10 +425,10 @@ class _Batch:
 
     def _drain_starts(self, handle: _PoolHandle) -> None:
         while True:
-            try:
-                tid, pid = handle.starts.get_nowait()
-            except (queue.Empty, OSError, ValueError, EOFError):
+            msg = handle.next_start()
+            if msg is None:
                 return
+            tid, pid = msg
             task = self._inflight.get(tid)
             if task is not None and task.started is None:
                 task.pid, task.started = pid, time.monotonic()
@@ -455,6 +468,7 @@ class _Batch:
         """Fail or retry tasks whose worker died, kill workers past the time limit, and
         replace a pool that stopped taking work."""
         procs = handle.processes()
+        handle.seen.update(procs)
         now = time.monotonic()
         for tid, task in list(self._inflight.items()):
             if task.pid is None or task.pool is not handle:
@@ -463,7 +477,8 @@ class _Batch:
             alive = proc is not None and proc.exitcode is None
             if not alive:
                 self._inflight.pop(tid)
-                self._crashed(task, proc.exitcode if proc is not None else None)
+                gone = proc or handle.seen.get(task.pid)
+                self._crashed(task, gone.exitcode if gone is not None else None)
             elif now - task.started > self.runner.time_limit:  # type: ignore[operator]
                 self._inflight.pop(tid)
                 try:
@@ -493,12 +508,21 @@ class _Batch:
                 handle.cancel.set()
             self._last_activity = time.monotonic()
             for tid, task in list(self._inflight.items()):
+                task.stalls += 1
+                if task.stalls > _MAX_STALLS:
+                    self._inflight.pop(tid)
+                    self._crashed(task, None, retry=False)
+                    continue
                 task.pool = handle
                 self._submit(handle, tid, task.job)
         return handle
 
-    def _crashed(self, task: _Task, exitcode: int | None) -> None:
-        if task.attempt < self.runner.crash_retries and not self.cancel_requested.is_set():
+    def _crashed(self, task: _Task, exitcode: int | None, retry: bool = True) -> None:
+        if (
+            retry
+            and task.attempt < self.runner.crash_retries
+            and not self.cancel_requested.is_set()
+        ):
             self._pending.appendleft((task.job, task.attempt + 1))
             return
         how = ""

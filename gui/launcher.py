@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +15,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     open the window with those paths queued."""
     multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in _CLI_COMMANDS:
+    # Anything that is neither a subcommand nor an existing path is a typo: let the CLI's
+    # parser say so (exit 2) instead of opening a window.
+    if args and (args[0] in _CLI_COMMANDS or not all(os.path.exists(a) for a in args)):
         if args[0] == "--version":
             from engine import __version__
 

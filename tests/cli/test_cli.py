@@ -1,0 +1,222 @@
+"""`pixmill` as a user runs it: a real subprocess on real folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from tests.conftest import make_image, temp_leftovers, tree_hashes
+
+pytestmark = pytest.mark.timeout(120)
+
+PIXMILL = [sys.executable, "-m", "gui.launcher"]
+
+
+def pixmill(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*PIXMILL, *map(str, args)], capture_output=True, text=True, timeout=100, **kw
+    )
+
+
+def test_convert_a_tree_with_a_report(photos, tmp_path):
+    before = tree_hashes(photos)
+    out, rep = tmp_path / "out", tmp_path / "r.json"
+    r = pixmill(
+        "convert",
+        photos,
+        "-o",
+        out,
+        "--format",
+        "jpeg",
+        "--fit",
+        "200x200",
+        "--quality",
+        "80",
+        "--report",
+        rep,
+        "--workers",
+        "2",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "5 converted" in r.stderr
+    data = json.loads(rep.read_text())
+    assert data["summary"]["total"] == 5 and data["summary"]["ok"] == 5
+    assert set(data["summary"]) >= {"total", "ok", "skipped", "failed", "cancelled", "seconds"}
+    for f in data["files"]:
+        assert set(f) >= {
+            "source",
+            "target",
+            "status",
+            "error",
+            "bytes_in",
+            "bytes_out",
+            "width",
+            "height",
+            "ms",
+        }
+        with Image.open(f["target"]) as im:
+            assert im.format == "JPEG" and max(im.size) == 200
+            assert im.size == (f["width"], f["height"])
+    assert (out / "sub" / "deeper" / "e.jpg").exists()
+    assert tree_hashes(photos) == before
+
+
+def test_failures_give_exit_1_and_one_line_each(photos, tmp_path):
+    (photos / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    r = pixmill("convert", photos, "-o", tmp_path / "out", "--format", "webp")
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("failed:")]
+    assert len(lines) == 1 and "bad.png" in lines[0]
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(photos, tmp_path):
+    out = tmp_path / "out"
+    r = pixmill("convert", photos, "-o", out, "--format", "png", "--dry-run")
+    assert r.returncode == 0
+    assert str(out / "sub" / "d.png") in r.stdout
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["convert", "{src}"],  # no -o
+        ["convert", "{missing}", "-o", "{out}"],
+        ["convert", "{src}", "-o", "{out}", "--quality", "0"],
+        ["convert", "{src}", "-o", "{out}", "--fit", "abc"],
+        ["convert", "{src}", "-o", "{out}", "--preset", "No Such Preset"],
+        ["convert", "{src}", "-o", "{out}", "--name", "{nope}"],
+        ["convert", "{src}", "-o", "{file}"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(photos, tmp_path, args):
+    (tmp_path / "afile").write_text("x")
+    subst = {
+        "src": photos,
+        "missing": tmp_path / "missing",
+        "out": tmp_path / "o",
+        "file": tmp_path / "afile",
+    }
+    r = pixmill(*[a.format(**subst) if a.startswith("{") and a != "{nope}" else a for a in args])
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip()
+
+
+def test_presets_are_listed_and_usable(photos, tmp_path):
+    r = pixmill("presets")
+    assert r.returncode == 0
+    for name in (
+        "Web 2048 WebP",
+        "Email 1280 JPEG",
+        "Thumbnails 256",
+        "Lossless PNG archive",
+        "Square 1080 (fill)",
+    ):
+        assert name in r.stdout
+    out = tmp_path / "out"
+    r = pixmill("convert", photos, "-o", out, "--preset", "Square 1080 (fill)", "--flat")
+    assert r.returncode == 0, r.stderr
+    sizes = {Image.open(p).size for p in out.iterdir()}
+    assert all(w == h for w, h in sizes)
+
+
+def test_flags_override_a_preset_file(photos, tmp_path):
+    preset = tmp_path / "mine.json"
+    preset.write_text(json.dumps({"name": "mine", "format": "webp", "quality": 50}))
+    out = tmp_path / "out"
+    r = pixmill(
+        "convert",
+        photos / "a.jpg",
+        "-o",
+        out,
+        "--preset",
+        preset,
+        "--format",
+        "png",
+        "--long-edge",
+        "100",
+        "--name",
+        "{stem}_{width}",
+    )
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in out.iterdir()] == ["a_100.png"]
+
+
+def test_skip_policy_counts_as_success(photos, tmp_path):
+    out = tmp_path / "out"
+    assert pixmill("convert", photos, "-o", out, "--format", "png").returncode == 0
+    r = pixmill(
+        "convert",
+        photos,
+        "-o",
+        out,
+        "--format",
+        "png",
+        "--on-conflict",
+        "skip",
+        "--report",
+        tmp_path / "r.json",
+    )
+    assert r.returncode == 0
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["summary"]["skipped"] == 5
+
+
+def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path):
+    src = tmp_path / "in"
+    for i in range(60):
+        make_image(src / f"p{i:02d}.jpg", (1000, 750), seed=i, quality=90)
+    before = tree_hashes(src)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            *PIXMILL,
+            "convert",
+            str(src),
+            "-o",
+            str(out),
+            "--format",
+            "png",
+            "--png-level",
+            "9",
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (out.exists() and any(out.iterdir())):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "cancelled" in err
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert len(data["files"]) == 60
+    assert data["summary"]["cancelled"] > 0
+    assert temp_leftovers(out) == []
+    for p in out.iterdir():
+        with Image.open(p) as im:
+            im.load()
+    assert tree_hashes(src) == before
+
+
+def test_cli_never_imports_qt(photos, tmp_path):
+    code = (
+        "import sys; from gui.launcher import main; rc = main(['presets']); "
+        "assert 'PySide6' not in sys.modules, 'Qt imported'; print('clean')"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ}
+    )
+    assert r.returncode == 0 and "clean" in r.stdout, r.stderr
