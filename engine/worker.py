@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import traceback
 from typing import Any
@@ -26,8 +27,23 @@ def init_worker(starts: Any, cancel: Any, temp_tag: str, memory_limit: int | Non
     if memory_limit:
         _limit_memory(memory_limit)
     _STARTS = starts
+    _watch_parent()
     _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
     convert.set_worker_context(temp_tag, cancel)
+
+
+def _watch_parent() -> None:
+    """Exit when the main process is gone (killed outright, so it could not stop its pool):
+    an orphaned worker would otherwise wait on the task queue forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="pixmill-parent-watch", daemon=True).start()
 
 
 def _parse_faults(spec: str) -> list[tuple[str, str]]:
