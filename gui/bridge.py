@@ -1,0 +1,207 @@
+"""The one place where work on other threads reaches the GUI thread.
+
+Engine callbacks (the runner's supervisor thread) and background tasks (scans, planning, pool
+shutdown) only ever call `signal.emit(payload)` on a QObject that lives in the GUI thread. Qt
+queues those emits into the GUI thread, where slots coalesce them: result rows and progress
+snapshots are flushed about 30 times a second, never once per file.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from engine.report import Report
+from engine.runner import BatchListener, Progress
+
+log = logging.getLogger(__name__)
+
+#: How often coalesced results and progress reach the views (milliseconds, about 30 Hz).
+FLUSH_INTERVAL_MS = 33
+
+
+class BatchBridge(QObject):
+    """Turns a BatchRunner's listener calls into coalesced GUI-thread signals.
+
+    Create it in the GUI thread and pass `listener()` to `BatchRunner.start()`. Everything the
+    listener receives is re-emitted in the GUI thread, in order.
+
+    Signals:
+        batchStarted(object): int, the number of planned files.
+        currentFile(object): str, the source a worker started most recently (coalesced).
+        resultsReady(object): list[dict], new engine result dicts in arrival order (coalesced).
+        progressChanged(object): engine.runner.Progress, the newest snapshot (older ones are
+            dropped).
+        batchFinished(object): engine.report.Report. Every result and the final progress have
+            been flushed before it is emitted.
+    """
+
+    batchStarted = Signal(object)
+    currentFile = Signal(object)
+    resultsReady = Signal(object)
+    progressChanged = Signal(object)
+    batchFinished = Signal(object)
+
+    # Emitted from the runner's supervisor thread; delivered queued into the GUI thread.
+    _started = Signal(object)
+    _jobStarted = Signal(object)
+    _jobFinished = Signal(object)
+    _progress = Signal(object)
+    _finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pending: list[dict[str, Any]] = []
+        self._progress_snapshot: Progress | None = None
+        self._current: str | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FLUSH_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+        self._started.connect(self._on_started)
+        self._jobStarted.connect(self._on_job_started)
+        self._jobFinished.connect(self._on_job_finished)
+        self._progress.connect(self._on_progress)
+        self._finished.connect(self._on_finished)
+
+    def listener(self) -> BatchListener:
+        """A BatchListener that forwards every call to this bridge (any thread may call it)."""
+        return _Relay(self)
+
+    @Slot(object)
+    def _on_started(self, total: int) -> None:
+        self._pending.clear()
+        self._progress_snapshot = None
+        self._current = None
+        self.batchStarted.emit(total)
+
+    @Slot(object)
+    def _on_job_started(self, source: str) -> None:
+        self._current = source
+        self._schedule()
+
+    @Slot(object)
+    def _on_job_finished(self, result: dict[str, Any]) -> None:
+        self._pending.append(result)
+        self._schedule()
+
+    @Slot(object)
+    def _on_progress(self, snapshot: Progress) -> None:
+        self._progress_snapshot = snapshot
+        self._schedule()
+
+    @Slot(object)
+    def _on_finished(self, report: Report) -> None:
+        self._timer.stop()
+        self.flush()
+        self.batchFinished.emit(report)
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @Slot()
+    def flush(self) -> None:
+        """Emit what has piled up since the last flush (rows first, then progress)."""
+        if self._current is not None:
+            current, self._current = self._current, None
+            self.currentFile.emit(current)
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.resultsReady.emit(batch)
+        if self._progress_snapshot is not None:
+            snap, self._progress_snapshot = self._progress_snapshot, None
+            self.progressChanged.emit(snap)
+
+
+class _Relay(BatchListener):
+    """The runner-side half of the bridge: every method only emits (never touches widgets)."""
+
+    def __init__(self, bridge: BatchBridge) -> None:
+        self._bridge = bridge
+
+    def _emit(self, signal_name: str, payload: Any) -> None:
+        try:
+            getattr(self._bridge, signal_name).emit(payload)
+        except RuntimeError:  # the window (and its bridge) is already gone
+            pass
+
+    def batch_started(self, total: int) -> None:
+        self._emit("_started", total)
+
+    def job_started(self, index: int, source: str) -> None:
+        self._emit("_jobStarted", source)
+
+    def job_finished(self, result: dict[str, Any]) -> None:
+        self._emit("_jobFinished", result)
+
+    def progress(self, snapshot: Progress) -> None:
+        self._emit("_progress", snapshot)
+
+    def batch_finished(self, report: Report) -> None:
+        self._emit("_finished", report)
+
+
+class BackgroundTask(QObject):
+    """Runs `fn(cancelled)` once on a daemon thread and reports back in the GUI thread.
+
+    `cancelled` is a callable returning True once `cancel()` was called; the function should
+    check it (engine scans take it as their `cancel=` argument) and may raise to stop. Exactly
+    one of the three signals is emitted, after which the task is done.
+
+    Signals:
+        finished(object): the function's return value.
+        failed(object): the BaseException it raised.
+        cancelled(object): None; cancel() was called before the function returned.
+    """
+
+    finished = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal(object)
+
+    _done = Signal(object)
+
+    def __init__(
+        self, fn: Callable[[Callable[[], bool]], Any], name: str, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"pixmill-{name}", daemon=True)
+        self._running = False
+        self._done.connect(self._on_done)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        self._running = True
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _run(self) -> None:
+        try:
+            outcome: tuple[str, Any] = ("finished", self._fn(self._cancel.is_set))
+        except BaseException as exc:  # reported to the GUI thread, never lost
+            outcome = ("failed", exc)
+        if self._cancel.is_set():
+            outcome = ("cancelled", None)
+        try:
+            self._done.emit(outcome)
+        except RuntimeError:  # the owner was deleted while we worked
+            pass
+
+    @Slot(object)
+    def _on_done(self, outcome: tuple[str, Any]) -> None:
+        self._running = False
+        kind, payload = outcome
+        if kind == "failed":
+            log.debug("background task failed", exc_info=payload)
+        getattr(self, kind).emit(payload)

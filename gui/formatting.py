@@ -1,0 +1,80 @@
+"""The words and numbers the window shows: durations, rates, progress and summary lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.report import human_bytes
+from engine.runner import Progress
+
+SEP = " · "
+
+
+def duration(seconds: float | None) -> str:
+    """'—' when unknown, else '4 s', '2 m 05 s' or '1 h 02 m'."""
+    if seconds is None:
+        return "—"
+    s = int(round(max(0.0, seconds)))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} m"
+    if s >= 60:
+        return f"{s // 60} m {s % 60:02d} s"
+    return f"{s} s"
+
+
+def elapsed(seconds: float) -> str:
+    """A batch's running time, with a tenth of a second below a minute."""
+    return f"{seconds:.1f} s" if seconds < 60 else duration(seconds)
+
+
+def progress_text(p: Progress) -> str:
+    """'done / total · files/s · ETA', the overall progress bar's text."""
+    text = f"{p.done:,} / {p.total:,}{SEP}{p.files_per_s:.1f} files/s{SEP}ETA {duration(p.eta_s)}"
+    return f"Paused{SEP}{text}" if p.paused else text
+
+
+def percent(p: Progress) -> int:
+    return int(p.fraction * 100)
+
+
+def size_change(result: dict[str, Any]) -> str:
+    """'1.2 MB → 340.0 KB' for a written file, else the input size alone."""
+    before = result.get("bytes_in")
+    after = result.get("bytes_out")
+    if before is None:
+        return ""
+    if after is None:
+        return human_bytes(before)
+    return f"{human_bytes(before)} → {human_bytes(after)}"
+
+
+def dimensions(result: dict[str, Any]) -> str:
+    w, h = result.get("width"), result.get("height")
+    return f"{w} × {h}" if w and h else ""
+
+
+def milliseconds(ms: float | None) -> str:
+    if not ms:
+        return ""
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def summary_text(summary: dict[str, Any], cancelled: bool = False) -> str:
+    """One line: converted, skipped, failed, saved bytes and time (from Report.summary)."""
+    parts = [
+        f"{summary['ok']:,} converted",
+        f"{summary['skipped']:,} skipped",
+        f"{summary['failed']:,} failed",
+    ]
+    if summary.get("cancelled"):
+        parts.append(f"{summary['cancelled']:,} cancelled")
+    saved = summary["bytes_in"] - summary["bytes_out"]
+    if summary["ok"] and summary["bytes_in"]:
+        word = "saved" if saved >= 0 else "grew by"
+        parts.append(
+            f"{word} {human_bytes(abs(saved))} "
+            f"({human_bytes(summary['bytes_in'])} → {human_bytes(summary['bytes_out'])})"
+        )
+    parts.append(f"in {elapsed(summary['seconds'])}")
+    head = "Cancelled: " if cancelled else ""
+    return head + SEP.join(parts)

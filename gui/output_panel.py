@@ -1,0 +1,144 @@
+"""Where outputs go (a chosen folder, or a subfolder next to each source) and how many worker
+processes convert in parallel."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QWidget,
+)
+
+from engine.runner import default_workers
+from engine.scan import DEFAULT_SUBFOLDER
+
+
+class OutputPanel(QGroupBox):
+    """Output folder choice and the "Parallel workers" pool size (1 to 2 x CPU count).
+
+    Signals:
+        changed(object): None; the destination changed (the pool size is read at Start).
+    """
+
+    changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Output", parent)
+        self.cpus = default_workers()
+        self._last_dir = os.path.expanduser("~")
+
+        self.nextToSourceRadio = QRadioButton(
+            f"A “{DEFAULT_SUBFOLDER}” subfolder next to each source"
+        )
+        self.nextToSourceRadio.setObjectName("nextToSourceRadio")
+        self.folderRadio = QRadioButton("&This folder:")
+        self.folderRadio.setObjectName("folderRadio")
+        group = QButtonGroup(self)
+        group.addButton(self.nextToSourceRadio)
+        group.addButton(self.folderRadio)
+
+        self.outputDirEdit = QLineEdit(self)
+        self.outputDirEdit.setObjectName("outputDirEdit")
+        self.outputDirEdit.setAccessibleName("Output folder")
+        self.outputDirEdit.setPlaceholderText("Choose a folder for the converted images")
+        self.outputDirEdit.setClearButtonEnabled(True)
+        self.browseButton = QPushButton("&Browse…", self)
+        self.browseButton.setObjectName("browseOutputButton")
+        self.browseButton.setAccessibleName("Browse for the output folder")
+        self.browseButton.clicked.connect(self.ask_folder)
+
+        self.poolSizeSpin = QSpinBox(self)
+        self.poolSizeSpin.setObjectName("poolSizeSpin")
+        self.poolSizeSpin.setAccessibleName("Parallel workers")
+        self.poolSizeSpin.setRange(1, 2 * self.cpus)
+        self.poolSizeSpin.setValue(self.cpus)
+        self.poolSizeSpin.setToolTip(
+            "How many images are converted at the same time. Changes apply at the next Start."
+        )
+        pool_label = QLabel("Parallel &workers:", self)
+        pool_label.setBuddy(self.poolSizeSpin)
+        cpu_hint = QLabel(f"({self.cpus} CPU{'s' if self.cpus != 1 else ''})", self)
+
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folderRadio)
+        folder_row.addWidget(self.outputDirEdit, 1)
+        folder_row.addWidget(self.browseButton)
+        pool_row = QHBoxLayout()
+        pool_row.addWidget(pool_label)
+        pool_row.addWidget(self.poolSizeSpin)
+        pool_row.addWidget(cpu_hint)
+        pool_row.addStretch(1)
+        grid = QGridLayout(self)
+        grid.addWidget(self.nextToSourceRadio, 0, 0)
+        grid.addLayout(folder_row, 1, 0)
+        grid.addLayout(pool_row, 2, 0)
+
+        self.nextToSourceRadio.toggled.connect(self._mode_changed)
+        self.outputDirEdit.textChanged.connect(self._emit)
+        self.nextToSourceRadio.setChecked(True)
+
+    # --- values ----------------------------------------------------------------------------
+    def output_dir(self) -> str | None:
+        """The chosen folder (absolute), or None for "a subfolder next to each source"."""
+        if self.nextToSourceRadio.isChecked():
+            return None
+        text = self.outputDirEdit.text().strip()
+        return os.path.abspath(os.path.expanduser(text)) if text else ""
+
+    def folder_text(self) -> str:
+        return self.outputDirEdit.text().strip()
+
+    def set_output(self, folder: str, next_to_source: bool) -> None:
+        self.outputDirEdit.setText(folder)
+        if folder:
+            self._last_dir = folder
+        (self.nextToSourceRadio if next_to_source else self.folderRadio).setChecked(True)
+        self._mode_changed()
+
+    def problem(self) -> str | None:
+        """Why the destination cannot be used yet, or None."""
+        folder = self.output_dir()
+        if folder == "":
+            return "Choose an output folder, or pick “next to each source”."
+        if folder and os.path.exists(folder) and not os.path.isdir(folder):
+            return f"The output “{folder}” is a file, not a folder."
+        return None
+
+    def workers(self) -> int:
+        return self.poolSizeSpin.value()
+
+    def set_workers(self, n: int) -> None:
+        self.poolSizeSpin.setValue(max(1, min(n, self.poolSizeSpin.maximum())))
+
+    def set_start_dir(self, folder: str) -> None:
+        """Where the folder picker opens when nothing is chosen yet."""
+        self._last_dir = folder
+
+    # --- behaviour -------------------------------------------------------------------------
+    @Slot()
+    def ask_folder(self) -> None:
+        start = self.folder_text() or self._last_dir
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", start)
+        if folder:
+            self.set_output(folder, next_to_source=False)
+
+    @Slot()
+    def _mode_changed(self) -> None:
+        folder_mode = self.folderRadio.isChecked()
+        self.outputDirEdit.setEnabled(folder_mode)
+        self.browseButton.setEnabled(True)
+        self._emit()
+
+    def _emit(self) -> None:
+        self.changed.emit(None)

@@ -1,0 +1,187 @@
+"""The results table: one row per file of the current batch, filterable to errors only.
+
+ResultsModel is a flat QAbstractTableModel over the engine's result dicts. Rows arrive in
+batches (the bridge flushes about 30 times a second) and are inserted with one
+beginInsertRows each, so 100,000 rows stay smooth. The errors-only filter lives in the model
+(an index list), which is far cheaper than a Python filterAcceptsRow per row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QStyle
+
+from . import formatting
+
+_Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS = ("File", "Status", "Size", "Dimensions", "Time", "Output or message")
+COL_FILE, COL_STATUS, COL_SIZE, COL_DIMS, COL_TIME, COL_MESSAGE = range(len(COLUMNS))
+
+STATUS_WORDS = {
+    "ok": "Converted",
+    "skipped": "Skipped",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+_STATUS_ICONS = {
+    "ok": QStyle.StandardPixmap.SP_DialogApplyButton,
+    "skipped": QStyle.StandardPixmap.SP_ArrowRight,
+    "failed": QStyle.StandardPixmap.SP_MessageBoxCritical,
+    "cancelled": QStyle.StandardPixmap.SP_DialogCancelButton,
+}
+
+
+def is_error(result: dict[str, Any]) -> bool:
+    return result.get("status") == "failed"
+
+
+def message(result: dict[str, Any]) -> str:
+    """What the last column says: the output's name, or why there is none."""
+    if result.get("status") == "ok" and result.get("target"):
+        return os.path.basename(result["target"])
+    if result.get("status") == "cancelled" and not result.get("error"):
+        return "stopped before it was converted"
+    return (result.get("error") or "").splitlines()[0] if result.get("error") else ""
+
+
+class ResultsModel(QAbstractTableModel):
+    """Result dicts of one batch as table rows.
+
+    Attributes:
+        errors_only: when True only failed files are rows (all results are still kept).
+
+    Signals: only QAbstractItemModel's own (rowsInserted, modelReset, ...).
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._results: list[dict[str, Any]] = []
+        self._visible: list[int] | None = None  # indexes into _results when filtered
+        self._counts: dict[str, int] = {}
+        self._icons: dict[str, QIcon] = {}
+        self._error_brush: QBrush | None = None
+
+    # --- data in ---------------------------------------------------------------------------
+    def append_results(self, results: Sequence[dict[str, Any]]) -> None:
+        """Add a batch of results as rows at the end, in one insertion."""
+        if not results:
+            return
+        start = len(self._results)
+        self._results.extend(results)
+        for r in results:
+            self._counts[r["status"]] = self._counts.get(r["status"], 0) + 1
+        if self._visible is None:
+            new_rows = list(range(start, len(self._results)))
+        else:
+            new_rows = [i for i in range(start, len(self._results)) if is_error(self._results[i])]
+        if not new_rows:
+            return
+        first = self.rowCount()
+        self.beginInsertRows(QModelIndex(), first, first + len(new_rows) - 1)
+        if self._visible is not None:
+            self._visible.extend(new_rows)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._results = []
+        self._counts = {}
+        if self._visible is not None:
+            self._visible = []
+        self.endResetModel()
+
+    @property
+    def errors_only(self) -> bool:
+        return self._visible is not None
+
+    def set_errors_only(self, on: bool) -> None:
+        if on == self.errors_only:
+            return
+        self.beginResetModel()
+        if on:
+            self._visible = [i for i, r in enumerate(self._results) if is_error(r)]
+        else:
+            self._visible = None
+        self.endResetModel()
+
+    # --- data out --------------------------------------------------------------------------
+    def count(self, status: str | None = None) -> int:
+        """All results kept (or those with a status), whatever the filter shows."""
+        return len(self._results) if status is None else self._counts.get(status, 0)
+
+    def result(self, row: int) -> dict[str, Any]:
+        return self._results[row if self._visible is None else self._visible[row]]
+
+    def all_results(self) -> list[dict[str, Any]]:
+        return list(self._results)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        if parent.isValid():
+            return 0
+        return len(self._results) if self._visible is None else len(self._visible)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self.result(index.row())
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(r, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_FILE:
+                return r["source"]
+            if col == COL_MESSAGE:
+                return r.get("error") or r.get("target") or None
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_STATUS:
+            return self._icon(r["status"])
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_MESSAGE and is_error(r):
+            return self._error_color()
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SIZE, COL_DIMS, COL_TIME):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{self._text(r, COL_FILE)}: {self._text(r, COL_STATUS)}"
+        return None
+
+    @staticmethod
+    def _text(r: dict[str, Any], col: int) -> str:
+        if col == COL_FILE:
+            return os.path.basename(r["source"])
+        if col == COL_STATUS:
+            return STATUS_WORDS.get(r["status"], r["status"])
+        if col == COL_SIZE:
+            return formatting.size_change(r)
+        if col == COL_DIMS:
+            return formatting.dimensions(r)
+        if col == COL_TIME:
+            return formatting.milliseconds(r.get("ms"))
+        return message(r)
+
+    def _icon(self, status: str) -> QIcon | None:
+        icon = self._icons.get(status)
+        if icon is None and status in _STATUS_ICONS:
+            icon = QApplication.style().standardIcon(_STATUS_ICONS[status])
+            self._icons[status] = icon
+        return icon
+
+    def _error_color(self) -> QBrush:
+        if self._error_brush is None:
+            dark = QGuiApplication.palette().base().color().lightness() < 128
+            self._error_brush = QBrush(QColor("#ff8a80" if dark else "#c62828"))
+        return self._error_brush

@@ -1,0 +1,90 @@
+"""What the window remembers between runs, stored with QSettings.
+
+The recipe (as its JSON), the preset it came from, the output choice, the pool size, the
+window geometry and splitter positions, and the folders the file dialogs last showed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from engine.recipe import Recipe, RecipeError
+
+ORGANIZATION = "Pixmill"
+APPLICATION = "Pixmill"
+
+
+def default_settings() -> QSettings:
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+class WindowSettings:
+    """Typed access to the keys the window persists (values of the wrong type read as unset)."""
+
+    def __init__(self, qsettings: QSettings) -> None:
+        self.q = qsettings
+
+    # --- recipe ----------------------------------------------------------------------------
+    def recipe(self) -> Recipe | None:
+        text = self.q.value("recipe/json", "", type=str)
+        if not text:
+            return None
+        try:
+            return Recipe.from_json(text)
+        except RecipeError:
+            return None  # an older or hand-edited file: start from the defaults
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        self.q.setValue("recipe/json", recipe.to_json())
+
+    def preset_name(self) -> str:
+        return self.q.value("recipe/preset", "", type=str)
+
+    def set_preset_name(self, name: str) -> None:
+        self.q.setValue("recipe/preset", name)
+
+    # --- output and pool -------------------------------------------------------------------
+    def output_folder(self) -> str:
+        return self.q.value("output/folder", "", type=str)
+
+    def next_to_source(self) -> bool:
+        return self.q.value("output/nextToSource", True, type=bool)
+
+    def set_output(self, folder: str, next_to_source: bool) -> None:
+        self.q.setValue("output/folder", folder)
+        self.q.setValue("output/nextToSource", next_to_source)
+
+    def workers(self, default: int) -> int:
+        try:
+            return int(self.q.value("pool/workers", default))
+        except (TypeError, ValueError):
+            return default
+
+    def set_workers(self, n: int) -> None:
+        self.q.setValue("pool/workers", n)
+
+    # --- window ----------------------------------------------------------------------------
+    def geometry(self) -> QByteArray | None:
+        value = self.q.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, data: QByteArray) -> None:
+        self.q.setValue("window/geometry", data)
+
+    def splitter(self, name: str) -> QByteArray | None:
+        value = self.q.value(f"window/{name}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_splitter(self, name: str, data: QByteArray) -> None:
+        self.q.setValue(f"window/{name}", data)
+
+    def last_dir(self, kind: str) -> str:
+        return self.q.value(f"dialogs/{kind}", "", type=str)
+
+    def set_last_dir(self, kind: str, folder: str) -> None:
+        self.q.setValue(f"dialogs/{kind}", folder)
+
+    def sync(self) -> None:
+        self.q.sync()

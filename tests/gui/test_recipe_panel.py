@@ -1,0 +1,142 @@
+"""The recipe panel: every field round-trips, quality only where it applies, the live naming
+example, and presets (built-in and the user's own, which the CLI reads)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.cli import build_parser, recipe_from_args
+from engine.recipe import Recipe, Resize, builtin_presets, load_recipe_file
+from gui.presets import PresetStore
+from gui.recipe_panel import CUSTOM, RecipePanel
+
+
+@pytest.fixture
+def panel(qtbot, presets_dir):
+    p = RecipePanel(PresetStore(presets_dir))
+    qtbot.addWidget(p)
+    return p
+
+
+def test_every_recipe_field_round_trips_through_the_panel(panel):
+    recipe = Recipe(
+        name="Mine",
+        description="everything changed",
+        format="jpeg",
+        quality=61,
+        progressive=True,
+        webp_lossless=True,
+        png_compress_level=2,
+        resize=Resize("fill", 640, 480, 900, 33.5, True, "bicubic"),
+        auto_orient=False,
+        metadata="strip_location",
+        keep_icc=False,
+        background="#102030",
+        keep_frames=False,
+        name_template="{parent}_{stem}_{width}x{height}",
+        preserve_tree=False,
+        recursive=False,
+        on_conflict="overwrite",
+        keep_dates=True,
+    )
+    panel.set_recipe(recipe)
+    assert panel.recipe() == recipe
+    for mode in ("none", "fit", "long_edge", "percent", "exact", "fill"):
+        changed = recipe.replace(resize=Resize(mode, 640, 480, 900, 33.5, False, "nearest"))
+        panel.set_recipe(changed)
+        assert panel.recipe() == changed
+
+
+@pytest.mark.parametrize(
+    ("fmt", "lossless", "enabled"),
+    [
+        ("jpeg", False, True),
+        ("webp", False, True),
+        ("webp", True, False),
+        ("avif", False, True),
+        ("png", False, False),
+        ("tiff", False, False),
+        ("gif", False, False),
+        ("same", False, True),
+    ],
+)
+def test_quality_is_enabled_only_where_it_applies(panel, fmt, lossless, enabled):
+    panel.set_recipe(Recipe(format=fmt, webp_lossless=lossless))
+    assert panel.qualitySpin.isEnabled() is enabled
+    assert panel.qualitySlider.isEnabled() is enabled
+    assert panel.pngLevelSpin.isEnabled() is (fmt in ("png", "same"))
+    assert panel.progressiveCheck.isEnabled() is (fmt in ("jpeg", "same"))
+
+
+def test_the_naming_example_follows_template_format_and_size(panel, images, tmp_path):
+    example = panel.namingEditor.exampleLabel
+    panel.set_recipe(Recipe(format="webp", resize=Resize("long_edge", long_edge=2000)))
+    assert example.text() == "IMG_0042.jpg → IMG_0042.webp"
+    panel.namingEditor.templateEdit.setText("{stem}_{width}px")
+    assert example.text() == "IMG_0042.jpg → IMG_0042_2000px.webp"
+    panel.formatCombo.setCurrentIndex(panel.formatCombo.findData("jpeg"))
+    assert example.text() == "IMG_0042.jpg → IMG_0042_2000px.jpg"
+
+    real = images(tmp_path / "shots", 1, size=(200, 150), prefix="beach")[0]
+    panel.set_example_source(str(real))
+    assert example.text() == "beach00.png → beach00_200px.jpg"  # never enlarged
+
+    panel.namingEditor.templateEdit.setText("{stem}_{nope}")
+    assert "unknown name token {nope}" in example.text()
+    with pytest.raises(Exception, match="nope"):
+        panel.recipe()
+
+
+def test_choosing_a_preset_and_editing_it_shows_custom(panel):
+    name, recipe = next(iter(builtin_presets().items()))
+    assert panel.select_preset(name)
+    assert panel.recipe().replace(name="", description="") == recipe.replace(
+        name="", description=""
+    )
+    assert panel.presetCombo.currentText() == name
+    panel.qualitySpin.setValue(recipe.quality - 1 if recipe.quality > 1 else 2)
+    assert panel.presetCombo.currentText() == CUSTOM
+    panel.qualitySpin.setValue(recipe.quality)
+    assert panel.presetCombo.currentText() == name, "back to the preset's values"
+
+
+def test_user_presets_are_json_files_the_cli_reads(panel, presets_dir, tmp_path):
+    panel.set_recipe(Recipe(format="webp", quality=55, resize=Resize("fit", 300, 200)))
+    preset = panel.save_preset("Small WebP")
+    assert preset.path is not None and preset.path.parent == presets_dir
+    assert json.loads(preset.path.read_text())["quality"] == 55
+    assert load_recipe_file(preset.path).format == "webp"
+
+    args = build_parser().parse_args(["convert", "in", "-o", "out", "--preset", str(preset.path)])
+    from_cli = recipe_from_args(args)
+    assert from_cli.quality == 55 and from_cli.resize == Resize("fit", 300, 200)
+
+    # A fresh panel (a restart) lists it and loads it.
+    again = RecipePanel(PresetStore(presets_dir))
+    items = [again.presetCombo.itemText(i) for i in range(again.presetCombo.count())]
+    assert "Small WebP  (mine)" in items
+    assert again.select_preset("Small WebP")
+    assert again.recipe().quality == 55
+    again.delete_current_preset()
+    assert not preset.path.exists()
+    again.deleteLater()
+
+
+def test_importing_a_recipe_file_adds_it_to_the_presets(panel, tmp_path, presets_dir):
+    source = tmp_path / "shared.json"
+    source.write_text(Recipe(name="Shared", format="png", png_compress_level=9).to_json())
+    preset = panel.import_preset(source)
+    assert preset.name == "Shared" and preset.path.parent == presets_dir
+    assert panel.recipe().png_compress_level == 9
+    with pytest.raises(Exception, match="quality"):
+        bad = tmp_path / "bad.json"
+        bad.write_text('{"quality": 500}')
+        panel.import_preset(bad)
+
+
+def test_a_built_in_name_cannot_be_taken(panel):
+    name = next(iter(builtin_presets()))
+    with pytest.raises(Exception, match="built-in"):
+        panel.save_preset(name)

@@ -1,0 +1,93 @@
+"""ResultsModel: batch inserts, the in-model errors-only filter, and 100,000 rows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from engine.report import make_result
+from gui import formatting
+from gui.results import COL_DIMS, COL_FILE, COL_MESSAGE, COL_SIZE, COL_STATUS, ResultsModel
+
+
+def _ok(i: int) -> dict:
+    r = make_result(i, f"/photos/img{i}.jpg", "ok", bytes_in=2_000_000)
+    r.update(target=f"/out/img{i}.webp", bytes_out=500_000, width=1600, height=1200, ms=120.0)
+    return r
+
+
+def _failed(i: int) -> dict:
+    return make_result(
+        i, f"/photos/bad{i}.jpg", "failed", "not an image\nmore", traceback="Traceback..."
+    )
+
+
+def test_rows_show_name_status_sizes_dimensions_and_message(qtbot):
+    model = ResultsModel()
+    model.append_results([_ok(1), _failed(2)])
+    text = lambda row, col: model.data(model.index(row, col))  # noqa: E731
+    assert text(0, COL_FILE) == "img1.jpg"
+    assert text(0, COL_STATUS) == "Converted"
+    assert text(0, COL_SIZE) == "1.9 MB → 488.3 KB"
+    assert text(0, COL_DIMS) == "1600 × 1200"
+    assert text(0, COL_MESSAGE) == "img1.webp"
+    assert text(1, COL_STATUS) == "Failed"
+    assert text(1, COL_MESSAGE) == "not an image"
+    assert model.data(model.index(1, COL_STATUS), Qt.ItemDataRole.DecorationRole) is not None
+    assert model.data(model.index(1, COL_FILE), Qt.ItemDataRole.ToolTipRole) == "/photos/bad2.jpg"
+
+
+def test_errors_only_filter_applies_to_rows_added_later(qtbot):
+    model = ResultsModel()
+    model.append_results([_ok(1), _failed(2), _ok(3)])
+    model.set_errors_only(True)
+    assert model.rowCount() == 1
+    model.append_results([_failed(4), _ok(5)])
+    assert model.rowCount() == 2
+    assert [model.result(r)["index"] for r in range(2)] == [2, 4]
+    model.set_errors_only(False)
+    assert model.rowCount() == 5
+    assert model.count("failed") == 2 and model.count() == 5
+    model.clear()
+    assert model.rowCount() == 0 and model.count() == 0
+
+
+def test_a_hundred_thousand_rows_in_batches(qtbot):
+    model = ResultsModel()
+    inserted: list[int] = []
+    model.rowsInserted.connect(lambda parent, first, last: inserted.append(last - first + 1))
+    batch = 3_000  # about what 30 Hz flushes carry at 90,000 files a second
+    for start in range(0, 100_000, batch):
+        model.append_results(
+            [
+                _failed(i) if i % 1000 == 0 else _ok(i)
+                for i in range(start, min(start + batch, 100_000))
+            ]
+        )
+    assert model.rowCount() == 100_000
+    assert len(inserted) == -(-100_000 // batch), "one insertion per batch"
+    assert model.data(model.index(99_999, COL_FILE)) == "img99999.jpg"
+    model.set_errors_only(True)
+    assert model.rowCount() == 100
+
+
+def test_progress_and_summary_text():
+    from engine.runner import Progress
+
+    p = Progress(30, 120, 28, 0, 2, 0, 10.0, 3.04, 0.0, 29.6)
+    assert formatting.progress_text(p) == "30 / 120 · 3.0 files/s · ETA 30 s"
+    paused = Progress(30, 120, 28, 0, 2, 0, 10.0, 3.0, 0.0, None, paused=True)
+    assert formatting.progress_text(paused) == "Paused · 30 / 120 · 3.0 files/s · ETA —"
+    assert formatting.duration(3725) == "1 h 02 m"
+    summary = {
+        "total": 5,
+        "ok": 3,
+        "skipped": 1,
+        "failed": 1,
+        "cancelled": 0,
+        "seconds": 2.25,
+        "bytes_in": 3 * 1024 * 1024,
+        "bytes_out": 1024 * 1024,
+    }
+    assert formatting.summary_text(summary) == (
+        "3 converted · 1 skipped · 1 failed · saved 2.0 MB (3.0 MB → 1.0 MB) · in 2.2 s"
+    )
