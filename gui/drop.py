@@ -3,9 +3,19 @@ says "let go here"."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QMimeData, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 
 def local_paths(mime: QMimeData | None) -> list[str]:
@@ -25,12 +35,6 @@ class DropOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.hide()
-        parent.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
-            self.setGeometry(self.parentWidget().rect())
-        return False
 
     def show_over_parent(self) -> None:
         self.setGeometry(self.parentWidget().rect())
@@ -57,3 +61,50 @@ class DropOverlay(QWidget):
             p.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), "Drop to add these images")
         finally:
             p.end()
+
+
+class DropTarget(QObject):
+    """Makes a whole window a drop zone for local files and folders. The window forwards its
+    drag events here (dragEnterEvent -> enter, and so on).
+
+    Qt hands a drag to the innermost widget that accepts drops, then up its parents; text
+    fields would take a dropped folder as text, so they are told not to accept drops and
+    everything reaches the window.
+
+    Signals:
+        dropped(object): list[str], the local paths that were dropped.
+    """
+
+    dropped = Signal(object)
+
+    def __init__(self, window: QWidget, overlay_parent: QWidget) -> None:
+        super().__init__(window)
+        self.overlay = DropOverlay(overlay_parent)
+        for edit in window.findChildren(QLineEdit):
+            edit.setAcceptDrops(False)
+        window.setAcceptDrops(True)
+
+    def enter(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            self.overlay.show_over_parent()
+        else:
+            event.ignore()
+
+    def move(self, event: QDragMoveEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def leave(self) -> None:
+        self.overlay.hide()
+
+    def drop(self, event: QDropEvent) -> None:
+        self.overlay.hide()
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.dropped.emit(paths)
+        else:
+            event.ignore()

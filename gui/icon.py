@@ -1,6 +1,9 @@
-"""Pixmill's icon, drawn with QPainter so the window and tray never depend on image files."""
+"""Pixmill's icon: the PNGs in resources/icons when they are installed, else a drawn stand-in
+(so a window never shows without one)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QLinearGradient, QPainter, QPainterPath, QPixmap
@@ -45,8 +48,20 @@ def _draw(size: int) -> QPixmap:
     return pixmap
 
 
+def _icon_files() -> list[Path]:
+    try:
+        import resources
+    except ImportError:
+        return []
+    folder = Path(resources.__file__).resolve().parent / "icons"
+    return sorted(folder.glob("pixmill-*.png")) if folder.is_dir() else []
+
+
 def app_icon() -> QIcon:
     icon = QIcon()
-    for size in _SIZES:
-        icon.addPixmap(_draw(size))
+    for path in _icon_files():
+        icon.addFile(str(path))
+    if icon.isNull():
+        for size in _SIZES:
+            icon.addPixmap(_draw(size))
     return icon

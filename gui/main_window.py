@@ -1,8 +1,8 @@
 """The main window: sources and output on the left, the recipe on the right, the batch controls
 and results below. Files and folders dropped anywhere on it are queued.
 
-Everything a user can do is a method here too (add_paths, start, toggle_pause, cancel,
-save_report), so tests and scripts drive the same code paths as clicks and drops.
+Everything a user can do is also a method (add_paths, start, toggle_pause, cancel, and
+results.save_report), so tests and scripts drive the same code paths as clicks and drops.
 """
 
 from __future__ import annotations
@@ -11,21 +11,16 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
-    QGuiApplication,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -33,15 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import __version__
 from engine.recipe import RecipeError
 from engine.report import Report
 from engine.runner import BatchRunner, Progress
 from engine.scan import DEFAULT_SUBFOLDER, IMAGE_EXTENSIONS, Plan
 
 from . import formatting
+from .actions import build_actions, show_about
 from .batch import BatchController
-from .drop import DropOverlay, local_paths
+from .drop import DropTarget
 from .icon import app_icon
 from .message_bar import WARNING, MessageBar
 from .notify import Notifier
@@ -50,11 +45,12 @@ from .presets import PresetStore
 from .recipe_panel import RecipePanel
 from .results_panel import ResultsPanel
 from .run_bar import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING, RunBar
-from .settings import WindowSettings, default_settings
+from .settings import WindowSettings, default_settings, restore_window, save_window
 from .sources import ScanOptions, SourcesPanel
 
 APP_NAME = "Pixmill"
 MIN_SIZE = (960, 640)
+IDLE_HINT = "Drop folders or images anywhere on this window to add them."
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +58,7 @@ class MainWindow(QMainWindow):
 
     Attributes:
         batch: the BatchController (with .runner and .bridge).
+        commands: the WindowActions (menu entries and shortcuts).
         sources, recipePanel, output, runBar, results, messageBar: the parts of the window.
 
     Signals:
@@ -81,7 +78,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
-        self.setAcceptDrops(True)
         self.settings = WindowSettings(settings if settings is not None else default_settings())
         self.batch = BatchController(runner or BatchRunner(), self)
         self.notifier = Notifier(self)
@@ -98,11 +94,26 @@ class MainWindow(QMainWindow):
         self.results = ResultsPanel()
         self.messageBar = MessageBar()
         self._build_layout()
-        self._build_actions()
+        self.commands = build_actions(
+            self,
+            {
+                "addFolder": self.ask_add_folder,
+                "addFiles": self.ask_add_files,
+                "saveReport": self.results.ask_save_report,
+                "openOutput": self.results.open_output_folder,
+                "quit": self.close,
+                "start": self.start,
+                "pause": self.toggle_pause,
+                "cancel": self.escape,
+                "savePreset": self.recipePanel.presets.ask_save,
+                "importPreset": self.recipePanel.presets.ask_import,
+                "about": self._about,
+            },
+        )
+        self.dropTarget = DropTarget(self, self.centralWidget())
         self._connect()
-        for edit in self.findChildren(QLineEdit):
-            edit.setAcceptDrops(False)  # a dropped folder is a source, never text in a field
-        self._restore_settings()
+        restore_window(self, self.settings)
+        self.statusBar().showMessage(IDLE_HINT)
         self._set_state(IDLE)
 
     # --- construction ----------------------------------------------------------------------
@@ -122,85 +133,46 @@ class MainWindow(QMainWindow):
 
         bottom = QWidget()
         bottom_box = QVBoxLayout(bottom)
-        bottom_box.setContentsMargins(0, 0, 0, 0)
+        bottom_box.setContentsMargins(0, 4, 0, 0)
         bottom_box.addWidget(self.messageBar)
         bottom_box.addWidget(self.runBar)
+        bottom_box.addSpacing(4)
         bottom_box.addWidget(self.results, 1)
         self.mainSplitter = QSplitter(Qt.Orientation.Vertical)
         self.mainSplitter.setObjectName("mainSplitter")
         self.mainSplitter.addWidget(self.setupSplitter)
         self.mainSplitter.addWidget(bottom)
-        self.mainSplitter.setStretchFactor(0, 3)
-        self.mainSplitter.setStretchFactor(1, 2)
+        self.mainSplitter.setStretchFactor(0, 0)
+        self.mainSplitter.setStretchFactor(1, 1)
         self.mainSplitter.setChildrenCollapsible(False)
 
         central = QWidget()
         box = QVBoxLayout(central)
-        box.setContentsMargins(10, 8, 10, 6)
+        box.setContentsMargins(10, 8, 10, 4)
         box.addWidget(self.mainSplitter)
         self.setCentralWidget(central)
-        self.dropOverlay = DropOverlay(central)
         self.setMinimumSize(*MIN_SIZE)
 
-    def _action(self, text: str, slot: object, shortcuts: Iterable[str] = ()) -> QAction:
-        action = QAction(text, self)
-        keys = [QKeySequence(k) for k in shortcuts]
-        if keys:
-            action.setShortcuts(keys)
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        a = self._action
-        self.addFolderAction = a("Add &Folder…", self.ask_add_folder, ["Ctrl+O"])
-        self.addFilesAction = a("Add F&iles…", self.ask_add_files, ["Ctrl+Shift+O"])
-        self.saveReportAction = a("&Save Report…", self.ask_save_report, ["Ctrl+S"])
-        self.openOutputAction = a("&Open Output Folder", self.open_output_folder)
-        self.quitAction = a(
-            "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit).toString()]
-        )
-        self.startAction = a("&Start", self.start, ["Ctrl+Return", "Ctrl+Enter"])
-        self.pauseAction = a("&Pause / Resume", self.toggle_pause, ["Ctrl+P"])
-        self.cancelAction = a("&Cancel", self.escape, ["Escape"])
-        self.savePresetAction = a("&Save Recipe as Preset…", self.recipePanel.ask_save_preset)
-        self.importPresetAction = a("&Import Preset File…", self.recipePanel.ask_import_preset)
-        self.aboutAction = a("&About Pixmill", self.about)
-
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        for action in (
-            self.addFolderAction,
-            self.addFilesAction,
-            None,
-            self.saveReportAction,
-            self.openOutputAction,
-            None,
-            self.quitAction,
-        ):
-            file_menu.addSeparator() if action is None else file_menu.addAction(action)
-        batch_menu = bar.addMenu("&Batch")
-        for action in (self.startAction, self.pauseAction, self.cancelAction):
-            batch_menu.addAction(action)
-        preset_menu = bar.addMenu("&Presets")
-        preset_menu.addAction(self.savePresetAction)
-        preset_menu.addAction(self.importPresetAction)
-        bar.addMenu("&Help").addAction(self.aboutAction)
+    def default_splitter_sizes(self) -> None:
+        """The recipe fully shown, the results table taking the rest."""
+        top = self.recipePanel.preferred_height()
+        self.mainSplitter.setSizes([top, max(200, self.height() - top)])
 
     def _connect(self) -> None:
+        self.dropTarget.dropped.connect(self._dropped)
         self.sources.addFolderButton.clicked.connect(self.ask_add_folder)
         self.sources.addFilesButton.clicked.connect(self.ask_add_files)
         self.sources.changed.connect(self._sources_changed)
         self.sources.notice.connect(self.show_notice)
         self.sources.exampleChanged.connect(self.recipePanel.set_example_source)
         self.recipePanel.notice.connect(self.show_notice)
+        # Counts depend on recursion and on which output folders a scan skips.
         self.recipePanel.namingEditor.recursiveCheck.toggled.connect(self.sources.rescan)
+        self.output.nextToSourceRadio.toggled.connect(self.sources.rescan)
         self.runBar.startButton.clicked.connect(self.start)
         self.runBar.pauseButton.clicked.connect(self.toggle_pause)
         self.runBar.cancelButton.clicked.connect(self.cancel)
-        self.results.openFolderButton.clicked.connect(self.open_output_folder)
-        self.results.saveReportButton.clicked.connect(self.ask_save_report)
+        self.results.notice.connect(self.show_notice)
         b = self.batch
         b.stateChanged.connect(self._set_state)
         b.planned.connect(self._planned)
@@ -220,13 +192,30 @@ class MainWindow(QMainWindow):
         )
 
     # --- adding sources --------------------------------------------------------------------
-    def add_paths(self, paths: Iterable[str]) -> list[str]:
+    def add_paths(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         """Queue folders and image files: what a drop, the Add buttons and `pixmill PATH...`
         all do. Returns the paths that were queued."""
-        added = self.sources.add_paths(paths)
+        added = self.sources.add_paths(os.fspath(p) for p in paths)
         if added:
             self.settings.set_last_dir("sources", os.path.dirname(added[-1]))
         return added
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.dropTarget.enter(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self.dropTarget.move(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.dropTarget.leave()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.dropTarget.drop(event)
+
+    @Slot(object)
+    def _dropped(self, paths: list[str]) -> None:
+        self.add_paths(paths)
+        self.activateWindow()
 
     @Slot()
     def ask_add_folder(self) -> None:
@@ -244,30 +233,6 @@ class MainWindow(QMainWindow):
         )
         if files:
             self.add_paths(files)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-            self.dropOverlay.show_over_parent()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self.dropOverlay.hide()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self.dropOverlay.hide()
-        paths = local_paths(event.mimeData())
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.add_paths(paths)
-        self.activateWindow()
 
     @Slot(object)
     def _sources_changed(self, paths: list[str]) -> None:
@@ -297,9 +262,8 @@ class MainWindow(QMainWindow):
             self.output.outputDirEdit.setFocus()
             return False
         self.messageBar.dismiss()
-        self._save_settings()
+        save_window(self, self.settings)
         self.results.clear()
-        self.results.set_finished(False, False)
         self._last_progress = None
         return self.batch.start(paths, recipe, self.output.output_dir(), self.output.workers())
 
@@ -326,25 +290,24 @@ class MainWindow(QMainWindow):
         busy = state != IDLE
         self.recipePanel.setEnabled(not busy)
         self.output.setEnabled(not busy)
-        self.startAction.setEnabled(not busy and can_start)
-        self.pauseAction.setEnabled(state in (RUNNING, PAUSED))
-        self.cancelAction.setEnabled(True)  # Escape also stops counting
+        self.commands.start.setEnabled(not busy and can_start)
+        self.commands.pause.setEnabled(state in (RUNNING, PAUSED))
+        messages = {
+            PREPARING: "Looking for images and planning the outputs…",
+            CANCELLING: "Cancelling…",
+            PAUSED: "Paused: files already started finish, no new file starts.",
+        }
+        if state in messages:
+            self.statusBar().showMessage(messages[state])
         if state == PREPARING:
             self.runBar.progressBar.setFormat("Looking for images…")
-            self.statusBar().showMessage("Looking for images and planning the outputs…")
-        elif state == CANCELLING:
-            self.statusBar().showMessage("Cancelling…")
-        elif state == PAUSED:
-            self.statusBar().showMessage("Paused: running files finish, no new file starts.")
         self._update_title()
 
     @Slot(object)
     def _planned(self, p: Plan) -> None:
         self.runBar.show_progress(Progress(0, len(p.jobs), 0, 0, 0, 0, 0.0, 0.0, 0.0, None))
         if p.problems:
-            shown = "; ".join(
-                f"{os.path.basename(path) or path}: {msg}" for path, msg in p.problems[:3]
-            )
+            shown = "; ".join(f"{os.path.basename(f) or f}: {m}" for f, m in p.problems[:3])
             more = f" (and {len(p.problems) - 3} more)" if len(p.problems) > 3 else ""
             self.show_notice(f"Note: {shown}{more}.")
 
@@ -353,7 +316,6 @@ class MainWindow(QMainWindow):
         self._last_progress = p
         if self.batch.state in (RUNNING, PAUSED):
             self.runBar.show_progress(p)
-        self.results.show_live_counts(p.ok, p.skipped, p.failed)
         self._update_title()
 
     @Slot(object)
@@ -364,15 +326,22 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _finished(self, report: Report) -> None:
         summary = report.summary
-        text = formatting.summary_text(summary, report.cancelled)
-        self.results.show_summary(summary, report.cancelled)
-        self.results.set_finished(True, summary["ok"] > 0 and self.output_folder() is not None)
-        self.runBar.show_done("Cancelled" if report.cancelled else "Done")
-        self.statusBar().showMessage(text)
-        self.saveReportAction.setEnabled(True)
+        self.results.show_report(report, self.batch.output_dir)
+        failed = summary["failed"]
+        if failed and not report.cancelled:
+            files = "file" if failed == 1 else "files"
+            self.messageBar.show_message(
+                f"{failed:,} {files} could not be converted. Tick “Errors only” to list them; "
+                "double-click a row for the full message.",
+                WARNING,
+            )
+        done = f"{summary['ok'] + summary['skipped'] + summary['failed']:,} / {summary['total']:,}"
+        word = "Cancelled" if report.cancelled else "Done"
+        self.runBar.show_done(f"{word}{formatting.SEP}{done}")
+        self.statusBar().showMessage(f"Batch {word.lower()}. {IDLE_HINT}")
         self._update_title()
-        title = "Pixmill: batch cancelled" if report.cancelled else "Pixmill: batch finished"
-        self.notifier.notify(title, text)
+        title = f"Pixmill: batch {word.lower()}"
+        self.notifier.notify(title, formatting.summary_text(summary, report.cancelled))
         self.batchFinished.emit(report)
 
     def _update_title(self) -> None:
@@ -382,55 +351,6 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{word}{formatting.percent(p)}% · {APP_NAME}")
         else:
             self.setWindowTitle(APP_NAME)
-
-    # --- after a batch ---------------------------------------------------------------------
-    def output_folder(self) -> str | None:
-        """Where the last batch wrote: its output folder, or the folder its outputs share."""
-        if self.batch.output_dir:
-            return self.batch.output_dir
-        folders = {
-            os.path.dirname(r["target"])
-            for r in self.results.model.all_results()
-            if r["status"] == "ok" and r.get("target")
-        }
-        if not folders:
-            return None
-        return folders.pop() if len(folders) == 1 else os.path.commonpath(sorted(folders))
-
-    @Slot()
-    def open_output_folder(self) -> None:
-        folder = self.output_folder()
-        if folder and os.path.isdir(folder):
-            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
-
-    def save_report(self, path: str) -> None:
-        """Write the last batch's report (CSV when path ends in .csv, else JSON)."""
-        if self.batch.report is None:
-            raise RuntimeError("no batch has finished yet")
-        self.batch.report.save(path)
-        self.settings.set_last_dir("reports", os.path.dirname(os.path.abspath(path)))
-        self.show_notice(f"Report saved to {path}.")
-
-    @Slot()
-    def ask_save_report(self) -> None:
-        if self.batch.report is None:
-            self.show_notice("There is no report yet: run a batch first.")
-            return
-        start = self.settings.last_dir("reports") or self.output_folder() or str(Path.home())
-        path, chosen = QFileDialog.getSaveFileName(
-            self,
-            "Save report",
-            os.path.join(start, "pixmill-report.json"),
-            "JSON report (*.json);;CSV table (*.csv)",
-        )
-        if not path:
-            return
-        if not os.path.splitext(path)[1]:
-            path += ".csv" if "csv" in chosen else ".json"
-        try:
-            self.save_report(path)
-        except OSError as exc:
-            self._show_problem(f"Could not save the report: {exc.strerror or exc}")
 
     # --- messages --------------------------------------------------------------------------
     @Slot(object)
@@ -443,45 +363,10 @@ class MainWindow(QMainWindow):
         self.runBar.reset()
 
     @Slot()
-    def about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Pixmill",
-            f"<b>Pixmill {__version__}</b><p>Fast, safe batch image conversion.</p>"
-            "<p>The same recipes run headless with <code>pixmill convert</code>.</p>",
-        )
+    def _about(self) -> None:
+        show_about(self)
 
-    # --- settings and closing --------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        s = self.settings
-        recipe = s.recipe()
-        if recipe is not None:
-            self.recipePanel.set_recipe(recipe)
-        self.output.set_output(s.output_folder(), s.next_to_source())
-        self.output.set_workers(s.workers(self.output.cpus))
-        self.output.set_start_dir(s.last_dir("sources") or str(Path.home()))
-        geometry = s.geometry()
-        if geometry is None or not self.restoreGeometry(geometry):
-            screen = QGuiApplication.primaryScreen().availableGeometry()
-            self.resize(min(1280, screen.width()), min(800, screen.height()))
-        for splitter, name in ((self.setupSplitter, "setup"), (self.mainSplitter, "main")):
-            state = s.splitter(name)
-            if state is not None:
-                splitter.restoreState(state)
-
-    def _save_settings(self) -> None:
-        s = self.settings
-        try:
-            s.set_recipe(self.recipePanel.recipe())
-        except RecipeError:
-            pass  # keep the last usable recipe
-        s.set_output(self.output.folder_text(), self.output.output_dir() is None)
-        s.set_workers(self.output.workers())
-        s.set_geometry(self.saveGeometry())
-        s.set_splitter("setup", self.setupSplitter.saveState())
-        s.set_splitter("main", self.mainSplitter.saveState())
-        s.sync()
-
+    # --- closing ---------------------------------------------------------------------------
     def confirm_quit(self) -> bool:
         """Ask whether to stop a running batch to quit (tests replace this)."""
         answer = QMessageBox.question(
@@ -502,11 +387,11 @@ class MainWindow(QMainWindow):
                     return
                 self._close_requested = True
                 self.statusBar().showMessage("Cancelling the batch before closing…")
-                self.batch.shutdown_async()  # closes the window again when the pool is down
+                self.batch.shutdown_async()  # closes the window again once the pool is down
             if not self._shut:
                 event.ignore()
                 return
-        self._save_settings()
+        save_window(self, self.settings)
         self.sources.cancel_scans()
         self.notifier.close()
         event.accept()

@@ -7,8 +7,8 @@ import os
 import time
 from functools import lru_cache
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QToolButton,
+    QPushButton,
     QWidget,
 )
 
@@ -93,16 +93,15 @@ class NamingEditor(QObject):
         self.templateEdit.setToolTip(
             "Tokens: " + ", ".join(f"{{{t}}} {TOKEN_HELP.get(t, '')}" for t in NAME_TOKENS)
         )
-        self.tokenButton = QToolButton()
+        self.tokenButton = QPushButton("Tokens")
         self.tokenButton.setObjectName("tokenButton")
-        self.tokenButton.setText("Insert")
         self.tokenButton.setAccessibleName("Insert a name token")
-        self.tokenButton.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.tokenButton.setToolTip("Insert a token such as {width} into the name")
         menu = QMenu(self.tokenButton)
         for token in NAME_TOKENS:
             action = menu.addAction(f"{{{token}}}  {TOKEN_HELP.get(token, '')}")
             action.setData("{" + token + "}")
-        menu.triggered.connect(lambda a: self.templateEdit.insert(a.data()))
+        menu.triggered.connect(self._insert_token)
         self.tokenButton.setMenu(menu)
         row = QWidget()
         box = QHBoxLayout(row)
@@ -186,6 +185,11 @@ class NamingEditor(QObject):
             )
         self.exampleLabel.setPalette(palette)
         self.exampleLabel.setText(text)
+
+    @Slot(QAction)
+    def _insert_token(self, action: QAction) -> None:
+        self.templateEdit.insert(action.data())
+        self.templateEdit.setFocus()
 
     def _emit(self) -> None:
         self.changed.emit(None)

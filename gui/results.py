@@ -22,6 +22,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 COLUMNS = ("File", "Status", "Size", "Dimensions", "Time", "Output or message")
 COL_FILE, COL_STATUS, COL_SIZE, COL_DIMS, COL_TIME, COL_MESSAGE = range(len(COLUMNS))
+_NUMERIC = frozenset({COL_SIZE, COL_DIMS, COL_TIME})
 
 STATUS_WORDS = {
     "ok": "Converted",
@@ -132,8 +133,15 @@ class ResultsModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            side = (
+                Qt.AlignmentFlag.AlignRight if section in _NUMERIC else Qt.AlignmentFlag.AlignLeft
+            )
+            return int(side | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -153,7 +161,7 @@ class ResultsModel(QAbstractTableModel):
             return self._icon(r["status"])
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_MESSAGE and is_error(r):
             return self._error_color()
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SIZE, COL_DIMS, COL_TIME):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{self._text(r, COL_FILE)}: {self._text(r, COL_STATUS)}"

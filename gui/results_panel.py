@@ -1,15 +1,18 @@
 """The lower half of the window: the results table, its errors-only filter, the batch summary,
-"Open output folder" and "Save report…"."""
+"Open output folder" and "Save report…" (the engine's JSON or CSV report)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Slot
-from PySide6.QtGui import QFont, QPaintEvent
+from PySide6.QtCore import QModelIndex, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QFont, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -19,6 +22,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from engine.report import Report
 
 from . import formatting
 from .placeholder import paint_placeholder
@@ -46,14 +51,21 @@ class ResultsPanel(QWidget):
 
     Attributes:
         model: the ResultsModel the table shows.
-        openFolderButton, saveReportButton: connected by the main window.
+        report: the last finished batch's Report, or None.
+        report_dir: where "Save report…" opens (remembered by the window).
 
-    Signals: none of its own; the buttons' clicked signals are the interface.
+    Signals:
+        notice(object): str, what happened to a report (saved, or why not).
     """
+
+    notice = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ResultsModel(self)
+        self.report: Report | None = None
+        self.report_dir = ""
+        self._output_dir: str | None = None
 
         title = QLabel("Results", self)
         font = QFont(title.font())
@@ -78,6 +90,8 @@ class ResultsPanel(QWidget):
         self.saveReportButton = QPushButton("Save &Report…", self)
         self.saveReportButton.setObjectName("saveReportButton")
         self.saveReportButton.setToolTip("Save every file's result as JSON or CSV")
+        self.openFolderButton.clicked.connect(self.open_output_folder)
+        self.saveReportButton.clicked.connect(self.ask_save_report)
         for b in (self.openFolderButton, self.saveReportButton):
             b.setEnabled(False)
 
@@ -119,6 +133,7 @@ class ResultsPanel(QWidget):
         self._follow = True
         self.model.rowsAboutToBeInserted.connect(self._remember_scroll)
         self.model.rowsInserted.connect(self._follow_tail)
+        self.model.rowsInserted.connect(self._show_live_counts)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -131,8 +146,14 @@ class ResultsPanel(QWidget):
         self.model.append_results(results)
 
     def clear(self) -> None:
+        """Forget the last batch: rows, summary and report."""
         self.model.clear()
         self.summaryLabel.clear()
+        self.summaryLabel.setToolTip("")
+        self.report = None
+        self._output_dir = None
+        self.saveReportButton.setEnabled(False)
+        self.openFolderButton.setEnabled(False)
         self._follow = True
 
     @Slot()
@@ -158,21 +179,76 @@ class ResultsPanel(QWidget):
         return dialog
 
     # --- summary ---------------------------------------------------------------------------
-    def show_live_counts(self, ok: int, skipped: int, failed: int) -> None:
-        parts = [f"{ok:,} converted"]
-        if skipped:
-            parts.append(f"{skipped:,} skipped")
-        if failed:
-            parts.append(f"{failed:,} failed")
+    @Slot()
+    def _show_live_counts(self) -> None:
+        """While a batch runs, the summary counts the rows that have arrived."""
+        if self.report is not None:
+            return
+        m = self.model
+        parts = [f"{m.count('ok'):,} converted"]
+        for status, word in (("skipped", "skipped"), ("failed", "failed")):
+            if m.count(status):
+                parts.append(f"{m.count(status):,} {word}")
         self.summaryLabel.setText(formatting.SEP.join(parts))
 
-    def show_summary(self, summary: dict[str, Any], cancelled: bool) -> None:
-        self.summaryLabel.setText(formatting.summary_text(summary, cancelled))
-        self.summaryLabel.setToolTip(self.summaryLabel.text())
+    def show_report(self, report: Report, output_dir: str | None) -> None:
+        """The batch is over: its summary, and the buttons that use its report and outputs.
+        output_dir None means the outputs went next to each source."""
+        self.report = report
+        self._output_dir = output_dir
+        text = formatting.summary_text(report.summary, report.cancelled)
+        self.summaryLabel.setText(text)
+        self.summaryLabel.setToolTip(text)
+        self.saveReportButton.setEnabled(True)
+        self.openFolderButton.setEnabled(
+            report.summary["ok"] > 0 and self.output_folder() is not None
+        )
 
-    def set_finished(self, has_report: bool, has_output: bool) -> None:
-        self.saveReportButton.setEnabled(has_report)
-        self.openFolderButton.setEnabled(has_output)
+    # --- after a batch ---------------------------------------------------------------------
+    def output_folder(self) -> str | None:
+        """Where the last batch wrote: its output folder, or the folder its outputs share."""
+        if self._output_dir:
+            return self._output_dir
+        folders = {
+            os.path.dirname(r["target"])
+            for r in self.model.all_results()
+            if r["status"] == "ok" and r.get("target")
+        }
+        if not folders:
+            return None
+        return folders.pop() if len(folders) == 1 else os.path.commonpath(sorted(folders))
 
-    def status_counts(self) -> dict[str, int]:
-        return {s: self.model.count(s) for s in ("ok", "skipped", "failed", "cancelled")}
+    @Slot()
+    def open_output_folder(self) -> None:
+        folder = self.output_folder()
+        if folder and os.path.isdir(folder):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    def save_report(self, path: str) -> None:
+        """Write the last report: CSV when path ends in .csv, else JSON (raises OSError)."""
+        if self.report is None:
+            raise RuntimeError("no batch has finished yet")
+        self.report.save(path)
+        self.report_dir = os.path.dirname(os.path.abspath(path))
+        self.notice.emit(f"Report saved to {path}.")
+
+    @Slot()
+    def ask_save_report(self) -> None:
+        if self.report is None:
+            self.notice.emit("There is no report yet: run a batch first.")
+            return
+        start = self.report_dir or self.output_folder() or str(Path.home())
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Save report",
+            os.path.join(start, "pixmill-report.json"),
+            "JSON report (*.json);;CSV table (*.csv)",
+        )
+        if not path:
+            return
+        if not os.path.splitext(path)[1]:
+            path += ".csv" if "csv" in chosen.lower() else ".json"
+        try:
+            self.save_report(path)
+        except OSError as exc:
+            self.notice.emit(f"Could not save the report: {exc.strerror or exc}")

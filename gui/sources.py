@@ -81,6 +81,14 @@ def count_images(
     return counts
 
 
+def display_path(path: str) -> str:
+    """The path as a list shows it: the home folder written as ~."""
+    home = os.path.expanduser("~")
+    if home not in ("", os.sep) and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home) :]
+    return path
+
+
 class SourceList(QTreeWidget):
     """Two columns (source, images); says how to fill it while empty."""
 
@@ -125,7 +133,7 @@ class SourcesPanel(QGroupBox):
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideLeft)  # the folder's own name shows
         header = self.list.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -225,7 +233,7 @@ class SourcesPanel(QGroupBox):
         return added
 
     def _new_item(self, path: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([path, "counting…"])
+        item = QTreeWidgetItem([display_path(path), "counting…"])
         item.setData(0, _PATH, path)
         item.setToolTip(0, path)
         icon = (
@@ -249,6 +257,7 @@ class SourcesPanel(QGroupBox):
         self.list.clear()
         self._changed()
 
+    @Slot()
     def rescan(self) -> None:
         """Count everything again (after the recursion or output settings changed)."""
         self.cancel_scans()

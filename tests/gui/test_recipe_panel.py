@@ -9,8 +9,9 @@ import pytest
 
 from engine.cli import build_parser, recipe_from_args
 from engine.recipe import Recipe, Resize, builtin_presets, load_recipe_file
+from gui.preset_bar import CUSTOM
 from gui.presets import PresetStore
-from gui.recipe_panel import CUSTOM, RecipePanel
+from gui.recipe_panel import RecipePanel
 
 
 @pytest.fixture
@@ -65,9 +66,9 @@ def test_every_recipe_field_round_trips_through_the_panel(panel):
 def test_quality_is_enabled_only_where_it_applies(panel, fmt, lossless, enabled):
     panel.set_recipe(Recipe(format=fmt, webp_lossless=lossless))
     assert panel.qualitySpin.isEnabled() is enabled
-    assert panel.qualitySlider.isEnabled() is enabled
-    assert panel.pngLevelSpin.isEnabled() is (fmt in ("png", "same"))
-    assert panel.progressiveCheck.isEnabled() is (fmt in ("jpeg", "same"))
+    assert panel.formatEditor.qualitySlider.isEnabled() is enabled
+    assert panel.formatEditor.pngLevelSpin.isEnabled() is (fmt in ("png", "same"))
+    assert panel.formatEditor.progressiveCheck.isEnabled() is (fmt in ("jpeg", "same"))
 
 
 def test_the_naming_example_follows_template_format_and_size(panel, images, tmp_path):
@@ -91,7 +92,7 @@ def test_the_naming_example_follows_template_format_and_size(panel, images, tmp_
 
 def test_choosing_a_preset_and_editing_it_shows_custom(panel):
     name, recipe = next(iter(builtin_presets().items()))
-    assert panel.select_preset(name)
+    assert panel.presets.select(name)
     assert panel.recipe().replace(name="", description="") == recipe.replace(
         name="", description=""
     )
@@ -104,7 +105,7 @@ def test_choosing_a_preset_and_editing_it_shows_custom(panel):
 
 def test_user_presets_are_json_files_the_cli_reads(panel, presets_dir, tmp_path):
     panel.set_recipe(Recipe(format="webp", quality=55, resize=Resize("fit", 300, 200)))
-    preset = panel.save_preset("Small WebP")
+    preset = panel.presets.save("Small WebP")
     assert preset.path is not None and preset.path.parent == presets_dir
     assert json.loads(preset.path.read_text())["quality"] == 55
     assert load_recipe_file(preset.path).format == "webp"
@@ -117,9 +118,9 @@ def test_user_presets_are_json_files_the_cli_reads(panel, presets_dir, tmp_path)
     again = RecipePanel(PresetStore(presets_dir))
     items = [again.presetCombo.itemText(i) for i in range(again.presetCombo.count())]
     assert "Small WebP  (mine)" in items
-    assert again.select_preset("Small WebP")
+    assert again.presets.select("Small WebP")
     assert again.recipe().quality == 55
-    again.delete_current_preset()
+    again.presets.delete_current()
     assert not preset.path.exists()
     again.deleteLater()
 
@@ -127,16 +128,16 @@ def test_user_presets_are_json_files_the_cli_reads(panel, presets_dir, tmp_path)
 def test_importing_a_recipe_file_adds_it_to_the_presets(panel, tmp_path, presets_dir):
     source = tmp_path / "shared.json"
     source.write_text(Recipe(name="Shared", format="png", png_compress_level=9).to_json())
-    preset = panel.import_preset(source)
+    preset = panel.presets.import_file(source)
     assert preset.name == "Shared" and preset.path.parent == presets_dir
     assert panel.recipe().png_compress_level == 9
     with pytest.raises(Exception, match="quality"):
         bad = tmp_path / "bad.json"
         bad.write_text('{"quality": 500}')
-        panel.import_preset(bad)
+        panel.presets.import_file(bad)
 
 
 def test_a_built_in_name_cannot_be_taken(panel):
     name = next(iter(builtin_presets()))
     with pytest.raises(Exception, match="built-in"):
-        panel.save_preset(name)
+        panel.presets.save(name)

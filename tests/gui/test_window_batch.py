@@ -41,14 +41,14 @@ def test_a_batch_runs_to_completion_and_writes_every_output(qtbot, window, image
     with Image.open(out / "img00.webp") as im:
         assert max(im.size) == 100
     assert window.results.model.rowCount() == 7
-    assert window.runBar.progressBar.format() == "Done"
+    assert window.runBar.progressBar.format() == "Done · 7 / 7"
     assert window.runBar.progressBar.value() == window.runBar.progressBar.maximum()
     summary = window.results.summaryLabel.text()
     assert "7 converted" in summary and "0 failed" in summary and "saved" in summary
     assert any(t.endswith("% · Pixmill") for t in titles), titles
     assert window.windowTitle() == "Pixmill"
     assert window.results.openFolderButton.isEnabled()
-    assert window.output_folder() == str(out)
+    assert window.results.output_folder() == str(out)
     assert window.runBar.startButton.isEnabled() and not window.runBar.cancelButton.isEnabled()
 
 
@@ -93,6 +93,7 @@ def test_corrupt_files_are_error_rows_while_the_rest_convert(
     assert model.result(0)["error"] in dialog.text.toPlainText()
     dialog.close()
     assert "2 failed" in window.results.summaryLabel.text()
+    assert window.messageBar.text().startswith("2 files could not be converted.")
 
 
 @pytest.mark.timeout(90)
@@ -109,12 +110,12 @@ def test_next_to_each_source_and_reports_in_json_and_csv(qtbot, window, images, 
     assert report.summary["ok"] == 3
     assert sorted(p.name for p in (a / "converted").iterdir()) == ["img00.png", "img01.png"]
     assert [p.name for p in (b / "converted").iterdir()] == ["b00.png"]
-    assert window.output_folder() == str(tmp_path)
+    assert window.results.output_folder() == str(tmp_path)
 
-    window.save_report(str(tmp_path / "report.json"))
+    window.results.save_report(str(tmp_path / "report.json"))
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["summary"]["ok"] == 3 and len(data["files"]) == 3
-    window.save_report(str(tmp_path / "report.csv"))
+    window.results.save_report(str(tmp_path / "report.csv"))
     rows = list(csv.DictReader((tmp_path / "report.csv").open()))
     assert {r["status"] for r in rows} == {"ok"} and len(rows) == 3
 
@@ -178,7 +179,7 @@ def test_cancel_mid_batch_stops_and_leaves_no_partial_files(
         with Image.open(path) as im:
             im.load()
             assert im.size == (1200, 900)
-    assert window.runBar.progressBar.format() == "Cancelled"
+    assert window.runBar.progressBar.format().startswith("Cancelled · ")
     assert window.results.summaryLabel.text().startswith("Cancelled: ")
     assert window.runBar.startButton.isEnabled()
 

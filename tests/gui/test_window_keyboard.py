@@ -34,10 +34,10 @@ def test_shortcuts(window):
     def keys(action):
         return [k.toString() for k in action.shortcuts()]
 
-    assert keys(window.addFolderAction) == ["Ctrl+O"]
-    assert keys(window.addFilesAction) == ["Ctrl+Shift+O"]
-    assert "Ctrl+Return" in keys(window.startAction)
-    assert keys(window.cancelAction) == ["Esc"]
+    assert keys(window.commands.addFolder) == ["Ctrl+O"]
+    assert keys(window.commands.addFiles) == ["Ctrl+Shift+O"]
+    assert "Ctrl+Return" in keys(window.commands.start)
+    assert keys(window.commands.cancel) == ["Esc"]
 
 
 def test_ctrl_return_starts_and_escape_cancels(
@@ -93,4 +93,4 @@ def test_every_control_is_reachable_by_tab_and_has_a_name(window):
 
 
 def test_quit_shortcut_is_the_platform_one(window):
-    assert window.quitAction.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
+    assert window.commands.quit.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)

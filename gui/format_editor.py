@@ -1,0 +1,166 @@
+"""The "Format" rows of the recipe form: output format, quality (enabled only where it applies),
+JPEG/WebP options, PNG compression, the background behind transparency, animation frames."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from engine.recipe import FORMATS, QUALITY_FORMATS, Recipe
+
+FORMAT_LABELS = {
+    "same": "Same as the source",
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WebP",
+    "avif": "AVIF",
+    "tiff": "TIFF",
+    "bmp": "BMP",
+    "gif": "GIF",
+}
+
+
+def _row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:
+    row = QWidget()
+    box = QHBoxLayout(row)
+    box.setContentsMargins(0, 0, 0, 0)
+    for i, w in enumerate(widgets):
+        box.addWidget(w, 1 if i == 0 and not stretch_last else 0)
+    if stretch_last:
+        box.addStretch(1)
+    return row
+
+
+class FormatEditor(QObject):
+    """Format rows; options that do not apply to the chosen format are disabled.
+
+    Signals:
+        changed(object): None; any field was edited.
+    """
+
+    changed = Signal(object)
+
+    def __init__(self, form: QFormLayout, parent: QObject | None = None) -> None:
+        """Adds its rows to `form`."""
+        super().__init__(parent)
+        self._background = "#ffffff"
+        self.formatCombo = QComboBox()
+        self.formatCombo.setObjectName("formatCombo")
+        self.formatCombo.setAccessibleName("Output format")
+        for f in FORMATS:
+            self.formatCombo.addItem(FORMAT_LABELS.get(f, f.upper()), f)
+        self.qualitySlider = QSlider(Qt.Orientation.Horizontal)
+        self.qualitySlider.setObjectName("qualitySlider")
+        self.qualitySlider.setAccessibleName("Quality slider")
+        self.qualitySlider.setRange(1, 100)
+        self.qualitySpin = QSpinBox()
+        self.qualitySpin.setObjectName("qualitySpin")
+        self.qualitySpin.setAccessibleName("Quality")
+        self.qualitySpin.setRange(1, 100)
+        self.qualitySlider.valueChanged.connect(self.qualitySpin.setValue)
+        self.qualitySpin.valueChanged.connect(self.qualitySlider.setValue)
+        self.progressiveCheck = QCheckBox("Progressive JPEG")
+        self.progressiveCheck.setObjectName("progressiveCheck")
+        self.losslessCheck = QCheckBox("Lossless WebP")
+        self.losslessCheck.setObjectName("losslessCheck")
+        self.pngLevelSpin = QSpinBox()
+        self.pngLevelSpin.setObjectName("pngLevelSpin")
+        self.pngLevelSpin.setAccessibleName("PNG compression level")
+        self.pngLevelSpin.setRange(0, 9)
+        self.pngLevelSpin.setToolTip("0 is fastest, 9 is smallest; the pixels are the same")
+        self.backgroundButton = QPushButton()
+        self.backgroundButton.setObjectName("backgroundButton")
+        self.backgroundButton.setAccessibleName("Background colour behind transparency")
+        self.backgroundButton.setToolTip("Fills transparent areas in formats without alpha")
+        self.backgroundButton.clicked.connect(self.ask_background)
+        self.keepFramesCheck = QCheckBox("Keep animation frames and pages")
+        self.keepFramesCheck.setObjectName("keepFramesCheck")
+
+        self.qualityLabel = QLabel("&Quality:")
+        self.qualityLabel.setBuddy(self.qualitySpin)
+        self.pngLabel = QLabel("PNG &level:")
+        self.pngLabel.setBuddy(self.pngLevelSpin)
+        self.backgroundLabel = QLabel("Back&ground:")
+        self.backgroundLabel.setBuddy(self.backgroundButton)
+        form.addRow("&Format:", self.formatCombo)
+        form.addRow(self.qualityLabel, _row(self.qualitySlider, self.qualitySpin))
+        form.addRow("Options:", _row(self.progressiveCheck, self.losslessCheck, stretch_last=True))
+        form.addRow(self.pngLabel, _row(self.pngLevelSpin, stretch_last=True))
+        form.addRow(self.backgroundLabel, _row(self.backgroundButton, stretch_last=True))
+        form.addRow("", self.keepFramesCheck)
+
+        self.formatCombo.currentIndexChanged.connect(self._emit)
+        self.qualitySpin.valueChanged.connect(self._emit)
+        self.pngLevelSpin.valueChanged.connect(self._emit)
+        for check in (self.progressiveCheck, self.losslessCheck, self.keepFramesCheck):
+            check.toggled.connect(self._emit)
+
+    def values(self) -> dict[str, object]:
+        """The recipe fields this section edits."""
+        return {
+            "format": self.formatCombo.currentData(),
+            "quality": self.qualitySpin.value(),
+            "progressive": self.progressiveCheck.isChecked(),
+            "webp_lossless": self.losslessCheck.isChecked(),
+            "png_compress_level": self.pngLevelSpin.value(),
+            "background": self._background,
+            "keep_frames": self.keepFramesCheck.isChecked(),
+        }
+
+    def set_values(self, recipe: Recipe) -> None:
+        self.formatCombo.setCurrentIndex(max(0, self.formatCombo.findData(recipe.format)))
+        self.qualitySpin.setValue(recipe.quality)
+        self.progressiveCheck.setChecked(recipe.progressive)
+        self.losslessCheck.setChecked(recipe.webp_lossless)
+        self.pngLevelSpin.setValue(recipe.png_compress_level)
+        self._set_background(recipe.background)
+        self.keepFramesCheck.setChecked(recipe.keep_frames)
+
+    def update_enabled(self) -> None:
+        """Enable what the chosen format uses ("same" may write any format, so all of it)."""
+        fmt = self.formatCombo.currentData()
+        same = fmt == "same"
+        lossless = self.losslessCheck.isChecked()
+        quality = same or (fmt in QUALITY_FORMATS and not (fmt == "webp" and lossless))
+        for w in (self.qualityLabel, self.qualitySlider, self.qualitySpin):
+            w.setEnabled(quality)
+        self.progressiveCheck.setEnabled(same or fmt == "jpeg")
+        self.losslessCheck.setEnabled(same or fmt == "webp")
+        for w in (self.pngLabel, self.pngLevelSpin):
+            w.setEnabled(same or fmt == "png")
+        for w in (self.backgroundLabel, self.backgroundButton):
+            w.setEnabled(same or fmt in ("jpeg", "bmp"))
+        self.keepFramesCheck.setEnabled(same or fmt in ("gif", "webp", "tiff"))
+        where = "JPEG, WebP and AVIF outputs" if same else "this format"
+        self.qualitySpin.setToolTip(f"1 = smallest file, 100 = best image; applies to {where}")
+
+    def _set_background(self, color: str) -> None:
+        self._background = QColor(color).name() if QColor(color).isValid() else "#ffffff"
+        size = self.backgroundButton.fontMetrics().height()
+        swatch = QPixmap(size, size)
+        swatch.fill(QColor(self._background))
+        self.backgroundButton.setIcon(QIcon(swatch))
+        self.backgroundButton.setText(self._background)
+
+    @Slot()
+    def ask_background(self) -> None:
+        parent = self.backgroundButton.window()
+        color = QColorDialog.getColor(QColor(self._background), parent, "Background colour")
+        if color.isValid():
+            self._set_background(color.name())
+            self._emit()
+
+    def _emit(self) -> None:
+        self.changed.emit(None)

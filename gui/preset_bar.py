@@ -1,0 +1,173 @@
+"""The preset row above the recipe: pick a built-in or own preset, save the current recipe as
+a preset, import a recipe file, delete an own preset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+from engine.recipe import Recipe, RecipeError
+
+from .presets import Preset, PresetStore, same_settings
+
+CUSTOM = "Custom settings"
+
+
+class PresetBar(QWidget):
+    """The preset picker. It shows the preset the current recipe matches, else "Custom".
+
+    Signals:
+        presetChosen(object): Recipe, the preset the user picked (load it into the form).
+        notice(object): str, what happened (saved, imported, deleted, or why not).
+    """
+
+    presetChosen = Signal(object)
+    notice = Signal(object)
+
+    def __init__(
+        self, store: PresetStore, current: Callable[[], Recipe], parent: QWidget | None = None
+    ) -> None:
+        """current() returns the recipe in the form (it may raise RecipeError)."""
+        super().__init__(parent)
+        self.store = store
+        self._current = current
+        self.combo = QComboBox(self)
+        self.combo.setObjectName("presetCombo")
+        self.combo.setAccessibleName("Preset")
+        self.combo.setMinimumContentsLength(16)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.activated.connect(self._chosen)
+        self.saveButton = QPushButton("Save as Preset…", self)
+        self.saveButton.setObjectName("savePresetButton")
+        self.saveButton.setToolTip("Keep these settings as a preset of your own")
+        self.saveButton.clicked.connect(self.ask_save)
+        self.importButton = QPushButton("Import…", self)
+        self.importButton.setObjectName("importPresetButton")
+        self.importButton.setToolTip("Add a recipe JSON file to your presets")
+        self.importButton.clicked.connect(self.ask_import)
+        self.deleteButton = QPushButton("Delete", self)
+        self.deleteButton.setObjectName("deletePresetButton")
+        self.deleteButton.setToolTip("Delete this preset of yours")
+        self.deleteButton.clicked.connect(self.delete_current)
+        label = QLabel("&Preset:", self)
+        label.setBuddy(self.combo)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label)
+        row.addWidget(self.combo, 1)
+        for b in (self.saveButton, self.importButton, self.deleteButton):
+            row.addWidget(b)
+        self.reload()
+
+    def reload(self) -> None:
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItem(CUSTOM, None)
+        for preset in self.store.builtin():
+            self.combo.addItem(preset.name, preset)
+            self.combo.setItemData(
+                self.combo.count() - 1, preset.recipe.description, Qt.ItemDataRole.ToolTipRole
+            )
+        user = self.store.user()
+        if user:
+            self.combo.insertSeparator(self.combo.count())
+            for preset in user:
+                self.combo.addItem(f"{preset.name}  (mine)", preset)
+        self.combo.blockSignals(False)
+        try:
+            self.sync(self._current())
+        except RecipeError:
+            self.sync(None)
+
+    def current(self) -> Preset | None:
+        return self.combo.currentData()
+
+    def select(self, name: str) -> bool:
+        """Pick the preset called name (built-in or own); False if there is none."""
+        for i in range(self.combo.count()):
+            preset = self.combo.itemData(i)
+            if isinstance(preset, Preset) and preset.name == name:
+                self.combo.setCurrentIndex(i)
+                self.presetChosen.emit(preset.recipe)
+                return True
+        return False
+
+    @Slot(int)
+    def _chosen(self, index: int) -> None:
+        preset = self.combo.itemData(index)
+        if isinstance(preset, Preset):
+            self.presetChosen.emit(preset.recipe)
+
+    def sync(self, recipe: Recipe | None) -> None:
+        """Show the preset this recipe matches (the current choice first), else Custom."""
+        index = 0
+        if recipe is not None:
+            order = [self.combo.currentIndex(), *range(1, self.combo.count())]
+            for i in order:
+                preset = self.combo.itemData(i)
+                if isinstance(preset, Preset) and same_settings(preset.recipe, recipe):
+                    index = i
+                    break
+        self.combo.setCurrentIndex(index)
+        preset = self.combo.itemData(index)
+        self.deleteButton.setEnabled(isinstance(preset, Preset) and not preset.builtin)
+
+    # --- own presets -----------------------------------------------------------------------
+    def save(self, name: str) -> Preset:
+        """Save the form's recipe as the user's preset `name` (raises RecipeError)."""
+        preset = self.store.save(self._current(), name)
+        self.reload()
+        self.select(preset.name)
+        self.notice.emit(f"Saved preset “{preset.name}” to {preset.path}.")
+        return preset
+
+    def import_file(self, path: str | Path) -> Preset:
+        preset = self.store.import_file(Path(path))
+        self.reload()
+        self.select(preset.name)
+        self.notice.emit(f"Imported preset “{preset.name}”.")
+        return preset
+
+    @Slot()
+    def delete_current(self) -> None:
+        preset = self.current()
+        if preset is None or preset.builtin:
+            return
+        self.store.delete(preset)
+        self.reload()
+        self.notice.emit(f"Deleted preset “{preset.name}”.")
+
+    @Slot()
+    def ask_save(self) -> None:
+        current = self.current()
+        suggestion = current.name if current is not None and not current.builtin else ""
+        name, ok = QInputDialog.getText(self, "Save preset", "Preset name:", text=suggestion)
+        if ok and name.strip():
+            try:
+                self.save(name)
+            except (RecipeError, OSError) as exc:
+                self.notice.emit(f"Could not save the preset: {exc}")
+
+    @Slot()
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import preset", str(Path.home()), "Recipe files (*.json)"
+        )
+        if path:
+            try:
+                self.import_file(path)
+            except (RecipeError, OSError) as exc:
+                self.notice.emit(f"Could not import the preset: {exc}")
