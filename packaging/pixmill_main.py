@@ -1,0 +1,26 @@
+"""Entry script of the frozen app (PyInstaller): one program, two faces.
+
+Started as `pixmill` it behaves like the console script (subcommands run the CLI without Qt;
+no arguments or only paths open the window); started under a name ending in "-gui"
+(pixmill-gui, pixmill-gui.exe, a symlink of that name) it always opens the window.
+"""
+
+import multiprocessing
+import os
+import sys
+
+
+def _run() -> int:
+    # First thing: a spawned pool worker is this same executable with --multiprocessing-fork;
+    # freeze_support() runs its task loop and exits here, before anything imports the GUI.
+    multiprocessing.freeze_support()
+    from gui.launcher import gui_main, main
+
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0].lower()
+    if name.endswith("-gui"):
+        return gui_main(sys.argv[1:])
+    return main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(_run())

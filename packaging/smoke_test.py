@@ -1,0 +1,453 @@
+"""Smoke test of the packaged app: install it, use it as a person would, remove it.
+
+    python packaging/smoke_test.py --deb build/pixmill_0.1.0_amd64.deb   # Linux, as root
+    python packaging/smoke_test.py --app build/dist/pixmill/pixmill      # any OS, in place
+
+With --deb: dpkg -i, checks the installed files, runs the tests below on /usr/bin/pixmill,
+then dpkg -r and dpkg -P and checks that nothing is left behind.
+The tests: a real batch (JPEG, PNG with alpha, 16-bit PNG, animated GIF, TIFF, a broken file
+and one file whose worker is killed mid-conversion through the engine's PIXMILL_FAULTS hook)
+must report every file correctly, leave no temp files and no processes, and (Linux) run
+workers that never load Qt; then the window must open offscreen, and on Linux with Xvfb a
+real window must become visible, timed from a cold page cache when run as root.
+
+The script needs Pillow (to make the inputs and read the outputs); the app under test runs
+with a clean environment so it cannot borrow anything from this interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+APP_ID = "io.github.pixmill.Pixmill"
+CRASH_NAME = "crash-me"
+# The worker sleeps a second first so the batch is visibly running when it dies (and the
+# Linux check below can look inside live workers), then kills itself with SIGKILL.
+FAULTS = f"slow:{CRASH_NAME},crash:{CRASH_NAME}"
+LINUX = sys.platform.startswith("linux")
+WINDOWS = sys.platform == "win32"
+
+INSTALLED = [
+    "/opt/pixmill/pixmill",
+    "/usr/bin/pixmill",
+    "/usr/bin/pixmill-gui",
+    f"/usr/share/applications/{APP_ID}.desktop",
+    f"/usr/share/metainfo/{APP_ID}.metainfo.xml",
+    f"/usr/share/icons/hicolor/16x16/apps/{APP_ID}.png",
+    f"/usr/share/icons/hicolor/512x512/apps/{APP_ID}.png",
+    f"/usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg",
+    "/usr/share/doc/pixmill/copyright",
+]
+
+
+class SmokeFailure(Exception):
+    pass
+
+
+class Smoke:
+    def __init__(self, cli: list[str], gui: list[str], app_dir: Path, work: Path) -> None:
+        self.cli = cli
+        self.gui = gui
+        self.app_dir = app_dir
+        self.work = work
+        self.passed = 0
+        self.failed = 0
+        self.numbers: dict[str, str] = {}
+
+    # --- plumbing --------------------------------------------------------------------------
+    def check(self, name: str, fn) -> None:
+        t0 = time.monotonic()
+        try:
+            note = fn()
+        except SmokeFailure as exc:
+            self.failed += 1
+            print(f"FAIL  {name}: {exc}", flush=True)
+            return
+        self.passed += 1
+        extra = f"  ({note})" if note else ""
+        print(f"ok    {name}  [{time.monotonic() - t0:.1f} s]{extra}", flush=True)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The app gets no Python, virtualenv or Qt settings from the caller."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYTHON", "QT_", "PIXMILL_", "VIRTUAL_ENV", "LD_"))
+        }
+        env.update(extra)
+        return env
+
+    def run(self, args: list[str], timeout: float = 180, **env: str):
+        return subprocess.run(
+            args,
+            env=self.env(**env),
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    # --- the batch -------------------------------------------------------------------------
+    def make_inputs(self) -> Path:
+        src = self.work / "in"
+        (src / "trip" / "day 2").mkdir(parents=True)
+        for i in range(3):
+            im = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
+            im.save(src / "trip" / f"photo-{i}.jpg", quality=90)
+        exif = Image.Exif()
+        exif[0x0112] = 6  # shot rotated: the output must come out 900 wide x 1200 tall
+        Image.new("RGB", (1200, 900), (200, 80, 40)).save(
+            src / "trip" / "day 2" / "rotated.jpg", exif=exif
+        )
+        Image.new("RGBA", (640, 480), (0, 160, 90, 120)).save(src / "logo.png")
+        Image.linear_gradient("L").resize((500, 500)).convert("I;16").save(src / "scan16.png")
+        frames = [Image.new("P", (300, 200), i * 40) for i in range(3)]
+        frames[0].save(src / "spinner.gif", save_all=True, append_images=frames[1:], duration=80)
+        Image.new("RGB", (800, 800), (10, 20, 200)).save(src / "page.tif")
+        (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+        Image.new("RGB", (400, 300), (90, 90, 90)).save(src / f"{CRASH_NAME}.png")
+        return src
+
+    def batch(self) -> str:
+        src = self.make_inputs()
+        out = self.work / "out"
+        report_path = self.work / "report.json"
+        cmd = self.cli + [
+            "convert",
+            str(src),
+            "-o",
+            str(out),
+            "--format",
+            "webp",
+            "--fit",
+            "400x400",
+            "--workers",
+            "2",
+            "--report",
+            str(report_path),
+        ]
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            cmd,
+            env=self.env(PIXMILL_FAULTS=FAULTS),
+            cwd=self.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        qt_in_workers = self.watch_workers(proc) if LINUX else None
+        try:
+            stdout, stderr = proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise SmokeFailure("the batch did not finish in 180 s") from None
+        seconds = time.monotonic() - t0
+        if proc.returncode != 1:
+            raise SmokeFailure(
+                f"exit code {proc.returncode}, expected 1 (some files failed)\n{stderr}"
+            )
+        files = {Path(f["source"]).name: f for f in json.loads(report_path.read_text())["files"]}
+        expected = {p.name for p in src.rglob("*") if p.is_file()}
+        if set(files) != expected:
+            raise SmokeFailure(f"report lists {sorted(files)}, expected {sorted(expected)}")
+        crash = files[f"{CRASH_NAME}.png"]
+        if crash["status"] != "failed" or "worker crashed" not in (crash["error"] or ""):
+            raise SmokeFailure(f"the crashing file was reported as {crash}")
+        broken = files["broken.jpg"]
+        if broken["status"] != "failed" or "crashed" in (broken["error"] or ""):
+            raise SmokeFailure(f"the broken file was reported as {broken}")
+        for name, f in files.items():
+            if name in (f"{CRASH_NAME}.png", "broken.jpg"):
+                continue
+            if f["status"] != "ok":
+                raise SmokeFailure(f"{name}: {f['status']}: {f['error']}")
+            with Image.open(f["target"]) as im:
+                if im.format != "WEBP" or max(im.size) > 400:
+                    raise SmokeFailure(f"{name}: wrote {im.format} {im.size}")
+                if name == "rotated.jpg" and im.size != (300, 400):
+                    raise SmokeFailure(f"rotated.jpg came out {im.size}, expected (300, 400)")
+        if not (out / "trip" / "day 2").is_dir():
+            raise SmokeFailure("the folder tree was not kept")
+        leftovers = [p.name for p in out.rglob(".pixmill-*")]
+        if leftovers:
+            raise SmokeFailure(f"temp files left behind: {leftovers}")
+        if qt_in_workers:
+            raise SmokeFailure(f"a worker loaded Qt: {qt_in_workers}")
+        self.numbers["batch"] = f"{seconds:.1f} s"
+        workers = "" if qt_in_workers is None else ", workers ran without Qt"
+        return f"{len(files)} files in {seconds:.1f} s: crash and broken file failed alone{workers}"
+
+    def watch_workers(self, proc: subprocess.Popen) -> list[str]:
+        """While the batch runs, read the memory maps of its worker processes: a worker must
+        never map a Qt library. Returns the offenders (empty when all is well)."""
+        seen: set[int] = set()
+        offenders: list[str] = []
+        while proc.poll() is None:
+            for pid, cmdline in self.app_processes():
+                if pid in seen or "--multiprocessing-fork" not in cmdline:
+                    continue
+                try:
+                    maps = Path(f"/proc/{pid}/maps").read_text()
+                except OSError:
+                    continue
+                if "resource_tracker" in cmdline:
+                    continue
+                seen.add(pid)
+                if "libQt6" in maps or "libpyside6" in maps:
+                    offenders.append(str(pid))
+            time.sleep(0.05)
+        if not seen:
+            raise SmokeFailure("no worker process was seen during the batch")
+        return offenders
+
+    def app_processes(self) -> list[tuple[int, str]]:
+        """(pid, command line) of every running process started from the app's folder."""
+        found = []
+        if LINUX:
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    exe = os.readlink(entry / "exe")
+                    cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                if exe.startswith(str(self.app_dir)):
+                    found.append((int(entry.name), cmdline))
+        elif WINDOWS:
+            out = subprocess.run(
+                ["tasklist", "/FO", "CSV", "/NH"], capture_output=True, text=True
+            ).stdout
+            for line in out.splitlines():
+                parts = [p.strip('"') for p in line.split('","')]
+                if len(parts) > 1 and parts[0].lower().startswith("pixmill"):
+                    found.append((int(parts[1]), parts[0]))
+        else:
+            out = subprocess.run(
+                ["ps", "-axo", "pid=,command="], capture_output=True, text=True
+            ).stdout
+            for line in out.splitlines():
+                pid, _, cmd = line.strip().partition(" ")
+                if cmd.startswith(str(self.app_dir)):
+                    found.append((int(pid), cmd))
+        return [(pid, cmd) for pid, cmd in found if pid != os.getpid()]
+
+    def no_processes_left(self) -> str:
+        deadline = time.monotonic() + 10
+        while True:
+            left = self.app_processes()
+            if not left:
+                return "no app processes after the batch and the window closed"
+            if time.monotonic() > deadline:
+                raise SmokeFailure(f"processes left behind: {left}")
+            time.sleep(0.2)
+
+    # --- the window ------------------------------------------------------------------------
+    def window_offscreen(self) -> str:
+        """Start the window headless with the input folder queued. With the app's
+        PIXMILL_SMOKE_QUIT_MS hook it prints "window shown" once the event loop runs and
+        quits by itself; without it, staying alive 3 s without a crash is the pass."""
+        return self._start_window({"QT_QPA_PLATFORM": "offscreen"}, "offscreen")
+
+    def _start_window(self, env: dict[str, str], label: str, visible_probe=None) -> str:
+        args = self.gui + [str(self.work / "in")]
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            args,
+            env=self.env(PIXMILL_SMOKE_QUIT_MS="300", **env),
+            cwd=self.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        visible_at = None
+        try:
+            if visible_probe is not None:
+                visible_at = visible_probe(proc, t0)
+            out, err = proc.communicate(timeout=3)
+        except subprocess.TimeoutExpired:
+            # No quit hook in this build: the window is up and alive; close it politely.
+            proc.terminate()
+            try:
+                proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            note = "alive after 3 s, no crash (no PIXMILL_SMOKE_QUIT_MS hook in this build)"
+            if visible_at is not None:
+                self.numbers[f"window visible ({label})"] = f"{visible_at:.2f} s"
+                note = f"visible after {visible_at:.2f} s; " + note
+            return note
+        if proc.returncode != 0:
+            raise SmokeFailure(f"the window exited with {proc.returncode}\n{err[-2000:]}")
+        if "window shown" not in out:
+            raise SmokeFailure(f"the window exited without showing itself\n{out}\n{err}")
+        bad = [line for line in err.splitlines() if "Traceback" in line or "Error" in line]
+        if bad:
+            raise SmokeFailure(f"errors on stderr: {bad}")
+        total = time.monotonic() - t0
+        parts = [f"shown, event loop running, quit cleanly; whole run {total:.2f} s"]
+        if visible_at is not None:
+            self.numbers[f"window visible ({label})"] = f"{visible_at:.2f} s"
+            parts.insert(0, f"visible after {visible_at:.2f} s")
+        return "; ".join(parts)
+
+    def window_xvfb(self, cold: bool) -> str:
+        """A real X window under Xvfb, timed from launch until it is mapped (xdotool)."""
+        display = f":{90 + os.getpid() % 50}"
+        xvfb = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(0.5)
+            if cold:
+                drop_page_cache()
+
+            def probe(proc: subprocess.Popen, t0: float) -> float:
+                while time.monotonic() - t0 < 20:
+                    found = subprocess.run(
+                        ["xdotool", "search", "--onlyvisible", "--name", "Pixmill"],
+                        env={**os.environ, "DISPLAY": display},
+                        capture_output=True,
+                    )
+                    if found.returncode == 0 and found.stdout.strip():
+                        return time.monotonic() - t0
+                    if proc.poll() is not None:
+                        raise SmokeFailure(f"the window process ended ({proc.returncode})")
+                    time.sleep(0.02)
+                raise SmokeFailure("no visible Pixmill window after 20 s")
+
+            label = "xcb, cold cache" if cold else "xcb"
+            return self._start_window({"QT_QPA_PLATFORM": "xcb", "DISPLAY": display}, label, probe)
+        finally:
+            xvfb.terminate()
+            xvfb.wait(10)
+
+
+def drop_page_cache() -> None:
+    subprocess.run(["sync"], check=False)
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+# --- the Debian package ----------------------------------------------------------------------
+def sh(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True)
+
+
+def install_deb(deb: Path) -> str:
+    if sh("dpkg-query", "-W", "pixmill").returncode == 0:
+        sh("dpkg", "-P", "pixmill")
+    proc = sh("dpkg", "-i", str(deb))
+    if proc.returncode != 0:
+        raise SmokeFailure(f"dpkg -i failed:\n{proc.stdout}{proc.stderr}")
+    missing = [p for p in INSTALLED if not os.path.lexists(p)]
+    if missing:
+        raise SmokeFailure(f"not installed: {missing}")
+    if shutil.which("desktop-file-validate"):
+        v = sh("desktop-file-validate", f"/usr/share/applications/{APP_ID}.desktop")
+        if v.returncode != 0 or v.stdout.strip():
+            raise SmokeFailure(f"installed desktop entry: {v.stdout}{v.stderr}")
+    size = sum(
+        f.lstat().st_size for f in Path("/opt/pixmill").rglob("*") if not f.is_dir()
+    )
+    return f"{deb.name}, {deb.stat().st_size / 1e6:.1f} MB, installs {size / 1e6:.0f} MB"
+
+
+def remove_deb() -> str:
+    for action in ("-r", "-P"):
+        proc = sh("dpkg", action, "pixmill")
+        if proc.returncode != 0:
+            raise SmokeFailure(f"dpkg {action} failed:\n{proc.stdout}{proc.stderr}")
+    left = [p for p in INSTALLED if os.path.lexists(p)]
+    left += [p for p in ("/opt/pixmill", "/usr/share/doc/pixmill") if os.path.lexists(p)]
+    left += [str(p) for p in Path("/usr/share/icons/hicolor").rglob(f"{APP_ID}.*")]
+    if left:
+        raise SmokeFailure(f"left behind after purge: {left}")
+    status = sh("dpkg-query", "-W", "-f=${Status}", "pixmill").stdout
+    if "installed" in status and "not-installed" not in status:
+        raise SmokeFailure(f"dpkg still lists pixmill: {status}")
+    return "dpkg -r and -P: no files, folders or icons left"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--deb", type=Path, help="install this package, test, remove it")
+    where.add_argument("--app", type=Path, help="the frozen executable to test in place")
+    parser.add_argument(
+        "--no-cold", action="store_true", help="do not drop the page cache before timing the window"
+    )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="pixmill-smoke-"))
+    try:
+        if args.deb:
+            if os.geteuid() != 0:
+                print("smoke test: --deb needs root (dpkg -i)", file=sys.stderr)
+                return 2
+            smoke = Smoke(
+                ["/usr/bin/pixmill"], ["/usr/bin/pixmill-gui"], Path("/opt/pixmill"), work
+            )
+            smoke.check("install the .deb", lambda: install_deb(args.deb.resolve()))
+            if smoke.failed:
+                return finish(smoke)
+        else:
+            app = args.app.resolve()
+            # Started with only a folder, pixmill opens the window too. (pixmill-gui.exe on
+            # Windows has no console, so it could not say "window shown".)
+            smoke = Smoke([str(app)], [str(app)], app.parent, work)
+        s = smoke
+        s.check("pixmill --version", lambda: _version(s))
+        s.check("pixmill presets", lambda: _presets(s))
+        s.check("batch with a crashing worker and a broken file", s.batch)
+        s.check("window opens offscreen", s.window_offscreen)
+        if LINUX and shutil.which("Xvfb") and shutil.which("xdotool"):
+            cold = os.geteuid() == 0 and not args.no_cold
+            s.check(
+                "window visible under Xvfb" + (" (cold start)" if cold else ""),
+                lambda: s.window_xvfb(cold),
+            )
+        s.check("no processes left behind", s.no_processes_left)
+        if args.deb:
+            s.check("remove and purge the .deb", remove_deb)
+        return finish(s)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _version(s: Smoke) -> str:
+    proc = s.run(s.cli + ["--version"], timeout=60)
+    if proc.returncode != 0 or not proc.stdout.startswith("pixmill "):
+        raise SmokeFailure(f"exit {proc.returncode}: {proc.stdout}{proc.stderr}")
+    return proc.stdout.strip()
+
+
+def _presets(s: Smoke) -> str:
+    proc = s.run(s.cli + ["presets"], timeout=60)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or len(lines) < 3:
+        raise SmokeFailure(f"exit {proc.returncode}: {proc.stdout}{proc.stderr}")
+    return f"{len(lines)} built-in presets"
+
+
+def finish(s: Smoke) -> int:
+    for name, value in s.numbers.items():
+        print(f"time  {name}: {value}")
+    print(f"smoke: {s.passed} passed, {s.failed} failed")
+    return 1 if s.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
