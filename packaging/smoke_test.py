@@ -359,9 +359,7 @@ def install_deb(deb: Path) -> str:
         v = sh("desktop-file-validate", f"/usr/share/applications/{APP_ID}.desktop")
         if v.returncode != 0 or v.stdout.strip():
             raise SmokeFailure(f"installed desktop entry: {v.stdout}{v.stderr}")
-    size = sum(
-        f.lstat().st_size for f in Path("/opt/pixmill").rglob("*") if not f.is_dir()
-    )
+    size = sum(f.lstat().st_size for f in Path("/opt/pixmill").rglob("*") if not f.is_dir())
     return f"{deb.name}, {deb.stat().st_size / 1e6:.1f} MB, installs {size / 1e6:.0f} MB"
 
 
