@@ -1,0 +1,563 @@
+"""One trial per fault: build a batch, inject the fault at a random moment, check the five
+invariants. Every trial is a function (rng, workdir) -> Outcome, used by the torture driver
+(many trials each) and by tests/faults (a few, with fixed seeds).
+
+"Recovery" is the time from the fault to the batch having settled what the fault hit: the
+killed file's final result, the end of a cancelled batch, a hung file's failure after its
+time limit ran out, the failure of a file that allocated without bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+from . import corpus, procs
+from .batch import (
+    SIGKILL,
+    ApiRun,
+    CliRun,
+    Outcome,
+    faults,
+    fresh_dir,
+    is_marked,
+    make_batch,
+    mark,
+    random_recipe,
+    recipe_cli_args,
+    running_jobs,
+    wait_for,
+)
+from .invariants import key
+
+SLOW = faults("slow")
+
+
+def _inputs(work: str, rng: random.Random, **kw: int) -> str:
+    inp = fresh_dir(os.path.join(work, "in"))
+    make_batch(inp, rng, **kw)
+    return inp
+
+
+def _est_duration(n_slow: int, workers: int = 2) -> float:
+    return 0.6 + n_slow / workers * 1.0
+
+
+# --- SIGKILL a worker ------------------------------------------------------------------------
+def trial_kill(rng: random.Random, work: str, mode: str | None = None, kills: int = 1) -> Outcome:
+    """SIGKILL a random worker at a random moment (kills times), through the API or the CLI.
+    One kill costs at most one retry, so every file must still convert."""
+    mode = mode or rng.choice(["api", "cli"])
+    inp = _inputs(work, rng, small=8, medium=2, slow=4)
+    out = os.path.join(work, "out")
+    recipe = random_recipe(rng, on_conflict=rng.choice(["rename", "skip", "overwrite"]))
+    span = _est_duration(4)
+    if mode == "api":
+        run = ApiRun([inp], out, recipe, faults=SLOW).start()
+        kill_times: list[tuple[float, int | None]] = []
+        for _ in range(kills):
+            time.sleep(rng.uniform(0.0, span))
+            pids = run.worker_pids()
+            if not pids:
+                continue
+            pid = rng.choice(pids)
+            victim = running_jobs(run.runner).get(pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, SIGKILL)
+            kill_times.append((time.monotonic(), victim))
+        run.wait()
+        recovery = None
+        for t, victim in kill_times:
+            if victim is not None and victim in run.events.finished:
+                rec = run.events.finished[victim] - t
+                recovery = rec if recovery is None else max(recovery, rec)
+        ok_only = {key(j.source): {"ok", "skipped"} for j in run.jobs} if kills == 1 else {}
+        v = run.check(statuses=ok_only)
+        if kills > 1:
+            v += _crash_messages_only(run.report.files)
+        hit = sum(1 for _, victim in kill_times if victim is not None)
+        note = f"api, {len(kill_times)} kill(s), {hit} mid-file"
+        return Outcome("kill worker", v, recovery, time.monotonic() - run.t0, note,
+                       files=run.report.files if run.report else [])
+    report = os.path.join(work, "report.json")
+    run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW).start()
+    killed = 0
+    for _ in range(kills):
+        time.sleep(rng.uniform(0.2, span + 0.3))
+        pids = run_c.workers()
+        if pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rng.choice(pids), SIGKILL)
+            killed += 1
+    run_c.wait()
+    ok_only = {key(j.source): {"ok", "skipped"} for j in run_c.plan.jobs} if kills == 1 else {}
+    v = run_c.check(statuses=ok_only)
+    return Outcome("kill worker", v, None, run_c.exit_at - run_c.t0, f"cli, {killed} kill(s)",
+                   exit_code=run_c.exit_code)
+
+
+def _crash_messages_only(files: list[dict]) -> list[str]:
+    return [
+        f"[1] {f['source']} failed for another reason than the crash: {f['error']}"
+        for f in files
+        if f["status"] == "failed" and "worker crashed" not in (f.get("error") or "")
+    ]
+
+
+# --- a decoder that hangs --------------------------------------------------------------------
+def trial_hang(rng: random.Random, work: str, mode: str | None = None) -> Outcome:
+    """One or two files hang forever; the per-file time limit fails them, the rest convert."""
+    mode = mode or rng.choice(["api", "cli"])
+    inp = _inputs(work, rng, small=8, medium=1, slow=0)
+    names = sorted(os.listdir(inp))
+    hung = rng.sample([n for n in names if n.endswith((".png", ".jpg", ".webp"))], 2)
+    for n in hung:
+        os.rename(os.path.join(inp, n), os.path.join(inp, mark("hang") + n))
+    out = os.path.join(work, "out")
+    limit = rng.choice([1.0, 1.5, 2.0])
+    recipe = random_recipe(rng)
+    if mode == "api":
+        run = ApiRun([inp], out, recipe, faults=faults("hang"), time_limit=limit).start()
+        run.wait()
+        statuses = {}
+        recovery = 0.0
+        for j in run.jobs:
+            if is_marked(j.source, "hang"):
+                statuses[key(j.source)] = {"failed"}
+                if j.index in run.events.started and j.index in run.events.finished:
+                    late = run.events.finished[j.index] - run.events.started[j.index] - limit
+                    recovery = max(recovery, late)
+            else:
+                statuses[key(j.source)] = {"ok", "skipped"}
+        v = run.check(statuses=statuses)
+        v += _limit_messages(run.report.files if run.report else [], limit)
+        return Outcome("hang -> time limit", v, recovery, time.monotonic() - run.t0,
+                       f"api, limit {limit:g} s")
+    report = os.path.join(work, "report.json")
+    args = [*recipe_cli_args(recipe), "--time-limit", str(limit)]
+    run_c = CliRun([inp], out, args, report, faults=faults("hang")).start()
+    run_c.wait()
+    statuses = {
+        key(j.source): {"failed"} if is_marked(j.source, "hang") else {"ok", "skipped"}
+        for j in run_c.plan.jobs
+    }
+    v = run_c.check(statuses=statuses)
+    data = run_c.load_report() or {}
+    v += _limit_messages(data.get("files", []), limit)
+    return Outcome("hang -> time limit", v, None, run_c.exit_at - run_c.t0,
+                   f"cli, limit {limit:g} s", exit_code=run_c.exit_code)
+
+
+def _limit_messages(files: list[dict], limit: float) -> list[str]:
+    return [
+        f"[1] hung file failed without naming the time limit: {f['error']}"
+        for f in files
+        if f["status"] == "failed"
+        and is_marked(f["source"], "hang")
+        and "time limit" not in f["error"]
+    ]
+
+
+# --- cancel ----------------------------------------------------------------------------------
+def trial_cancel(rng: random.Random, work: str, mode: str | None = None) -> Outcome:
+    """Cancel at a random moment: runner.cancel(), or SIGINT to the CLI (alone or to its
+    whole process group, like Ctrl-C), or SIGTERM."""
+    mode = mode or rng.choice(["api", "cli"])
+    inp = _inputs(work, rng, small=10, medium=3, slow=4)
+    out = os.path.join(work, "out")
+    recipe = random_recipe(rng)
+    span = _est_duration(4) + 0.5
+    if mode == "api":
+        run = ApiRun([inp], out, recipe, faults=SLOW).start()
+        time.sleep(rng.uniform(0.0, span))
+        t_cancel = time.monotonic()
+        run.runner.cancel()
+        run.wait()
+        recovery = (run.events.done_at or time.monotonic()) - t_cancel
+        v = run.check(cancelled=True)
+        return Outcome("cancel", v, recovery, time.monotonic() - run.t0, "api")
+    report = os.path.join(work, "report.json")
+    run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW).start()
+    how = rng.choice(["SIGINT", "SIGINT group", "SIGTERM"])
+    # Not before the first worker exists: earlier is covered by trial_cancel_early.
+    wait_for(lambda: bool(run_c.workers()), 10)
+    time.sleep(rng.uniform(0.0, span))
+    t_cancel = time.monotonic()
+    sig = signal.SIGTERM if how == "SIGTERM" else signal.SIGINT
+    run_c.signal(sig, group=how.endswith("group"))
+    code = run_c.wait()
+    v = run_c.check(cancelled=True)
+    if code not in (0, 1, 130):
+        v.append(f"[5] {how} gave exit status {code}")
+    return Outcome("cancel", v, run_c.exit_at - t_cancel, run_c.exit_at - run_c.t0,
+                   f"cli {how}", exit_code=code)
+
+
+def trial_cancel_early(rng: random.Random, work: str) -> Outcome:
+    """SIGINT to the CLI in its first moments (imports, planning, pool start-up)."""
+    inp = _inputs(work, rng, small=6, medium=0, slow=2)
+    out = os.path.join(work, "out")
+    report = os.path.join(work, "report.json")
+    run_c = CliRun([inp], out, ["--format", "png"], report, faults=SLOW).start()
+    time.sleep(rng.uniform(0.0, 0.6))
+    t_cancel = time.monotonic()
+    run_c.signal(signal.SIGINT, group=rng.random() < 0.5)
+    code = run_c.wait()
+    v = run_c.check(cancelled=True, allow_no_report=True)
+    if code not in (0, 1, 130):
+        v.append(f"[5] early SIGINT gave exit status {code} (stderr {run_c.stderr[-200:]!r})")
+    if "Traceback" in run_c.stderr:
+        v.append(f"[1] early SIGINT printed a traceback: {run_c.stderr[-300:]!r}")
+    return Outcome("cancel early (CLI)", v, run_c.exit_at - t_cancel, run_c.exit_at - run_c.t0,
+                   f"exit {code}", exit_code=code)
+
+
+# --- unbounded allocation --------------------------------------------------------------------
+def trial_alloc(rng: random.Random, work: str) -> Outcome:
+    """A worker allocates without bound; the memory ceiling makes it a clean per-file
+    'not enough memory' failure."""
+    inp = _inputs(work, rng, small=6, medium=1, slow=0)
+    victim = rng.choice(sorted(n for n in os.listdir(inp) if n.endswith((".png", ".jpg"))))
+    os.rename(os.path.join(inp, victim), os.path.join(inp, mark("alloc") + victim))
+    out = os.path.join(work, "out")
+    limit = rng.choice([512, 768, 1024]) << 20
+    run = ApiRun([inp], out, random_recipe(rng), faults=faults("alloc"), memory_limit=limit)
+    run.start()
+    run.wait()
+    statuses = {}
+    recovery = None
+    for j in run.jobs:
+        if is_marked(j.source, "alloc"):
+            statuses[key(j.source)] = {"failed"}
+            if j.index in run.events.started and j.index in run.events.finished:
+                recovery = run.events.finished[j.index] - run.events.started[j.index]
+        else:
+            statuses[key(j.source)] = {"ok", "skipped"}
+    v = run.check(statuses=statuses)
+    for f in run.report.files if run.report else []:
+        if is_marked(f["source"], "alloc") and "memory" not in (f.get("error") or ""):
+            v.append(f"[1] runaway allocation not reported as a memory failure: {f['error']}")
+    return Outcome("unbounded allocation", v, recovery, time.monotonic() - run.t0,
+                   f"limit {limit >> 20} MiB")
+
+
+# --- disk full -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def tmpfs(path: str, size_kb: int):
+    """A small tmpfs at path (root only); yields False when it cannot be mounted."""
+    os.makedirs(path, exist_ok=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", path],
+        capture_output=True,
+    )
+    try:
+        yield r.returncode == 0
+    finally:
+        if r.returncode == 0:
+            for _ in range(50):
+                if subprocess.run(["umount", path], capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.1)
+
+
+def can_mount() -> bool:
+    if os.geteuid() != 0:
+        return False
+    probe = f"/tmp/.pixmill-mount-probe-{os.getpid()}"
+    with tmpfs(probe, 64) as ok:
+        pass
+    with contextlib.suppress(OSError):
+        os.rmdir(probe)
+    return ok
+
+
+def trial_disk_full(rng: random.Random, work: str, how: str | None = None) -> Outcome:
+    """The output disk fills up mid-batch: a small tmpfs (filled further at a random
+    moment), or RLIMIT_FSIZE on the CLI process. Failures must say why; no truncated
+    output may sit under a final name."""
+    how = how or rng.choice(["tmpfs", "fsize"] if can_mount() else ["fsize"])
+    inp = _inputs(work, rng, small=6, medium=4, slow=2)
+    out = os.path.join(work, "out")
+    recipe = random_recipe(rng, format=rng.choice(["png", "tiff", "bmp"]), resize=_no_resize())
+    report = os.path.join(work, "report.json")
+    if how == "fsize":
+        limit = rng.choice([64, 256, 1024]) << 10
+
+        def preexec() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW,
+                       preexec=preexec).start()
+        run_c.wait()
+        v = run_c.check()
+        data = run_c.load_report() or {"files": []}
+        v += _space_messages(data["files"], ("file size limit", "too large", "disk full"))
+        n = sum(1 for f in data["files"] if f["status"] == "failed")
+        return Outcome("disk full", v, None, run_c.exit_at - run_c.t0,
+                       f"RLIMIT_FSIZE {limit >> 10} KiB, {n} failed", exit_code=run_c.exit_code)
+    size_kb = rng.choice([1024, 3072, 6144])
+    with tmpfs(out, size_kb) as mounted:
+        if not mounted:
+            return Outcome("disk full", [], None, 0.0, "skipped: cannot mount tmpfs")
+        run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW).start()
+        time.sleep(rng.uniform(0.0, _est_duration(2)))
+        # Fill what is left, then the rest of the batch hits a full disk.
+        with contextlib.suppress(OSError), open(os.path.join(out, "filler.bin"), "wb") as f:
+            while True:
+                f.write(b"\0" * 65536)
+        run_c.wait()
+        v = run_c.check(ignore={key(os.path.join(out, "filler.bin")), key(report)})
+        data = run_c.load_report() or {"files": []}
+    v += _space_messages(data["files"], ("disk full", "no space"))
+    n = sum(1 for f in data["files"] if f["status"] == "failed")
+    return Outcome("disk full", v, None, run_c.exit_at - run_c.t0,
+                   f"tmpfs {size_kb} KiB, {n} failed", exit_code=run_c.exit_code)
+
+
+def _no_resize():
+    from engine.recipe import Resize
+
+    return Resize()
+
+
+def _space_messages(files: list[dict], words: tuple[str, ...]) -> list[str]:
+    return [
+        f"[1] out-of-space failure does not say so: {f['source']}: {f['error']}"
+        for f in files
+        if f["status"] == "failed" and not any(w in (f.get("error") or "") for w in words)
+    ]
+
+
+# --- output folder removed / made read-only --------------------------------------------------
+def trial_outdir_removed(rng: random.Random, work: str) -> Outcome:
+    inp = _inputs(work, rng, small=8, medium=2, slow=3)
+    out = os.path.join(work, "out")
+    run = ApiRun([inp], out, random_recipe(rng), faults=SLOW).start()
+    time.sleep(rng.uniform(0.1, _est_duration(3)))
+    t = time.monotonic()
+    shutil.rmtree(out, ignore_errors=True)
+    run.wait()
+    statuses = {key(j.source): {"ok", "failed", "skipped"} for j in run.jobs}
+    v = run.check(outputs_removed=True, statuses=statuses)
+    return Outcome("output folder removed", v, (run.events.done_at or t) - t,
+                   time.monotonic() - run.t0, "api")
+
+
+@contextlib.contextmanager
+def read_only(path: str):
+    """Make path read-only for everyone, root included: a read-only bind mount over it.
+    Yields False when that is not possible here."""
+    r = subprocess.run(["mount", "--bind", path, path], capture_output=True)
+    if r.returncode != 0:
+        yield False
+        return
+    ok = False
+    for _ in range(100):
+        rr = subprocess.run(["mount", "-o", "remount,bind,ro", path], capture_output=True)
+        if rr.returncode == 0:
+            ok = True
+            break
+        time.sleep(0.01)
+    try:
+        yield ok
+    finally:
+        for _ in range(50):
+            if subprocess.run(["umount", path], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+
+
+def trial_outdir_readonly(rng: random.Random, work: str) -> Outcome:
+    inp = _inputs(work, rng, small=8, medium=2, slow=3)
+    out = fresh_dir(os.path.join(work, "out"))
+    os.makedirs(os.path.join(out, "sub"), exist_ok=True)
+    run = ApiRun([inp], out, random_recipe(rng), faults=SLOW).start()
+    time.sleep(rng.uniform(0.1, _est_duration(3)))
+    with read_only(out) as ok:
+        if not ok:
+            run.wait()
+            run.check()
+            return Outcome("output folder read-only", [], None, 0.0, "skipped: no bind mount")
+        run.wait()
+        report = run.report
+    statuses = {key(j.source): {"ok", "failed", "skipped"} for j in run.jobs}
+    v = run.check(statuses=statuses)
+    excused = [x for x in v if x.startswith("[3] temp file left behind")]
+    v = [x for x in v if x not in excused]
+    for f in report.files if report else []:
+        if f["status"] == "failed" and "read-only" not in (f["error"] or ""):
+            v.append(f"[1] read-only failure does not say so: {f['error']}")
+    note = f"{sum(1 for f in report.files if f['status'] == 'failed')} failed" if report else ""
+    if excused:
+        note += f"; {len(excused)} temp file(s) stranded while read-only"
+    return Outcome("output folder read-only", v, None, time.monotonic() - run.t0, note)
+
+
+# --- sources deleted or rewritten mid-run ----------------------------------------------------
+def trial_source_changed(rng: random.Random, work: str, how: str | None = None) -> Outcome:
+    how = how or rng.choice(["deleted", "rewritten", "truncated", "replaced"])
+    inp = _inputs(work, rng, small=8, medium=2, slow=3)
+    out = os.path.join(work, "out")
+    run = ApiRun([inp], out, random_recipe(rng), faults=SLOW)
+    later = [j.source for j in run.jobs[len(run.jobs) // 2 :]]
+    victims = rng.sample(later, 2)
+    run.start()
+    time.sleep(rng.uniform(0.0, _est_duration(3) / 2))
+    png = corpus.valid_images()["rgb.png"]
+    for src in victims:
+        if how == "deleted":
+            os.unlink(src)
+        elif how == "rewritten":  # in place: a reader may see it half-written
+            with open(src, "r+b") as f:
+                f.truncate(0)
+                f.write(png)
+        elif how == "truncated":
+            with open(src, "r+b") as f:
+                f.truncate(max(1, os.path.getsize(src) // 3))
+        else:  # atomically replaced by another image
+            tmp = src + ".new"
+            with open(tmp, "wb") as f:
+                f.write(png)
+            os.replace(tmp, src)
+    run.wait()
+    statuses = {key(s): {"ok", "failed", "skipped"} for s in victims}
+    v = run.check(mutated={key(s) for s in victims}, statuses=statuses)
+    return Outcome("source deleted/rewritten", v, None, time.monotonic() - run.t0, how)
+
+
+# --- same folder twice; output folder is the input folder ------------------------------------
+def trial_same_folder_twice(rng: random.Random, work: str) -> Outcome:
+    inp = _inputs(work, rng, small=8, medium=1, slow=1)
+    link = os.path.join(work, "link-to-in")
+    if not os.path.lexists(link):
+        os.symlink(inp, link)
+    first = sorted(os.listdir(inp))[0]
+    inputs = [inp, inp + os.sep, link, os.path.join(inp, first), os.path.join(inp, "sub"), inp]
+    rng.shuffle(inputs)
+    out = os.path.join(work, "out")
+    if rng.random() < 0.5:
+        run = ApiRun(inputs, out, random_recipe(rng)).start()
+        run.wait()
+        v = run.check()
+        files = run.report.files if run.report else []
+        mode = "api"
+    else:
+        report = os.path.join(work, "report.json")
+        run_c = CliRun(inputs, out, recipe_cli_args(random_recipe(rng)), report).start()
+        run_c.wait()
+        v = run_c.check()
+        files = (run_c.load_report() or {}).get("files", [])
+        mode = "cli"
+    real = {os.path.realpath(os.path.join(d, n)) for d, _, ns in os.walk(inp) for n in ns}
+    if len(files) != len(real):
+        v.append(f"[1] {len(real)} distinct sources but {len(files)} report entries")
+    targets = [f["target"] for f in files if f["status"] == "ok"]
+    if len(set(targets)) != len(targets):
+        v.append("[3] two sources were written to the same output")
+    return Outcome("same folder twice", v, None, 0.0, mode)
+
+
+def trial_out_is_in(rng: random.Random, work: str) -> Outcome:
+    """-o equal to the input folder, twice in a row (the second run sees the first run's
+    outputs as sources); overwrite policy and format 'same' included: no source may change."""
+    inp = _inputs(work, rng, small=8, medium=1, slow=1)
+    recipe = random_recipe(rng, on_conflict=rng.choice(["overwrite", "rename", "skip"]))
+    if rng.random() < 0.4:
+        recipe = recipe.replace(format="same")
+    v: list[str] = []
+    for rnd in range(2):
+        report = os.path.join(work, f"report{rnd}.json")
+        run_c = CliRun([inp], inp, recipe_cli_args(recipe), report).start()
+        run_c.wait()
+        v += [f"run {rnd + 1}: {x}" for x in run_c.check()]
+    return Outcome("output folder = input folder", v, None, 0.0,
+                   f"{recipe.format}/{recipe.on_conflict}")
+
+
+# --- corrupt inputs --------------------------------------------------------------------------
+def trial_corrupt(rng: random.Random, work: str, small: bool = False) -> Outcome:
+    """The torture corpus as one batch: every file is ok or fails with a user message;
+    valid, lying and awkward files convert; bombs fail."""
+    inp = fresh_dir(os.path.join(work, "in"))
+    entries = corpus.corpus(seed=rng.randrange(1 << 30), small=small)
+    corpus.write(entries, inp)
+    out = os.path.join(work, "out")
+    recipe = random_recipe(rng, on_conflict="rename")
+    expect: dict[str, set[str]] = {}
+    for e in entries:
+        k = key(e.path_in(inp))
+        if e.kind in ("valid", "lying", "awkward"):
+            expect[k] = {"ok"}
+        elif e.kind in ("bomb", "empty"):
+            expect[k] = {"failed"}
+        else:
+            expect[k] = {"ok", "failed"}
+    if recipe.format == "gif" or (recipe.format == "same" and rng.random() < 0.5):
+        # outputs that cannot hold a mode (e.g. 16-bit to GIF) may fail with a message
+        for k in expect:
+            expect[k] = expect[k] | {"failed"} if expect[k] == {"ok"} else expect[k]
+    if rng.random() < 0.5:
+        run = ApiRun([inp], out, recipe, deadline=300).start()
+        run.wait()
+        v = run.check(statuses=expect)
+        files = run.report.files if run.report else []
+        mode = "api"
+    else:
+        report = os.path.join(work, "report.json")
+        run_c = CliRun([inp], out, recipe_cli_args(recipe), report, deadline=300).start()
+        run_c.wait()
+        v = run_c.check(statuses=expect)
+        files = (run_c.load_report() or {}).get("files", [])
+        mode = "cli"
+    planned = {key(e.path_in(inp)) for e in entries if e.planned}
+    listed = {key(f["source"]) for f in files}
+    for k in sorted(planned - listed):
+        v.append(f"[1] corpus file not in the report: {k}")
+    for k in sorted(listed - planned):
+        v.append(f"[1] hidden or non-image file was converted: {k}")
+    return Outcome("corrupt inputs", v, None, 0.0, f"{mode}, {len(entries)} files, "
+                   f"{recipe.format}")
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+Trial = Callable[[random.Random, str], Outcome]
+
+CATALOGUE: dict[str, Trial] = {
+    "kill": trial_kill,
+    "hang": trial_hang,
+    "cancel": trial_cancel,
+    "cancel-early": trial_cancel_early,
+    "alloc": trial_alloc,
+    "disk-full": trial_disk_full,
+    "outdir-removed": trial_outdir_removed,
+    "outdir-readonly": trial_outdir_readonly,
+    "source-changed": trial_source_changed,
+    "same-folder-twice": trial_same_folder_twice,
+    "out-is-in": trial_out_is_in,
+    "corrupt": trial_corrupt,
+}
+
+
+def run_guarded(fn: Trial, rng: random.Random, work: str) -> Outcome:
+    """Run a trial; a crash of the trial itself becomes a violation, not a dead driver."""
+    t0 = time.monotonic()
+    try:
+        return fn(rng, work)
+    except Exception as exc:  # noqa: BLE001
+        import traceback
+
+        return Outcome(
+            getattr(fn, "__name__", "trial"),
+            [f"[!] trial crashed: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"],
+            None,
+            time.monotonic() - t0,
+        )
+    finally:
+        procs.reap_orphans()

@@ -1,0 +1,147 @@
+"""The torture driver: many trials per fault, the five invariants checked after each one, and
+a table at the end (trials per fault, invariant violations, slowest recovery).
+
+    .venv/bin/python tests/torture/torture.py                  # `make torture`
+    .venv/bin/python tests/torture/torture.py --faults kill,cancel --trials 10
+    .venv/bin/python tests/torture/torture.py --list
+
+Exit status 0 when every invariant held in every trial, 1 otherwise. A trial that broke an
+invariant keeps its folder (inputs, outputs, report) under --work for a post-mortem, and
+its seed, so `--faults F --only-trial N --seed S` replays it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from faultkit import procs  # noqa: E402
+from faultkit.trials import CATALOGUE, Outcome, run_guarded  # noqa: E402
+
+#: Faults the issue asks 50 trials of; the rest get --other-trials.
+MAIN_FAULTS = ("kill", "cancel")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--trials", type=int, default=50, help="trials of kill and cancel (50)")
+    p.add_argument("--other-trials", type=int, default=10, help="trials of every other fault")
+    p.add_argument("--faults", default="", help="comma-separated subset (see --list)")
+    p.add_argument("--seed", type=int, default=None, help="base seed (default: time)")
+    p.add_argument("--only-trial", type=int, default=None, help="run just this trial number")
+    p.add_argument("--work", default=None, help="scratch folder (default: a temp folder)")
+    p.add_argument("--json", default=None, help="also write the results as JSON here")
+    p.add_argument("--list", action="store_true", help="list the faults and exit")
+    p.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    return p.parse_args(argv)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'fault':<30} {'trials':>6} {'violations':>10} {'slowest recovery':>17}  notes"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        rec = "-" if r["slowest_recovery"] is None else f"{r['slowest_recovery']:.2f} s"
+        lines.append(
+            f"{r['fault']:<30} {r['trials']:>6} {r['violations']:>10} {rec:>17}  {r['notes']}"
+        )
+    total_t = sum(r["trials"] for r in rows)
+    total_v = sum(r["violations"] for r in rows)
+    lines.append("-" * len(head))
+    lines.append(f"{'total':<30} {total_t:>6} {total_v:>10}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for name, fn in CATALOGUE.items():
+            doc = (fn.__doc__ or "").strip().splitlines()
+            print(f"{name:<20} {doc[0] if doc else ''}")
+        return 0
+    names = [n.strip() for n in args.faults.split(",") if n.strip()] or list(CATALOGUE)
+    unknown = [n for n in names if n not in CATALOGUE]
+    if unknown:
+        print(f"unknown fault(s): {', '.join(unknown)}; see --list", file=sys.stderr)
+        return 2
+    seed = args.seed if args.seed is not None else int(time.time())
+    work = args.work or tempfile.mkdtemp(prefix="pixmill-torture-")
+    os.makedirs(work, exist_ok=True)
+    procs.set_subreaper(True)
+    print(f"torture: seed {seed}, work folder {work}", flush=True)
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    t_start = time.monotonic()
+    for name in names:
+        n = args.trials if name in MAIN_FAULTS else args.other_trials
+        indices = [args.only_trial] if args.only_trial is not None else list(range(n))
+        outcomes: list[Outcome] = []
+        notes: dict[str, int] = {}
+        t_fault = time.monotonic()
+        for i in indices:
+            rng = random.Random(f"{seed}-{name}-{i}")
+            tdir = os.path.join(work, f"{name}-{i}")
+            if os.path.lexists(tdir):
+                shutil.rmtree(tdir, ignore_errors=True)
+            os.makedirs(tdir)
+            o = run_guarded(CATALOGUE[name], rng, tdir)
+            outcomes.append(o)
+            kind = o.note.split(",")[0] if o.note else ""
+            notes[kind] = notes.get(kind, 0) + 1
+            if o.violations:
+                failures.append(
+                    {"fault": name, "trial": i, "seed": seed, "note": o.note,
+                     "violations": o.violations, "folder": tdir}
+                )
+            else:
+                shutil.rmtree(tdir, ignore_errors=True)
+            if not args.quiet:
+                rec = "" if o.recovery is None else f" recovery {o.recovery:.2f} s"
+                state = "ok" if not o.violations else f"{len(o.violations)} VIOLATION(S)"
+                print(f"  {name} #{i}: {state} ({o.note}){rec}", flush=True)
+                for line in o.violations[:10]:
+                    print(f"      {line}", flush=True)
+        recs = [o.recovery for o in outcomes if o.recovery is not None]
+        label = outcomes[0].fault if outcomes else name
+        note = ", ".join(f"{k} x{c}" for k, c in sorted(notes.items()) if k)
+        rows.append(
+            {
+                "fault": label,
+                "key": name,
+                "trials": len(outcomes),
+                "violations": sum(len(o.violations) for o in outcomes),
+                "trials_with_violations": sum(1 for o in outcomes if o.violations),
+                "slowest_recovery": max(recs) if recs else None,
+                "seconds": round(time.monotonic() - t_fault, 1),
+                "notes": note if len(note) < 60 else note[:57] + "...",
+            }
+        )
+    elapsed = time.monotonic() - t_start
+    print()
+    print(table(rows))
+    print(f"\n{sum(r['trials'] for r in rows)} trials in {elapsed:.0f} s, seed {seed}")
+    if failures:
+        print(f"\n{len(failures)} trial(s) broke an invariant; folders kept under {work}:")
+        for f in failures:
+            print(f"  {f['fault']} #{f['trial']} ({f['note']}): {f['folder']}")
+            for line in f["violations"][:5]:
+                print(f"      {line.splitlines()[0]}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"seed": seed, "seconds": round(elapsed, 1), "rows": rows,
+                       "failures": failures}, fh, indent=2)
+    if not failures and args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
