@@ -100,11 +100,12 @@ def _measure(app: Any, window: Any, args: argparse.Namespace, timer_cls: Any) ->
         app.quit()
 
     window.batchFinished.connect(finished)
-    gaps = {"max": 0.0, "ticks": 0, "last": 0.0}
+    gaps = {"max": 0.0, "ticks": 0, "last": 0.0, "at": 0.0}
 
     def tick() -> None:
         now = time.perf_counter()
-        gaps["max"] = max(gaps["max"], now - gaps["last"])
+        if now - gaps["last"] > gaps["max"]:
+            gaps["max"], gaps["at"] = now - gaps["last"], now - started
         gaps["last"] = now
         gaps["ticks"] += 1
         if now - started > args.timeout:
@@ -133,6 +134,8 @@ def _measure(app: Any, window: Any, args: argparse.Namespace, timer_cls: Any) ->
     return {
         "batch_s": round(done["t"] - started, 4),
         "max_gap_ms": round(gaps["max"] * 1000, 1),
+        "max_gap_at_s": round(gaps["at"], 3),  # seconds after Start when that gap ended
+        "think_s": args.think,
         "ticks": gaps["ticks"],
         "ok": report.count("ok"),
         "startup_s": round(startup, 4),
