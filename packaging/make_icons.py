@@ -33,11 +33,8 @@ def render(svg: Path, size: int, out: Path) -> Image.Image:
     rsvg = shutil.which("rsvg-convert")
     if rsvg is None:
         sys.exit("make_icons: rsvg-convert not found (Debian package librsvg2-bin)")
-    subprocess.run(
-        [rsvg, "--width", str(size), "--height", str(size), "--format", "png", "-o", str(out),
-         str(svg)],
-        check=True,
-    )
+    size_args = ["--width", str(size), "--height", str(size), "--format", "png"]
+    subprocess.run([rsvg, *size_args, "-o", str(out), str(svg)], check=True)
     with Image.open(out) as im:
         im.load()
         if im.size != (size, size):
