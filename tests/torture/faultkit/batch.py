@@ -370,7 +370,9 @@ class CliRun:
         preexec: Callable[[], None] | None = None,
         deadline: float = 120.0,
         workers: int = 2,
+        argv: Sequence[str] | None = None,
     ) -> None:
+        """argv: run exactly this command line instead (planning still uses inputs/args)."""
         from engine.cli import build_parser, recipe_from_args
 
         self.inputs = list(inputs)
@@ -382,6 +384,8 @@ class CliRun:
         ]
         ns = build_parser().parse_args(self.argv[1:])
         self.recipe = recipe_from_args(ns)
+        if argv is not None:
+            self.argv = list(argv)
         self.plan = plan(self.inputs, self.recipe, os.path.abspath(out))
         roots = [p for p in {*self.inputs, out} if os.path.exists(p)]
         self.before = invariants.snapshot(roots)
@@ -478,7 +482,12 @@ class CliRun:
         data = self.load_report()
         if data is None:
             v += invariants.check_processes(who)
-            if self.exit_code == -signal.SIGINT or self.exit_code == 130:
+            interrupted = self.exit_code in (-signal.SIGINT, -signal.SIGTERM, 130) or (
+                # Ctrl-C while the interpreter itself starts (site, .pth files): Python
+                # prints the KeyboardInterrupt and exits 1 before any Pixmill code runs.
+                self.exit_code == 1 and self.stderr.rstrip().endswith("KeyboardInterrupt")
+            )
+            if interrupted and ex.cancelled:
                 if not allow_no_report:
                     v.append("[1] cancelled run wrote no report")
                 v += invariants.check_outputs([], ex)

@@ -287,6 +287,14 @@ KNOWN_ENGINE_BUGS: dict[str, tuple[re.Pattern[str], str]] = {
         re.compile(r"^\[3\] temp file left behind"),
         "test_faults_workers.py::test_worker_killed_while_writing_leaves_no_temp_file",
     ),
+    "TIFF disk-full message": (
+        re.compile(r"tiff codec initialization failed|encoder error -2 when writing"),
+        "test_faults_disk.py::test_full_disk_is_reported_as_disk_full_for_every_format[tiff]",
+    ),
+    "flat PSD to AVIF": (
+        re.compile(r"attempt to seek outside sequence"),
+        "test_faults_corpus.py::test_flat_psd_converts[avif]",
+    ),
     "output published twice after a kill": (
         re.compile(r"^\[1\] output not accounted for by any ok result"),
         "test_faults_workers.py::test_worker_killed_after_publishing_is_not_converted_twice",
