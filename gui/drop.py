@@ -57,8 +57,16 @@ class DropOverlay(QWidget):
                 font.setPointSizeF(font.pointSizeF() * 1.6)
             font.setBold(True)
             p.setFont(font)
+            text = "Drop to add these images"
+            metrics = p.fontMetrics()
+            pad = metrics.height()
+            label = QRectF(metrics.boundingRect(text)).adjusted(-pad, -pad / 2, pad, pad / 2)
+            label.moveCenter(rect.center())
+            p.setBrush(self.palette().color(QPalette.ColorRole.Window))
+            p.setPen(QPen(highlight, 2))
+            p.drawRoundedRect(label, pad / 2, pad / 2)
             p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-            p.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), "Drop to add these images")
+            p.drawText(label, int(Qt.AlignmentFlag.AlignCenter), text)
         finally:
             p.end()
 

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self)
         self._warm_pool = warm_pool
         self._close_requested = False
+        self._skip_confirm = False
         self._shut = False
         self._last_progress: Progress | None = None
 
@@ -382,7 +383,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.batch.busy or self._close_requested:
             if not self._close_requested:
-                if not self.confirm_quit():
+                if not (self._skip_confirm or self.confirm_quit()):
                     event.ignore()
                     return
                 self._close_requested = True
@@ -395,6 +396,12 @@ class MainWindow(QMainWindow):
         self.sources.cancel_scans()
         self.notifier.close()
         event.accept()
+
+    @Slot()
+    def quit_without_asking(self) -> None:
+        """Cancel any batch and close (Ctrl+C in the terminal, the session ending)."""
+        self._skip_confirm = True
+        self.close()
 
     @Slot()
     def _shut_down(self) -> None:

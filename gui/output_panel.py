@@ -51,7 +51,7 @@ class OutputPanel(QGroupBox):
         self.outputDirEdit = QLineEdit(self)
         self.outputDirEdit.setObjectName("outputDirEdit")
         self.outputDirEdit.setAccessibleName("Output folder")
-        self.outputDirEdit.setPlaceholderText("Choose a folder for the converted images")
+        self.outputDirEdit.setPlaceholderText("Choose a folder…")
         self.outputDirEdit.setClearButtonEnabled(True)
         self.browseButton = QPushButton("&Browse…", self)
         self.browseButton.setObjectName("browseOutputButton")

@@ -3,8 +3,10 @@ a real window on a real (one-worker) BatchRunner that is always stopped afterwar
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +27,9 @@ def _offscreen_screen() -> None:
         "logicalBaseDpi": 96,
         "dpr": 1,
     }
-    config = Path(tempfile.mkdtemp(prefix="pixmill-qt-")) / "offscreen.json"
+    folder = tempfile.mkdtemp(prefix="pixmill-qt-")
+    atexit.register(shutil.rmtree, folder, True)
+    config = Path(folder) / "offscreen.json"
     config.write_text(json.dumps({"screens": [screen]}))
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
 

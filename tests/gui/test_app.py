@@ -48,6 +48,31 @@ def test_app_main_queues_the_paths_and_stops_the_pool_at_exit(
     assert QApplication.organizationName() == "Pixmill"
 
 
+def test_ctrl_c_in_the_terminal_closes_the_window(
+    qtbot, monkeypatch, settings, presets_dir, runner
+):
+    import os
+    import signal
+
+    made: list[MainWindow] = []
+
+    def window_factory() -> MainWindow:
+        w = MainWindow(runner, settings=settings, presets_dir=presets_dir, warm_pool=False)
+        made.append(w)
+        QTimer.singleShot(100, lambda: os.kill(os.getpid(), signal.SIGINT))
+        return w
+
+    monkeypatch.setattr(gui.app, "MainWindow", window_factory)
+    before = signal.getsignal(signal.SIGINT)
+    assert gui.app.main([]) == 0
+    qtbot.addWidget(made[0])
+    assert not made[0].isVisible()
+    assert signal.getsignal(signal.SIGINT) is before, "the previous handler is back"
+    fired: list[bool] = []
+    QTimer.singleShot(0, lambda: fired.append(True))
+    qtbot.waitUntil(lambda: bool(fired), timeout=2000)
+
+
 def test_a_notice_without_a_system_tray_is_quiet(qtbot):
     widget = QWidget()
     qtbot.addWidget(widget)
