@@ -26,7 +26,10 @@ from engine.recipe import Recipe, Resize
 from engine.scan import plan
 
 # Pillow warns about every broken TIFF/EXIF block it skips: expected for this corpus.
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    pytest.mark.filterwarnings("ignore:IM image format is deprecated:DeprecationWarning"),
+]
 
 FORMATS = ["webp", "png", "jpeg", "gif", "tiff", "bmp", "avif", "same"]
 
