@@ -8,8 +8,8 @@ then dpkg -r and dpkg -P and checks that nothing is left behind.
 The tests: a real batch (JPEG, PNG with alpha, 16-bit PNG, animated GIF, TIFF, a broken file
 and one file whose worker is killed mid-conversion through the engine's PIXMILL_FAULTS hook)
 must report every file correctly, leave no temp files and no processes, and (Linux) run in
-a CLI process and workers that never load Qt; then the window must open offscreen, and on Linux with Xvfb a
-real window must become visible, timed from a cold page cache when run as root.
+a CLI process and workers that never load Qt; then the window must open offscreen, and on
+Linux with Xvfb a real window must become visible, timed from a cold page cache as root.
 
 The script needs Pillow (to make the inputs and read the outputs); the app under test runs
 with a clean environment so it cannot borrow anything from this interpreter.
