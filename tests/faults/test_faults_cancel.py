@@ -16,7 +16,7 @@ from faultkit.trials import SLOW, trial_cancel, trial_cancel_early
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("seed", [21, 22, 23])
+@pytest.mark.parametrize("seed", [21, 22])
 def test_cancel_through_the_api_at_a_random_moment(tmp_path, seed):
     outcome = trial_cancel(random.Random(seed), str(tmp_path), mode="api")
     assert_clean(outcome.violations)
@@ -24,7 +24,7 @@ def test_cancel_through_the_api_at_a_random_moment(tmp_path, seed):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("seed", [31, 32, 33, 34])
+@pytest.mark.parametrize("seed", [31, 32, 33])
 def test_cancel_the_cli_at_a_random_moment(tmp_path, seed):
     outcome = trial_cancel(random.Random(seed), str(tmp_path), mode="cli")
     assert_clean(outcome.violations)
@@ -49,7 +49,7 @@ def test_cli_cancel_mid_batch_reports_every_file_and_exits_130(tmp_path, sig, gr
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("seed", [41, 42, 43])
+@pytest.mark.parametrize("seed", [41, 42])
 def test_sigint_in_the_first_moments(tmp_path, seed):
     """Ctrl-C while the CLI is still importing or planning: nothing written, nothing left
     running (a KeyboardInterrupt traceback from the interpreter's own start-up is Python's)."""

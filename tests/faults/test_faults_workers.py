@@ -52,7 +52,7 @@ def test_sigkill_mid_file_retries_on_a_fresh_worker(tmp_path):
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("seed,mode", [(1, "api"), (2, "api"), (3, "cli"), (4, "cli")])
+@pytest.mark.parametrize("seed,mode", [(1, "api"), (3, "cli"), (4, "cli")])
 def test_sigkill_random_worker_at_random_moment(tmp_path, seed, mode):
     outcome = trial_kill(random.Random(seed), str(tmp_path), mode=mode)
     assert_clean(outcome.violations, allow_known=True)
