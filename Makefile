@@ -57,3 +57,5 @@ $(STAMP): pyproject.toml $(APT_STAMP)
 
 clean:
 	rm -rf $(VENV) $(APT_STAMP) build dist *.egg-info .pytest_cache
+
+include packaging/package.mk
