@@ -3,12 +3,13 @@ clean stop of the worker pool afterwards."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .icon import app_icon
@@ -24,15 +25,54 @@ def main(paths: Sequence[str]) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(app_icon())
+    # Lets GNOME/Wayland match the window to the installed desktop entry and its icon.
+    app.setDesktopFileName(DESKTOP_ID)
     window = MainWindow()
+    opener = _FileOpenFilter(window)
+    app.installEventFilter(opener)
     window.show()
     if paths:
         window.add_paths(paths)
+    _arm_smoke_quit(app)
     try:
         with _quit_on_signals(window):
             return app.exec()
     finally:
         window.batch.runner.shutdown()  # the event loop is over: blocking here is fine
+
+
+DESKTOP_ID = "io.github.pixmill.Pixmill"
+
+
+class _FileOpenFilter(QObject):
+    """macOS "Open With" while Pixmill runs arrives as QFileOpenEvent: queue those paths."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.FileOpen:
+            path = event.file()  # type: ignore[attr-defined]
+            if path:
+                self._window.add_paths([path])
+                return True
+        return super().eventFilter(watched, event)
+
+
+def _arm_smoke_quit(app: QApplication) -> None:
+    """PIXMILL_SMOKE_QUIT_MS=N (packaging smoke test only): once the event loop runs and the
+    window is up, print "window shown" and quit N ms later with exit code 0."""
+    quit_ms = os.environ.get("PIXMILL_SMOKE_QUIT_MS")
+    if not quit_ms:
+        return
+
+    def shown() -> None:
+        if sys.stdout is not None:  # pixmill-gui.exe on Windows has no console
+            print("window shown", flush=True)
+        QTimer.singleShot(int(quit_ms), app.quit)
+
+    QTimer.singleShot(0, shown)
 
 
 @contextmanager

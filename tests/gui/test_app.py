@@ -108,3 +108,24 @@ def test_a_converted_subfolder_is_not_counted_as_a_source(
     window.output.set_output("", next_to_source=True)
     wait_counted(window)
     assert window.sources.image_count() == 2
+
+
+def test_open_with_while_running_queues_the_file(qtbot, window, images, tmp_path):
+    from PySide6.QtGui import QFileOpenEvent
+
+    (path,) = images(tmp_path / "opened", 1)
+    opener = gui.app._FileOpenFilter(window)
+    QApplication.instance().installEventFilter(opener)
+    try:
+        QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(path)))
+    finally:
+        QApplication.instance().removeEventFilter(opener)
+    qtbot.waitUntil(lambda: str(path) in window.sources.paths(), timeout=5000)
+
+
+def test_smoke_quit_hook_prints_and_quits(monkeypatch, capsys):
+    monkeypatch.setenv("PIXMILL_SMOKE_QUIT_MS", "10")
+    app = QApplication.instance()
+    gui.app._arm_smoke_quit(app)  # noqa: SLF001
+    assert app.exec() == 0
+    assert "window shown" in capsys.readouterr().out
