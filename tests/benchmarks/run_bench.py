@@ -627,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     goals = evaluate_goals(all_rows, args.workers)
     if EXPERIMENT:
         goals += evaluate_goals(all_rows, args.workers, "experiment")
+    ran = {s.key for s in chosen}
+    goals = [g for g in goals if g["goal"][:1] in ran]
     goal_text = format_goals(goals)
     print(goal_text)
     doc["goals"] = goals
