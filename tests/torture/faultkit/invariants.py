@@ -295,6 +295,10 @@ KNOWN_ENGINE_BUGS: dict[str, tuple[re.Pattern[str], str]] = {
         re.compile(r"attempt to seek outside sequence"),
         "test_faults_corpus.py::test_flat_psd_converts[avif]",
     ),
+    "Ctrl-C traceback from starting workers": (
+        re.compile(r"traceback on stderr: .*KeyboardInterrupt", re.S),
+        "test_faults_cancel.py::test_ctrl_c_while_workers_start_prints_no_traceback",
+    ),
     "output published twice after a kill": (
         re.compile(r"^\[1\] output not accounted for by any ok result"),
         "test_faults_workers.py::test_worker_killed_after_publishing_is_not_converted_twice",
