@@ -261,10 +261,24 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     missing = [p for p in args.inputs if not os.path.exists(p)]
     if missing:
         raise UsageError("input not found: " + ", ".join(missing))
-    p = plan(args.inputs, recipe, outdir)
     if args.dry_run:
-        out.write(format_plan(p) + "\n")
+        out.write(format_plan(plan(args.inputs, recipe, outdir)) + "\n")
         return EXIT_OK
+    runner = BatchRunner(
+        workers=args.workers,
+        time_limit=args.time_limit if args.time_limit else 600.0,
+    )
+    runner.warm_up()  # the workers boot while the inputs are scanned
+    try:
+        return _run(runner, args, recipe, outdir, err)
+    finally:
+        runner.shutdown()
+
+
+def _run(
+    runner: BatchRunner, args: argparse.Namespace, recipe: Recipe, outdir: str, err: TextIO
+) -> int:
+    p = plan(args.inputs, recipe, outdir)
     for path, msg in p.problems:
         err.write(f"note: {path}: {msg}\n")
     if not p.jobs:
@@ -276,30 +290,23 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"cannot create output folder {outdir}: {exc.strerror}") from None
     if not os.access(outdir, os.W_OK):
         raise UsageError(f"output folder {outdir} is not writable")
-    runner = BatchRunner(
-        workers=args.workers,
-        time_limit=args.time_limit if args.time_limit else 600.0,
-    )
     listener = ConsoleListener(err, args.quiet)
-    previous = signal.getsignal(signal.SIGINT)
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
         runner.cancel()
 
+    wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {}
     try:
-        signal.signal(signal.SIGINT, on_sigint)
-        if hasattr(signal, "SIGTERM"):
-            signal.signal(signal.SIGTERM, on_sigint)
-    except ValueError:  # not the main thread (embedded use)
+        for sig in wanted:
+            previous[sig] = signal.signal(sig, on_signal)
+    except ValueError:  # not the main thread (embedded use): no signal handling
         pass
     try:
         report = runner.run(p.jobs, listener)
     finally:
-        runner.shutdown()
-        try:
-            signal.signal(signal.SIGINT, previous)
-        except ValueError:
-            pass
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if args.report:
         try:
             report.save(args.report)

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageCms, ImageSequence, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .recipe import Recipe, Resize, parse_color
 from .scan import TEMP_PREFIX, TEMP_SUFFIX, Job
@@ -153,6 +153,8 @@ _SRGB: bytes | None = None
 
 
 def _srgb_bytes() -> bytes:
+    from PIL import ImageCms
+
     global _SRGB
     if _SRGB is None:
         _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -162,6 +164,8 @@ def _srgb_bytes() -> bytes:
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
     """CMYK -> RGB through the embedded profile when there is one. Returns the new image and
     the ICC profile that now describes it."""
+    from PIL import ImageCms  # only CMYK sources need colour management
+
     if icc:
         try:
             src = ImageCms.ImageCmsProfile(_bytes_io(icc))
@@ -327,7 +331,9 @@ def _metadata_kwargs(
         if fmt in ("jpeg", "webp", "avif"):
             kw["xmp"] = xmp
         elif fmt == "png":
-            info = PngImagePlugin.PngInfo()
+            from PIL.PngImagePlugin import PngInfo
+
+            info = PngInfo()
             info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
             kw["pnginfo"] = info
     return kw
@@ -530,6 +536,8 @@ def _decode_and_render(fp, job: Job) -> tuple[list[Image.Image], dict[str, Any]]
         else:
             frames, durations = [], []
             icc_out = icc
+            from PIL import ImageSequence
+
             for frame in ImageSequence.Iterator(im):
                 frame.load()
                 out, icc_out = _render(frame.copy(), recipe, fmt, orientation, icc, frame.size)

@@ -1,9 +1,10 @@
-"""BatchRunner: owns a spawn-context multiprocessing.Pool, feeds it, supervises it and reports.
+"""BatchRunner: feeds a warm WorkerPool, supervises it and reports through a listener.
 
-One supervisor thread per batch feeds a bounded window of apply_async tasks, turns pool
-callbacks (which only enqueue) into listener calls, notices dead and stuck workers, and
-handles pause, resume and cancel. The pool stays warm between batches. No Qt here: the GUI
-bridge and the CLI progress bar are both BatchListeners.
+One supervisor thread per batch owns all batch state. It submits chunks of files with
+apply_async inside a bounded window (small files travel several to a chunk, big ones alone),
+reads per-file start/done messages from the pool's queue, notices dead and stuck workers,
+and handles pause, resume and cancel. No Qt here: the GUI bridge and the CLI progress bar
+are both BatchListeners.
 """
 
 from __future__ import annotations
@@ -18,41 +19,28 @@ import queue
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .pool import WorkerPool, default_memory_limit, default_workers
 from .report import Report, make_result
 from .scan import Job, temp_files
-from .worker import init_worker, run_task
+from .worker import run_chunk
+
+__all__ = ["BatchListener", "BatchRunner", "Progress", "default_workers"]
 
 log = logging.getLogger(__name__)
 
 _TICK = 0.05
+_WATCH_INTERVAL = 0.1
 _PROGRESS_INTERVAL = 0.1
 _CANCEL_GRACE = 0.25
 _STALL_SECONDS = 8.0
 _MAX_STALLS = 2
 _RATE_WINDOW = 10.0
-
-
-def default_workers() -> int:
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def default_memory_limit(workers: int) -> int | None:
-    """Per-worker address-space ceiling: a fair share of RAM, never below 2 GiB."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return max(2 << 30, int(total * 0.8 / max(1, workers)))
+_SMALL_FILE = 256 << 10  # files up to this size travel several to a pool task
+_CHUNK_MAX = 32
 
 
 @dataclass(frozen=True)
@@ -96,85 +84,13 @@ class BatchListener:
         pass
 
 
-@dataclass
-class _Task:
-    tid: int
-    job: Job
-    attempt: int
-    pool: _PoolHandle
-    pid: int | None = None
-    started: float | None = None
-    stalls: int = 0
-
-
-class _PoolHandle:
-    """One generation of the pool with its start queue, cancel event and temp-file tag."""
-
-    def __init__(self, ctx: Any, workers: int, memory_limit: int | None) -> None:
-        self.workers = workers
-        self.tag = uuid.uuid4().hex[:8] + "-"
-        # A SimpleQueue writes synchronously: the start message is in the pipe before the
-        # conversion begins, so a worker that dies at once is still known to hold its file.
-        self.starts = ctx.SimpleQueue()
-        self.cancel = ctx.Event()
-        self.pool = ctx.Pool(
-            workers,
-            initializer=init_worker,
-            initargs=(self.starts, self.cancel, self.tag, memory_limit),
-        )
-        self.created = time.monotonic()
-        self.broken = False
-        self.seen: dict[int, Any] = {}  # every worker Process seen, to read a dead one's exit
-
-    def processes(self) -> dict[int, Any]:
-        # Pool keeps its live workers in _pool and replaces dead ones there; reading it is
-        # the only way to learn which pid is gone (CPython gh-66587 leaves their tasks hung).
-        return {p.pid: p for p in list(getattr(self.pool, "_pool", []))}
-
-    def terminate(self, timeout: float = 5.0) -> None:
-        """Stop every worker. Bounded: Pool.terminate() blocks on the task-queue lock when a
-        worker died holding it, so free that lock and kill stragglers if it takes too long."""
-        procs = list(self.processes().values())
-        t = threading.Thread(target=self.pool.terminate, name="pixmill-terminate", daemon=True)
-        t.start()
-        t.join(timeout)
-        if t.is_alive():
-            try:
-                self.pool._inqueue._rlock.release()
-            except Exception:
-                pass
-            t.join(1.0)
-        for p in procs:
-            if p.is_alive():
-                try:
-                    p.kill()
-                except Exception:
-                    pass
-            try:
-                p.join(1.0)
-            except Exception:
-                pass
-        try:
-            self.starts.close()
-        except Exception:
-            pass
-
-    def next_start(self) -> tuple[int, int] | None:
-        """The next (task id, pid) start message, or None when there is none waiting."""
-        try:
-            if self.starts.empty():
-                return None
-            return self.starts.get()
-        except (OSError, ValueError, EOFError):
-            return None
-
-
 class BatchRunner:
     """Runs batches of Jobs on a warm process pool.
 
-    workers: pool size (changes take effect at the next start); time_limit: seconds one file
-    may take before its worker is killed; crash_retries: how often a file whose worker died is
-    tried again on a fresh worker before it fails."""
+    workers: pool size (a change takes effect at the next start); time_limit: seconds one file
+    may take before its worker is killed; crash_retries: how often a file whose worker died
+    is tried again on a fresh worker before it fails; memory_limit: per-worker address-space
+    ceiling in bytes, "auto" or None."""
 
     def __init__(
         self,
@@ -190,51 +106,55 @@ class BatchRunner:
         self.memory_limit = memory_limit
         self.window_per_worker = window_per_worker
         self._ctx = mp.get_context("spawn")
-        self._handle: _PoolHandle | None = None
+        self._pool: WorkerPool | None = None
         self._lock = threading.Lock()
         self._batch: _Batch | None = None
 
     # --- pool lifetime ---------------------------------------------------------------------
-    def _memory_limit(self) -> int | None:
-        if self.memory_limit == "auto":
-            return default_memory_limit(self.workers)
-        return self.memory_limit  # type: ignore[return-value]
-
-    def _pool(self) -> _PoolHandle:
-        h = self._handle
-        if h is None or h.broken or h.workers != self.workers:
-            if h is not None:
-                h.terminate()
-            h = self._handle = _PoolHandle(self._ctx, self.workers, self._memory_limit())
-        h.cancel.clear()
-        return h
-
-    def _replace_pool(self, old: _PoolHandle) -> _PoolHandle:
-        old.broken = True
-        threading.Thread(target=old.terminate, name="pixmill-retire", daemon=True).start()
+    def _current_pool(self) -> WorkerPool:
+        """The warm pool, (re)created when missing, broken or of another size."""
         with self._lock:
-            self._handle = None
-            return self._pool()
+            p = self._pool
+            if p is None or p.broken or p.workers != self.workers:
+                if p is not None:
+                    p.terminate()
+                limit = self.memory_limit
+                if limit == "auto":
+                    limit = default_memory_limit(self.workers)
+                p = self._pool = WorkerPool(self._ctx, self.workers, limit)  # type: ignore[arg-type]
+            p.cancel.clear()
+            p.pause.clear()
+            return p
+
+    def _retire(self, pool: WorkerPool, wait: bool) -> None:
+        """Take a pool out of service and stop it (in the background unless wait)."""
+        with self._lock:
+            pool.broken = True
+            if self._pool is pool:
+                self._pool = None
+        if wait:
+            pool.terminate()
+        else:
+            threading.Thread(target=pool.terminate, name="pixmill-retire", daemon=True).start()
 
     def warm_up(self) -> None:
-        """Start the worker processes now, so the first batch starts at full speed."""
-        with self._lock:
-            self._pool()
+        """Start the worker processes now (they boot while the caller plans)."""
+        self._current_pool()
 
     def shutdown(self) -> None:
-        """Stop the warm pool (and any running batch). Safe to call more than once."""
+        """Stop any running batch and the warm pool. Safe to call more than once."""
         batch = self._batch
         if batch is not None:
             batch.request_cancel()
             batch.thread.join(10)
         with self._lock:
-            if self._handle is not None:
-                self._handle.terminate()
-                self._handle = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
 
     def worker_pids(self) -> list[int]:
-        h = self._handle
-        return list(h.processes()) if h is not None else []
+        p = self._pool
+        return list(p.processes()) if p is not None else []
 
     # --- batches ---------------------------------------------------------------------------
     @property
@@ -263,12 +183,17 @@ class BatchRunner:
             self._batch.request_cancel()
 
     def pause(self) -> None:
+        """Stop starting files; each worker stops after the file it is on."""
         if self._batch is not None:
             self._batch.paused.set()
+            if self._batch._pool is not None:
+                self._batch._pool.pause.set()
 
     def resume(self) -> None:
         if self._batch is not None:
             self._batch.paused.clear()
+            if self._batch._pool is not None:
+                self._batch._pool.pause.clear()
 
     @property
     def paused(self) -> bool:
@@ -282,7 +207,30 @@ class BatchRunner:
         return b.report
 
 
-_task_ids = itertools.count(1)
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class _File:
+    """One attempt at one job, from submission to its result."""
+
+    fid: int
+    job: Job
+    attempt: int = 0
+    stalls: int = 0
+    chunk: _Chunk | None = None
+    pid: int | None = None
+    started: float | None = None
+
+
+@dataclass(eq=False)
+class _Chunk:
+    """One pool task: the files it carries that have no result yet."""
+
+    cid: int
+    pool: WorkerPool
+    files: dict[int, _File] = field(default_factory=dict)
+    pid: int | None = None
 
 
 class _Batch:
@@ -298,8 +246,11 @@ class _Batch:
         self.results: dict[int, dict[str, Any]] = {}
         self.report: Report | None = None
         self.thread = threading.Thread(target=self._supervise, name="pixmill-batch", daemon=True)
-        self._pending: collections.deque[tuple[Job, int]] = collections.deque()
-        self._inflight: dict[int, _Task] = {}
+        self._pool: WorkerPool | None = None
+        self._pending: collections.deque[_File] = collections.deque()
+        self._deferred: list[_File] = []
+        self._files: dict[int, _File] = {}  # in flight, by file id
+        self._chunks: dict[int, _Chunk] = {}
         self._counts = dict.fromkeys(("ok", "skipped", "failed", "cancelled"), 0)
         self._recent: collections.deque[tuple[float, int]] = collections.deque()
         self._active_time = 0.0
@@ -307,9 +258,9 @@ class _Batch:
 
     def request_cancel(self) -> None:
         self.cancel_requested.set()
-        h = self.runner._handle
-        if h is not None:
-            h.cancel.set()  # workers stop at their next checkpoint
+        pool = self._pool
+        if pool is not None:
+            pool.cancel.set()  # workers stop at their next checkpoint
 
     # --- listener plumbing -----------------------------------------------------------------
     def _notify(self, name: str, *args: Any) -> None:
@@ -318,16 +269,17 @@ class _Batch:
         except BaseException:  # a broken listener must not stop the batch
             log.exception("listener %s failed", name)
 
-    def _on_result(self, result: dict[str, Any]) -> None:
+    def _on_chunk_done(self, cid: int, undelivered: list[dict[str, Any]]) -> None:
         # Runs on the pool's result-handler thread: enqueue only, never raise.
         try:
-            self.events.put(("done", result.get("task"), result))
+            if undelivered:
+                self.events.put(("undelivered", cid, undelivered))
         except BaseException:
             pass
 
-    def _on_error(self, tid: int, exc: BaseException) -> None:
+    def _on_chunk_error(self, cid: int, exc: BaseException) -> None:
         try:
-            self.events.put(("error", tid, exc))
+            self.events.put(("error", cid, exc))
         except BaseException:
             pass
 
@@ -344,14 +296,14 @@ class _Batch:
                         )
                     )
                 else:
-                    self._pending.append((job, 0))
-            handle = None
+                    self._pending.append(_File(next(_ids), job))
             if self._pending and not self.cancel_requested.is_set():
-                with self.runner._lock:
-                    handle = self.runner._pool()
-            if self.cancel_requested.is_set() and handle is not None:
-                handle.cancel.set()
-            self._loop(handle, t0)
+                self._pool = self.runner._current_pool()
+                if self.cancel_requested.is_set():
+                    self._pool.cancel.set()
+                if self.paused.is_set():
+                    self._pool.pause.set()
+            self._loop(t0)
         except BaseException as exc:  # the batch must always end with a report
             log.exception("batch supervisor failed")
             for job in self.jobs:
@@ -368,93 +320,130 @@ class _Batch:
                     )
         files = [self.results[j.index] for j in self.jobs if j.index in self.results]
         self.report = Report(files, time.monotonic() - t0, cancelled=self.cancel_requested.is_set())
-        self._emit_progress(time.monotonic() - t0, force=True)
+        self._emit_progress(time.monotonic() - t0)
         self._notify("batch_finished", self.report)
 
-    def _loop(self, handle: _PoolHandle | None, t0: float) -> None:
-        next_watch = next_progress = time.monotonic()
-        last = time.monotonic()
-        while self._pending or self._inflight:
+    def _loop(self, t0: float) -> None:
+        next_watch = next_progress = last = time.monotonic()
+        while self._pending or self._files:
             now = time.monotonic()
             if not self.paused.is_set():
                 self._active_time += now - last
             last = now
             if self.cancel_requested.is_set():
-                self._cancel(handle)
+                self._cancel()
                 return
-            assert handle is not None
             if not self.paused.is_set():
-                self._feed(handle)
-            self._drain(handle)
+                self._feed()
+            self._pump(_TICK)
             now = time.monotonic()
             if now >= next_watch:
-                handle = self._watch(handle)
-                next_watch = now + 0.1
+                self._watch()
+                next_watch = now + _WATCH_INTERVAL
             if now >= next_progress:
                 self._emit_progress(now - t0)
                 next_progress = now + _PROGRESS_INTERVAL
 
-    def _feed(self, handle: _PoolHandle) -> None:
+    def _feed(self) -> None:
+        pool = self._pool
+        assert pool is not None
         window = self.runner.workers * self.runner.window_per_worker
-        while self._pending and len(self._inflight) < window:
-            job, attempt = self._pending.popleft()
-            tid = next(_task_ids)
-            self._inflight[tid] = _Task(tid, job, attempt, handle)
-            self._submit(handle, tid, job)
+        while self._pending and len(self._chunks) < window:
+            first = self._pending.popleft()
+            batch = [first]
+            if first.attempt == 0 and first.job.size <= _SMALL_FILE:
+                # Small files share a pool task so dispatch does not dominate; chunks shrink
+                # towards the end so every worker stays busy. Retries always travel alone.
+                limit = min(_CHUNK_MAX, len(self._pending) // (window * 2) + 1)
+                while (
+                    len(batch) < limit
+                    and self._pending
+                    and self._pending[0].attempt == 0
+                    and self._pending[0].job.size <= _SMALL_FILE
+                ):
+                    batch.append(self._pending.popleft())
+            self._submit(pool, batch)
 
-    def _submit(self, handle: _PoolHandle, tid: int, job: Job) -> None:
-        handle.pool.apply_async(
-            run_task,
-            (tid, job),
-            callback=self._on_result,
-            error_callback=functools.partial(self._on_error, tid),
+    def _submit(self, pool: WorkerPool, files: list[_File]) -> None:
+        chunk = _Chunk(next(_ids), pool, {f.fid: f for f in files})
+        for f in files:
+            f.chunk, f.pid, f.started = chunk, None, None
+            self._files[f.fid] = f
+        self._chunks[chunk.cid] = chunk
+        pool.pool.apply_async(
+            run_chunk,
+            ([(f.fid, f.job) for f in files],),
+            callback=functools.partial(self._on_chunk_done, chunk.cid),
+            error_callback=functools.partial(self._on_chunk_error, chunk.cid),
         )
 
-    def _drain(self, handle: _PoolHandle) -> None:
-        try:
-            ev = self.events.get(timeout=_TICK)
-        except queue.Empty:
-            ev = None
-        while ev is not None:
-            self._handle_event(ev)
-            try:
-                ev = self.events.get_nowait()
-            except queue.Empty:
-                ev = None
-        self._drain_starts(handle)
-
-    def _drain_starts(self, handle: _PoolHandle) -> None:
+    def _pump(self, timeout: float) -> None:
+        """Wait up to timeout for worker messages, then handle every message and event."""
+        pool = self._pool
+        if pool is not None and pool.wait(timeout):
+            self._receive(pool)
+        elif pool is None:
+            time.sleep(timeout)
         while True:
-            msg = handle.next_start()
-            if msg is None:
+            try:
+                kind, cid, payload = self.events.get_nowait()
+            except queue.Empty:
                 return
-            tid, pid = msg
-            task = self._inflight.get(tid)
-            if task is not None and task.started is None:
-                task.pid, task.started = pid, time.monotonic()
-                self._last_activity = task.started
-                self._notify("job_started", task.job.index, task.job.source)
+            if pool is not None:
+                self._receive(pool)  # the chunk's own messages come first
+            chunk = self._chunks.get(cid)
+            if chunk is None:
+                continue
+            if kind == "undelivered":
+                for result in payload:
+                    self._settle(result.pop("file", None), result)
+            else:
+                for f in list(chunk.files.values()):
+                    j = f.job
+                    msg = f"internal error: {type(payload).__name__}: {payload}"
+                    self._settle(f.fid, make_result(j.index, j.source, "failed", msg, None, j.size))
 
-    def _handle_event(self, ev: tuple[Any, ...]) -> None:
-        kind, tid, payload = ev
-        task = self._inflight.pop(tid, None)
-        if task is None:
-            return  # a late answer for a task already settled (timed out, retried)
-        self._last_activity = time.monotonic()
-        if kind == "done":
-            result = payload
-            result.pop("task", None)
-            if task.attempt:
-                result["attempts"] = task.attempt + 1
-        else:
-            result = make_result(
-                task.job.index,
-                task.job.source,
-                "failed",
-                f"internal error: {type(payload).__name__}: {payload}",
-                None,
-                task.job.size,
-            )
+    def _receive(self, pool: WorkerPool) -> None:
+        self._receive_messages(pool)
+        self._requeue_deferred()
+
+    def _receive_messages(self, pool: WorkerPool) -> None:
+        for kind, fid, payload in pool.receive():
+            f = self._files.get(fid)
+            if f is None or f.chunk is None or f.chunk.pool is not pool:
+                continue  # a late message about a file already settled elsewhere
+            self._last_activity = time.monotonic()
+            if kind == "start":
+                f.pid, f.started = payload, self._last_activity
+                f.chunk.pid = payload
+                self._notify("job_started", f.job.index, f.job.source)
+            elif kind == "deferred":  # paused: the worker handed this file back
+                chunk = f.chunk
+                chunk.files.pop(fid, None)
+                self._files.pop(fid, None)
+                if not chunk.files:
+                    self._chunks.pop(chunk.cid, None)
+                f.chunk = None
+                self._deferred.append(f)
+            else:
+                payload.pop("file", None)
+                if f.attempt:
+                    payload["attempts"] = f.attempt + 1
+                self._settle(fid, payload)
+
+    def _requeue_deferred(self) -> None:
+        if self._deferred:
+            self._deferred.sort(key=lambda f: f.job.index)
+            self._pending.extendleft(reversed(self._deferred))
+            self._deferred.clear()
+
+    def _settle(self, fid: int | None, result: dict[str, Any]) -> None:
+        """A file has its final result: drop it from the flight tables and report it."""
+        f = self._files.pop(fid, None) if fid is not None else None
+        if f is not None and f.chunk is not None:
+            f.chunk.files.pop(fid, None)
+            if not f.chunk.files:
+                self._chunks.pop(f.chunk.cid, None)
         self._finish(result)
 
     def _finish(self, result: dict[str, Any]) -> None:
@@ -463,67 +452,94 @@ class _Batch:
         self._recent.append((time.monotonic(), result.get("bytes_in") or 0))
         self._notify("job_finished", result)
 
+    def _fail(self, f: _File, message: str) -> None:
+        j = f.job
+        self._settle(f.fid, make_result(j.index, j.source, "failed", message, None, j.size))
+
+    def _unfinished(self, chunk: _Chunk) -> None:
+        """A chunk's worker is gone: put its files that never started back in the queue."""
+        self._chunks.pop(chunk.cid, None)
+        for f in reversed(list(chunk.files.values())):
+            self._files.pop(f.fid, None)
+            f.chunk = None
+            self._pending.appendleft(f)
+        chunk.files.clear()
+
     # --- supervision -----------------------------------------------------------------------
-    def _watch(self, handle: _PoolHandle) -> _PoolHandle:
-        """Fail or retry tasks whose worker died, kill workers past the time limit, and
+    def _watch(self) -> None:
+        """Retry or fail files whose worker died, kill workers past the time limit, and
         replace a pool that stopped taking work."""
-        procs = handle.processes()
-        handle.seen.update(procs)
+        pool = self._pool
+        if pool is None:
+            return
+        procs = pool.processes()
         now = time.monotonic()
-        for tid, task in list(self._inflight.items()):
-            if task.pid is None or task.pool is not handle:
+        dead = [c for c in self._chunks.values() if c.pid is not None and c.pid not in procs]
+        if dead:
+            self._receive(pool)  # whatever the dead worker said before it died
+        for chunk in dead:
+            if chunk.cid not in self._chunks:
                 continue
-            proc = procs.get(task.pid)
-            alive = proc is not None and proc.exitcode is None
-            if not alive:
-                self._inflight.pop(tid)
-                gone = proc or handle.seen.get(task.pid)
-                self._crashed(task, gone.exitcode if gone is not None else None)
-            elif now - task.started > self.runner.time_limit:  # type: ignore[operator]
-                self._inflight.pop(tid)
-                try:
-                    os.kill(task.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-                except OSError:
-                    pass
-                name = os.path.basename(task.job.source)
-                self._finish(
-                    make_result(
-                        task.job.index,
-                        task.job.source,
-                        "failed",
+            running = [f for f in chunk.files.values() if f.started is not None]
+            for f in running:
+                self._crashed(f, pool.exitcode(f.pid))  # type: ignore[arg-type]
+            self._unfinished(chunk)
+        for chunk in list(self._chunks.values()):
+            for f in list(chunk.files.values()):
+                if f.started is not None and now - f.started > self.runner.time_limit:
+                    try:
+                        os.kill(f.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # type: ignore[arg-type]
+                    except OSError:
+                        pass
+                    name = os.path.basename(f.job.source)
+                    self._fail(
+                        f,
                         f"took longer than the {self.runner.time_limit:g} s time limit "
                         f"converting {name}; stopped",
-                        None,
-                        task.job.size,
                     )
-                )
-        waiting = [t for t in self._inflight.values() if t.started is None]
-        running = len(self._inflight) - len(waiting)
-        quiet = now - max(self._last_activity, handle.created)
-        if waiting and not running and quiet > _STALL_SECONDS:
+                    self._unfinished(chunk)
+                    break
+        waiting = [c for c in self._chunks.values() if c.pid is None]
+        quiet = now - max(self._last_activity, pool.created)
+        stalled = waiting and len(waiting) == len(self._chunks) and quiet > _STALL_SECONDS
+        if stalled and not self.paused.is_set():
             # Workers are idle but nothing starts: one died holding the task queue's lock.
             log.warning("pool stalled for %.1f s; replacing it", quiet)
-            handle = self.runner._replace_pool(handle)
-            if self.cancel_requested.is_set():
-                handle.cancel.set()
-            self._last_activity = time.monotonic()
-            for tid, task in list(self._inflight.items()):
-                task.stalls += 1
-                if task.stalls > _MAX_STALLS:
-                    self._inflight.pop(tid)
-                    self._crashed(task, None, retry=False)
-                    continue
-                task.pool = handle
-                self._submit(handle, tid, task.job)
-        return handle
+            self._replace_pool(pool)
 
-    def _crashed(self, task: _Task, exitcode: int | None, retry: bool = True) -> None:
-        if (
-            retry
-            and task.attempt < self.runner.crash_retries
-            and not self.cancel_requested.is_set()
-        ):
-            self._pending.appendleft((task.job, task.attempt + 1))
+    def _replace_pool(self, old: WorkerPool) -> None:
+        self.runner._retire(old, wait=False)
+        self._pool = self.runner._current_pool()
+        if self.cancel_requested.is_set():
+            self._pool.cancel.set()
+        if self.paused.is_set():
+            self._pool.pause.set()
+        self._last_activity = time.monotonic()
+        for chunk in list(self._chunks.values()):
+            for f in chunk.files.values():
+                f.stalls += 1
+            self._unfinished(chunk)
+        for f in [f for f in self._pending if f.stalls > _MAX_STALLS]:
+            self._pending.remove(f)
+            self._finish(
+                make_result(
+                    f.job.index,
+                    f.job.source,
+                    "failed",
+                    f"worker crashed while converting {os.path.basename(f.job.source)}",
+                    None,
+                    f.job.size,
+                )
+            )
+
+    def _crashed(self, f: _File, exitcode: int | None) -> None:
+        assert f.chunk is not None
+        f.chunk.files.pop(f.fid, None)
+        self._files.pop(f.fid, None)
+        if f.attempt < self.runner.crash_retries and not self.cancel_requested.is_set():
+            f.attempt += 1
+            f.chunk = None
+            self._pending.appendleft(f)
             return
         how = ""
         if exitcode is not None and exitcode < 0:
@@ -533,62 +549,55 @@ class _Batch:
                 how = f" (signal {-exitcode})"
         elif exitcode:
             how = f" (exit code {exitcode})"
-        name = os.path.basename(task.job.source)
-        tries = f" on {task.attempt + 1} tries" if task.attempt else ""
+        tries = f" on {f.attempt + 1} tries" if f.attempt else ""
+        name = os.path.basename(f.job.source)
+        j = f.job
         self._finish(
             make_result(
-                task.job.index,
-                task.job.source,
+                j.index,
+                j.source,
                 "failed",
                 f"worker crashed while converting {name}{how}{tries}",
                 None,
-                task.job.size,
+                j.size,
             )
         )
 
-    def _cancel(self, handle: _PoolHandle | None) -> None:
+    def _cancel(self) -> None:
         """Stop feeding, give running files a moment to finish, then stop the workers and
         sweep their temp files. Every unfinished file is reported as cancelled."""
-        for job, _ in self._pending:
-            self._finish(make_result(job.index, job.source, "cancelled", None, None, job.size))
+        for f in self._pending:
+            j = f.job
+            self._finish(make_result(j.index, j.source, "cancelled", None, None, j.size))
         self._pending.clear()
-        if handle is None:
+        pool = self._pool
+        if pool is None:
             return
-        handle.cancel.set()
+        pool.cancel.set()
         deadline = time.monotonic() + _CANCEL_GRACE
-        while self._inflight and time.monotonic() < deadline:
-            self._drain(handle)
-        if self._inflight:
-            folders = {os.path.dirname(t.job.target) for t in self._inflight.values()}
-            with self.runner._lock:
-                if self.runner._handle is handle:
-                    self.runner._handle = None
-                handle.broken = True
-            handle.terminate()
-            # Results that raced the terminate still count.
-            while True:
+        while self._files and time.monotonic() < deadline:
+            self._pump(0.02)
+        if not self._files:
+            return  # everything stopped at a checkpoint: the pool stays warm
+        folders = {os.path.dirname(f.job.target) for f in self._files.values()}
+        self.runner._retire(pool, wait=True)
+        self._receive(pool)  # results that raced the terminate still count
+        for folder in folders:
+            for tmp in temp_files(folder, prefix=".pixmill-" + pool.tag):
                 try:
-                    self._handle_event(self.events.get_nowait())
-                except queue.Empty:
-                    break
-            for folder in folders:
-                for tmp in temp_files(folder, prefix=".pixmill-" + handle.tag):
-                    try:
-                        tmp.unlink()
-                    except OSError:
-                        pass
-            for task in list(self._inflight.values()):
-                j = task.job
-                self._finish(make_result(j.index, j.source, "cancelled", None, None, j.size))
-            self._inflight.clear()
+                    tmp.unlink()
+                except OSError:
+                    pass
+        for f in list(self._files.values()):
+            j = f.job
+            self._settle(f.fid, make_result(j.index, j.source, "cancelled", None, None, j.size))
 
     # --- progress --------------------------------------------------------------------------
-    def _emit_progress(self, elapsed: float, force: bool = False) -> None:
+    def _emit_progress(self, elapsed: float) -> None:
         now = time.monotonic()
         while self._recent and now - self._recent[0][0] > _RATE_WINDOW:
             self._recent.popleft()
-        done = len(self.results)
-        total = len(self.jobs)
+        done, total = len(self.results), len(self.jobs)
         span = min(_RATE_WINDOW, max(self._active_time, 1e-6))
         files_per_s = len(self._recent) / span if self._recent else 0.0
         bytes_per_s = sum(b for _, b in self._recent) / span if self._recent else 0.0

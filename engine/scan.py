@@ -196,10 +196,12 @@ def collect_sources(
         return name in names or os.path.normcase(os.path.realpath(path)) in excluded
 
     sources: list[Source] = []
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
 
     def add(path: str, root: str | None, st: os.stat_result) -> None:
-        key = os.path.normcase(os.path.realpath(path))
+        # The same file reached twice (an input given twice, a folder and a file in it, a
+        # symlink) is one source; the stat already in hand identifies it without realpath.
+        key = (st.st_dev, st.st_ino)
         if key in seen:
             return
         seen.add(key)
@@ -244,19 +246,41 @@ def _safe_name(name: str, fallback: str) -> str:
     return name[:200]
 
 
+class _Tokens(dict):
+    """Naming tokens, each worked out only when the template asks for it."""
+
+    def __init__(self, source: Source, index: int, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.source, self.index, self.size = source, index, size
+
+    def __missing__(self, key: str) -> object:
+        path = self.source.path
+        if key == "ext":
+            return os.path.splitext(path)[1].lstrip(".").lower()
+        if key == "width":
+            return self.size[0]
+        if key == "height":
+            return self.size[1]
+        if key == "index":
+            return self.index
+        if key == "parent":
+            return os.path.basename(os.path.dirname(path))
+        if key == "date":
+            return time.strftime("%Y-%m-%d", time.localtime(self.source.mtime))
+        raise KeyError(key)
+
+
 def render_name(recipe: Recipe, source: Source, index: int, size: tuple[int, int]) -> str:
     """The output file name (without extension) the naming template gives this source."""
-    stem, ext = os.path.splitext(os.path.basename(source.path))
-    tokens = {
-        "stem": stem,
-        "ext": ext.lstrip(".").lower(),
-        "width": size[0],
-        "height": size[1],
-        "index": index,
-        "parent": os.path.basename(os.path.dirname(source.path)),
-        "date": time.strftime("%Y-%m-%d", time.localtime(source.mtime)),
-    }
-    return _safe_name(recipe.name_template.format_map(tokens), stem or "image")
+    stem = os.path.splitext(os.path.basename(source.path))[0]
+    template = recipe.name_template
+    if template == "{stem}":
+        name = stem
+    else:
+        tokens = _Tokens(source, index, size)
+        tokens["stem"] = stem
+        name = template.format_map(tokens)
+    return _safe_name(name, stem or "image")
 
 
 def _uses_size(template: str) -> bool:
@@ -291,6 +315,17 @@ def _unique(path: str, taken: set[str], listing: _DirListing) -> str:
         n += 1
 
 
+def _target_folder(
+    parent: str, root: str | None, out_root: str | None, preserve_tree: bool, subfolder: str
+) -> str:
+    if out_root is None:
+        return os.path.join(parent, subfolder)
+    if preserve_tree and root is not None:
+        rel = os.path.relpath(parent, root)
+        return out_root if rel == "." else os.path.join(out_root, rel)
+    return out_root
+
+
 def plan_jobs(
     sources: list[Source],
     recipe: Recipe,
@@ -310,15 +345,15 @@ def plan_jobs(
     listing = _DirListing()
     jobs: list[Job] = []
     needs_size = _uses_size(recipe.name_template)
+    folders: dict[tuple[str, str | None], str] = {}
     for i, src in enumerate(sources, start=1):
         fmt, ext = output_format(recipe, src.path)
-        if out_root is None:
-            folder = os.path.join(os.path.dirname(src.path), subfolder)
-        elif recipe.preserve_tree and src.root is not None:
-            rel = os.path.relpath(os.path.dirname(src.path), src.root)
-            folder = out_root if rel == "." else os.path.join(out_root, rel)
-        else:
-            folder = out_root
+        parent = os.path.dirname(src.path)
+        folder = folders.get((parent, src.root))
+        if folder is None:
+            folder = folders[(parent, src.root)] = _target_folder(
+                parent, src.root, out_root, recipe.preserve_tree, subfolder
+            )
         size = probe_output_size(src.path, recipe) if needs_size else (0, 0)
         target = os.path.join(folder, render_name(recipe, src, i, size) + ext)
         key = os.path.normcase(target).casefold()

@@ -1,4 +1,4 @@
-"""What runs inside a pool worker process: the initializer and the task wrapper.
+"""What runs inside a pool worker process: the initializer and the chunk runner.
 
 Kept apart from runner.py so a spawned worker imports only this, convert.py and Pillow.
 """
@@ -13,20 +13,25 @@ import traceback
 from typing import Any
 
 from . import convert
+from .report import make_result
 from .scan import Job
 
-_STARTS: Any = None  # multiprocessing queue of (task id, pid), one per pool
+_MESSAGES: Any = None  # the pool's SimpleQueue of start/done messages
+_PAUSE: Any = None  # set while the batch is paused: hand the rest of a chunk back
 _FAULTS: list[tuple[str, str]] = []  # (kind, path substring), from PIXMILL_FAULTS
 
 
-def init_worker(starts: Any, cancel: Any, temp_tag: str, memory_limit: int | None) -> None:
+def init_worker(
+    messages: Any, cancel: Any, pause: Any, temp_tag: str, memory_limit: int | None
+) -> None:
     """Pool initializer: ignore Ctrl-C (the main process cancels cleanly), cap memory, and keep
-    the start queue and cancel event for run_task."""
-    global _STARTS
+    the message queue and the cancel and pause events for run_chunk."""
+    global _MESSAGES, _PAUSE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_limit:
         _limit_memory(memory_limit)
-    _STARTS = starts
+    _MESSAGES = messages
+    _PAUSE = pause
     _watch_parent()
     _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
     convert.set_worker_context(temp_tag, cancel)
@@ -90,31 +95,42 @@ def _limit_memory(limit: int) -> None:
         pass
 
 
-def run_task(task_id: int, job: Job) -> dict[str, Any]:
-    """Announce the start (so the supervisor knows which pid holds which file), convert, and
-    return a plain dict. Never raises."""
+def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
+    """Convert a chunk of files (one, or several small ones), reporting each on the message
+    queue: ("start", file id, pid) before it, ("done", file id, result) after it, or
+    ("deferred", file id, None) for the files left when the batch is paused. Never raises;
+    returns the results the queue could not carry (normally none)."""
+    pid = os.getpid()
+    undelivered: list[dict[str, Any]] = []
+    for n, (fid, job) in enumerate(items):
+        if _PAUSE is not None and _PAUSE.is_set():
+            for rest, _ in items[n:]:
+                _send(("deferred", rest, None))
+            break
+        _send(("start", fid, pid))
+        try:
+            if _FAULTS:
+                _inject_fault(job.source)
+            result = convert.convert_one(job)
+        except BaseException as exc:  # noqa: BLE001 - a worker must always answer
+            result = make_result(
+                job.index,
+                job.source,
+                "failed",
+                convert.describe_error(exc, job),
+                None,
+                job.size,
+                traceback.format_exc(),
+            )
+        result["file"] = fid
+        if not _send(("done", fid, result)):
+            undelivered.append(result)
+    return undelivered
+
+
+def _send(message: tuple[Any, ...]) -> bool:
     try:
-        if _STARTS is not None:
-            _STARTS.put((task_id, os.getpid()))
-    except Exception:  # supervision is best effort; the conversion still runs
-        pass
-    try:
-        if _FAULTS:
-            _inject_fault(job.source)
-        result = convert.convert_one(job)
-    except BaseException as exc:  # noqa: BLE001 - a worker must always answer
-        result = {
-            "index": job.index,
-            "source": job.source,
-            "target": None,
-            "status": "failed",
-            "error": convert.describe_error(exc, job),
-            "traceback": traceback.format_exc(),
-            "bytes_in": job.size,
-            "bytes_out": None,
-            "width": None,
-            "height": None,
-            "ms": 0.0,
-        }
-    result["task"] = task_id
-    return result
+        _MESSAGES.put(message)
+        return True
+    except Exception:
+        return False

@@ -254,3 +254,50 @@ def test_progress_reports_rate_and_eta(tmp_path, runner):
     assert mid, "at least one snapshot mid-batch"
     assert all(s.files_per_s > 0 and s.eta_s is not None for s in mid)
     assert rec.snapshots[-1].fraction == 1.0
+
+
+def test_a_crash_inside_a_chunk_of_small_files_loses_and_duplicates_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIXMILL_FAULTS", "crash:tiny_0037")
+    src = tmp_path / "in"
+    for i in range(120):
+        make_image(src / f"tiny_{i:04d}.png", (24, 16), seed=i)
+    out = tmp_path / "o"
+    runner = BatchRunner(workers=2)
+    try:
+        report = runner.run(plan([src], Recipe(format="png"), out).jobs)
+    finally:
+        runner.shutdown()
+    statuses = {Path(f["source"]).name: f["status"] for f in report.files}
+    assert len(report.files) == 120
+    assert statuses.pop("tiny_0037.png") == "failed"
+    assert set(statuses.values()) == {"ok"}
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 119 and not any("-1" in n for n in names), "no file converted twice"
+    assert_outputs_complete(out)
+
+
+def test_random_kills_during_a_small_file_batch_account_for_every_file(tmp_path):
+    src = tmp_path / "in"
+    for i in range(300):
+        make_image(src / f"s_{i:04d}.png", (48, 32), seed=i)
+    out = tmp_path / "o"
+    runner = BatchRunner(workers=2, crash_retries=1)
+    rec = Recorder()
+    try:
+        runner.start(plan([src], Recipe(format="png", png_compress_level=9), out).jobs, rec)
+        assert rec.first_start.wait(20)
+        for _ in range(3):
+            time.sleep(0.15)
+            pids = runner.worker_pids()
+            if pids and not rec.done.is_set():
+                os.kill(pids[0], signal.SIGKILL)
+        assert rec.done.wait(60)
+    finally:
+        runner.shutdown()
+    report = rec.report
+    assert sorted(f["source"] for f in report.files) == sorted(str(p) for p in src.iterdir())
+    assert all(f["status"] in ("ok", "failed") for f in report.files)
+    written = {p.name for p in out.iterdir()}
+    oks = {Path(f["target"]).name for f in report.files if f["status"] == "ok"}
+    assert oks <= written
+    assert_outputs_complete(out)

@@ -1,0 +1,108 @@
+"""WorkerPool: one generation of the spawn-context multiprocessing.Pool and its side channel.
+
+Workers report every file they start and finish on a SimpleQueue (written synchronously, so a
+message is in the pipe before the next step begins); the runner reads it to know which pid
+holds which file and to get results file by file even when files travel in chunks. Ending a
+pool is bounded, because Pool.terminate() can block on a lock a dead worker still holds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from multiprocessing.connection import wait
+from typing import Any
+
+from .worker import init_worker
+
+
+def default_workers() -> int:
+    """How many workers to run by default: the CPUs this process may use."""
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def default_memory_limit(workers: int) -> int | None:
+    """Per-worker address-space ceiling: a fair share of 80 % of RAM, never below 2 GiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return max(2 << 30, int(total * 0.8 / max(1, workers)))
+
+
+class WorkerPool:
+    """A Pool of `workers` processes with its message queue, cancel and pause events and
+    temp-file tag."""
+
+    def __init__(self, ctx: Any, workers: int, memory_limit: int | None) -> None:
+        self.workers = workers
+        self.tag = uuid.uuid4().hex[:8] + "-"
+        self.messages = ctx.SimpleQueue()
+        self.cancel = ctx.Event()
+        self.pause = ctx.Event()
+        self.pool = ctx.Pool(
+            workers,
+            initializer=init_worker,
+            initargs=(self.messages, self.cancel, self.pause, self.tag, memory_limit),
+        )
+        self.created = time.monotonic()
+        self.broken = False
+        self.seen: dict[int, Any] = {}  # every worker Process seen, to read a dead one's exit
+
+    def processes(self) -> dict[int, Any]:
+        """Live worker processes by pid (also remembered in `seen`)."""
+        # Pool keeps its workers in _pool and replaces dead ones there; reading it is the only
+        # way to learn which pid is gone (CPython gh-66587 leaves their tasks hung forever).
+        procs = {p.pid: p for p in list(getattr(self.pool, "_pool", []))}
+        self.seen.update(procs)
+        return procs
+
+    def exitcode(self, pid: int) -> int | None:
+        proc = self.seen.get(pid)
+        return proc.exitcode if proc is not None else None
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a worker message is waiting or timeout passes."""
+        try:
+            return bool(wait([self.messages._reader], timeout))
+        except (OSError, ValueError):
+            time.sleep(timeout)
+            return False
+
+    def receive(self) -> list[tuple[Any, ...]]:
+        """Every worker message waiting now."""
+        out = []
+        try:
+            while not self.messages.empty():
+                out.append(self.messages.get())
+        except (OSError, ValueError, EOFError):
+            pass
+        return out
+
+    def terminate(self, timeout: float = 5.0) -> None:
+        """Stop every worker. Bounded: when Pool.terminate() blocks on the task-queue lock
+        that a dead worker held, free that lock, then kill whatever is left."""
+        procs = list(self.processes().values())
+        t = threading.Thread(target=self.pool.terminate, name="pixmill-terminate", daemon=True)
+        t.start()
+        t.join(timeout)
+        if t.is_alive():
+            try:
+                self.pool._inqueue._rlock.release()
+            except Exception:
+                pass
+            t.join(1.0)
+        for p in procs:
+            try:
+                if p.is_alive():
+                    p.kill()
+                p.join(1.0)
+            except Exception:
+                pass
