@@ -249,6 +249,7 @@ class _Batch:
         self._pool: WorkerPool | None = None
         self._pending: collections.deque[_File] = collections.deque()
         self._deferred: list[_File] = []
+        self._sweeps: set[tuple[str, str, int]] = set()
         self._files: dict[int, _File] = {}  # in flight, by file id
         self._chunks: dict[int, _Chunk] = {}
         self._counts = dict.fromkeys(("ok", "skipped", "failed", "cancelled"), 0)
@@ -304,6 +305,8 @@ class _Batch:
                 if self.paused.is_set():
                     self._pool.pause.set()
             self._loop(t0)
+            if self._sweeps and self._pool is not None:
+                self._final_sweep(self._pool)
         except BaseException as exc:  # the batch must always end with a report
             log.exception("batch supervisor failed")
             for job in self.jobs:
@@ -482,8 +485,10 @@ class _Batch:
                 continue
             running = [f for f in chunk.files.values() if f.started is not None]
             for f in running:
+                self._sweep_later(pool, f)
                 self._crashed(f, pool.exitcode(f.pid))  # type: ignore[arg-type]
             self._unfinished(chunk)
+        self._sweep(pool, procs)
         for chunk in list(self._chunks.values()):
             for f in list(chunk.files.values()):
                 if f.started is not None and now - f.started > self.runner.time_limit:
@@ -491,6 +496,7 @@ class _Batch:
                         os.kill(f.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # type: ignore[arg-type]
                     except OSError:
                         pass
+                    self._sweep_later(pool, f)
                     name = os.path.basename(f.job.source)
                     self._fail(
                         f,
@@ -506,6 +512,32 @@ class _Batch:
             # Workers are idle but nothing starts: one died holding the task queue's lock.
             log.warning("pool stalled for %.1f s; replacing it", quiet)
             self._replace_pool(pool)
+
+    def _sweep_later(self, pool: WorkerPool, f: _File) -> None:
+        """Remember to remove the temp file a dead (or dying) worker left for this file."""
+        prefix = f".pixmill-{pool.tag}{f.pid}-"
+        self._sweeps.add((os.path.dirname(f.job.target), prefix, f.pid))  # type: ignore[arg-type]
+
+    def _sweep(self, pool: WorkerPool, procs: dict[int, Any], final: bool = False) -> None:
+        """Remove temp files of workers that are gone (all of them at the end of a batch)."""
+        for entry in list(self._sweeps):
+            folder, prefix, pid = entry
+            if pid in procs and not final:
+                continue  # a killed worker may still be on its way out
+            for tmp in temp_files(folder, prefix=prefix):
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+            self._sweeps.discard(entry)
+
+    def _final_sweep(self, pool: WorkerPool) -> None:
+        deadline = time.monotonic() + 2.0
+        while self._sweeps and time.monotonic() < deadline:
+            self._sweep(pool, pool.processes())
+            if self._sweeps:
+                time.sleep(0.02)
+        self._sweep(pool, {}, final=True)
 
     def _replace_pool(self, old: WorkerPool) -> None:
         self.runner._retire(old, wait=False)

@@ -34,7 +34,8 @@ def init_worker(
     _PAUSE = pause
     _watch_parent()
     _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
-    convert.set_worker_context(temp_tag, cancel)
+    # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
+    convert.set_worker_context(f"{temp_tag}{os.getpid()}-", cancel)
 
 
 def _watch_parent() -> None:
