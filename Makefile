@@ -59,3 +59,4 @@ clean:
 	rm -rf $(VENV) $(APT_STAMP) build dist *.egg-info .pytest_cache
 
 include packaging/package.mk
+include tests/benchmarks/bench.mk
