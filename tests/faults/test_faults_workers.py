@@ -16,6 +16,7 @@ from faultkit.batch import (
     image_bytes,
     is_marked,
     make_batch,
+    result_write_lock,
     running_jobs,
     wait_for,
 )
@@ -210,28 +211,30 @@ def test_worker_killed_while_writing_leaves_no_temp_file(tmp_path):
     ],
 )
 def test_worker_killed_after_publishing_is_not_converted_twice(tmp_path, policy):
-    """Hold the pool's result-pipe write lock, so the worker finishes the file, publishes
-    it and then blocks before it can answer; SIGKILL it there. The retry must not produce a
-    second output, and the report must own the one that exists."""
+    """Once the worker has announced the file (and sleeps a second: the slow fault), hold
+    the lock it needs to report the result, so it converts, publishes and then blocks before
+    it can answer; SIGKILL it there. The retry must not produce a second output, and the
+    report must own the one that exists."""
     inp = fresh_dir(str(tmp_path / "in"))
-    with open(os.path.join(inp, "a.png"), "wb") as f:
+    with open(os.path.join(inp, "@slow@a.png"), "wb") as f:
         f.write(image_bytes("PNG", 300, 200))
     out = fresh_dir(str(tmp_path / "out"))
-    run = ApiRun([inp], out, Recipe(format="webp", on_conflict=policy), workers=1)
-    run.runner.warm_up()
-    lock = run.runner._handle.pool._outqueue._wlock  # private: the only way to aim this
+    final = os.path.join(out, "@slow@a.webp")
+    run = ApiRun([inp], out, Recipe(format="webp", on_conflict=policy), workers=1, faults=SLOW)
+    run.start()
+    assert run.events.first_start.wait(30)
+    lock = result_write_lock(run.runner)  # private: the only way to aim this
     lock.acquire()
     try:
-        run.start()
-        assert wait_for(lambda: os.path.exists(os.path.join(out, "a.webp")), 30, 0.002)
+        assert wait_for(lambda: os.path.exists(final), 30, 0.002)
         time.sleep(0.2)
         os.kill(run.worker_pids()[0], signal.SIGKILL)
     finally:
         lock.release()
     report = run.wait()
-    assert sorted(os.listdir(out)) == ["a.webp"]
+    assert sorted(os.listdir(out)) == ["@slow@a.webp"]
     assert report.files[0]["status"] == "ok"
-    assert report.files[0]["target"] == os.path.join(out, "a.webp")
+    assert report.files[0]["target"] == final
     assert_clean(run.check())
 
 

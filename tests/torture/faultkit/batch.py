@@ -215,18 +215,40 @@ def _tracker_pid() -> int | None:
     return getattr(mp_rt._resource_tracker, "_pid", None)
 
 
+# --- aiming faults: the runner's private state, read only, tolerant of its two shapes -------
+def pool_handle(runner: BatchRunner) -> Any:
+    """The runner's current pool object (its `_handle`, or a WorkerPool in `_pool`)."""
+    h = getattr(runner, "_handle", None)
+    if h is None:
+        p = getattr(runner, "_pool", None)
+        h = p if p is not None and hasattr(p, "pool") else None
+    return h
+
+
 def running_jobs(runner: BatchRunner) -> dict[int, int]:
-    """pid -> index of the job that worker is converting (from the runner's supervisor;
-    private state, read only for aiming faults)."""
+    """pid -> index of the job that worker is converting right now."""
     batch = getattr(runner, "_batch", None)
     out = {}
     try:
-        for task in list(batch._inflight.values()):  # type: ignore[union-attr]
-            if task.pid is not None:
+        tasks = getattr(batch, "_inflight", None)
+        if tasks is None:
+            tasks = getattr(batch, "_files", {})
+        for task in list(tasks.values()):
+            if task.pid is not None and getattr(task, "started", 1) is not None:
                 out[task.pid] = task.job.index
     except Exception:  # noqa: BLE001 - aiming is best effort
         pass
     return out
+
+
+def result_write_lock(runner: BatchRunner) -> Any:
+    """The lock a worker must take to report a finished file (the pool's message queue,
+    or its result pipe). Holding it parks a worker between publishing and answering."""
+    h = pool_handle(runner)
+    messages = getattr(h, "messages", None)
+    if messages is not None and hasattr(messages, "_wlock"):
+        return messages._wlock
+    return h.pool._outqueue._wlock
 
 
 _LIVE: list[ApiRun] = []
