@@ -12,7 +12,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import time
 import traceback
 import warnings
@@ -70,9 +69,6 @@ _LAYOUT_TAGS = frozenset(
 )
 _INFO_METADATA = ("icc_profile", "exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop")
 _XMP_ORIENTATION = re.compile(rb"(tiff:Orientation(?:=\"|>))\d")
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 @dataclass
@@ -400,35 +396,56 @@ def publish(tmp: str, target: str, policy: str) -> str | None:
     raise ConversionError("could not find a free output name")
 
 
-def _save(im: Image.Image, path: str, fmt: str, kwargs: dict[str, Any]) -> None:
-    # By path, not through a file object: libtiff's multi-page writer needs a real file.
+def _save(im: Image.Image, out: Any, fmt: str, kwargs: dict[str, Any]) -> None:
     try:
-        im.save(path, format=_PIL_FORMAT[fmt], **kwargs)
+        im.save(out, format=_PIL_FORMAT[fmt], **kwargs)
     except RuntimeError:
         # libtiff cannot write EXIF sub-IFDs (GPS, Exif) with compression; Pillow's own
         # writer can, uncompressed. Keeping the metadata asked for beats a smaller file.
         if fmt != "tiff" or "exif" not in kwargs or "compression" not in kwargs:
             raise
+        out.seek(0)
+        out.truncate()
         kwargs = {k: v for k, v in kwargs.items() if k != "compression"}
-        im.save(path, format=_PIL_FORMAT[fmt], **kwargs)
+        im.save(out, format=_PIL_FORMAT[fmt], **kwargs)
 
 
-def _check_source(path: str) -> os.stat_result:
-    st = os.stat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise ConversionError("not a regular file")
-    if st.st_size == 0:
-        raise ConversionError("file is empty")
-    return st
+_FOLDERS_MADE: set[str] = set()
+
+
+def _create_temp(folder: str) -> tuple[int, str]:
+    """A new, exclusive temp file in the target folder (made if needed), with the same
+    permissions any saved file gets."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for attempt in range(100):
+        if folder not in _FOLDERS_MADE:
+            os.makedirs(folder, exist_ok=True)
+            _FOLDERS_MADE.add(folder)
+        path = os.path.join(
+            folder, f"{TEMP_PREFIX}{CONTEXT.temp_tag}{os.urandom(5).hex()}{TEMP_SUFFIX}"
+        )
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if attempt:
+                raise
+            _FOLDERS_MADE.discard(folder)  # removed since: make it again, once
+    raise ConversionError("could not create a temporary file in the output folder")
 
 
 def _open_source(path: str):
-    """Open without blocking even if the path was swapped for a FIFO since planning."""
+    """Open read-only without blocking even if the path is (or became) a FIFO or device,
+    and refuse anything that is not a non-empty regular file."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise ConversionError("not a regular file")
+        if st.st_size == 0:
+            raise ConversionError("file is empty")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -463,9 +480,9 @@ def convert_one(job: Job) -> dict[str, Any]:
         if _cancelled():
             result["status"] = "cancelled"
             return result
-        st = _check_source(job.source)
-        result["bytes_in"] = st.st_size
         with _open_source(job.source) as fp:
+            st = os.fstat(fp.fileno())
+            result["bytes_in"] = st.st_size
             frames, kwargs = _decode_and_render(fp, job)
         first = frames[0]
         limit = _MAX_SIDE.get(job.format)
@@ -474,20 +491,15 @@ def convert_one(job: Job) -> dict[str, Any]:
                 f"output would be {first.width}x{first.height}, larger than "
                 f"{job.format.upper()}'s {limit} px limit"
             )
-        folder = os.path.dirname(job.target)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f"{TEMP_PREFIX}{CONTEXT.temp_tag}", suffix=TEMP_SUFFIX, dir=folder
-        )
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o666 & ~_UMASK)
-        os.close(fd)
         if len(frames) > 1:
             kwargs.update(save_all=True, append_images=frames[1:])
-        _save(first, tmp, job.format, kwargs)
+        fd, tmp = _create_temp(os.path.dirname(job.target))
+        with os.fdopen(fd, "w+b") as out:
+            _save(first, out, job.format, kwargs)
+            out.flush()
+            size_out = os.fstat(out.fileno()).st_size
         if job.recipe.keep_dates:
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        size_out = os.path.getsize(tmp)
         if _cancelled():
             result["status"] = "cancelled"
             return result
