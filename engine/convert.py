@@ -77,6 +77,9 @@ class WorkerContext:
 
     temp_tag: str = ""
     cancel: Any = None  # a multiprocessing Event, or None
+    #: Called with a summary of the finished temp file just before it is published, so a
+    #: supervisor can tell after a crash whether the output landed (see engine.recovery).
+    announce: Any = None
 
 
 CONTEXT = WorkerContext()
@@ -277,6 +280,10 @@ def _render(
     if orientation != 1:
         im = im.transpose(_TRANSPOSE[orientation])
     im = _output_mode(im, fmt, parse_color(recipe.background))
+    if im is frame and hasattr(frame, "fp"):
+        # Unchanged pixels: wrap them in a plain Image (no copy) so encoders that inspect
+        # frames (AVIF, WebP) never seek in the source file object (a flat PSD has 0).
+        im = frame._new(frame.im)
     # Pillow's encoders fall back to im.info for profiles and comments: only what
     # _metadata_kwargs passes explicitly may reach the output.
     for key in _INFO_METADATA:
@@ -476,6 +483,7 @@ def convert_one(job: Job) -> dict[str, Any]:
         "ms": 0.0,
     }
     tmp: str | None = None
+    stage = "read"
     try:
         if _cancelled():
             result["status"] = "cancelled"
@@ -493,16 +501,28 @@ def convert_one(job: Job) -> dict[str, Any]:
             )
         if len(frames) > 1:
             kwargs.update(save_all=True, append_images=frames[1:])
+        stage = "write"
         fd, tmp = _create_temp(os.path.dirname(job.target))
         with os.fdopen(fd, "w+b") as out:
             _save(first, out, job.format, kwargs)
             out.flush()
-            size_out = os.fstat(out.fileno()).st_size
+            written = os.fstat(out.fileno())
         if job.recipe.keep_dates:
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         if _cancelled():
             result["status"] = "cancelled"
             return result
+        stage = "publish"
+        if CONTEXT.announce is not None:
+            CONTEXT.announce(
+                {
+                    "target": job.target,
+                    "inode": [written.st_dev, written.st_ino],
+                    "bytes_out": written.st_size,
+                    "width": first.width,
+                    "height": first.height,
+                }
+            )
         final = publish(tmp, job.target, job.recipe.on_conflict)
         tmp = None
         if final is None:
@@ -511,12 +531,12 @@ def convert_one(job: Job) -> dict[str, Any]:
             result.update(
                 status="ok",
                 target=final,
-                bytes_out=size_out,
+                bytes_out=written.st_size,
                 width=first.width,
                 height=first.height,
             )
     except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
-        result["error"] = describe_error(exc, job)
+        result["error"] = describe_error(exc, job, stage, tmp)
         result["traceback"] = traceback.format_exc()
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             result["status"] = "cancelled"
@@ -584,8 +604,11 @@ def _draft(im: Image.Image, recipe: Recipe, orientation: int) -> None:
         im.draft(im.mode, (tw, th))
 
 
-def describe_error(exc: BaseException, job: Job | None = None) -> str:
-    """A one-line message a user understands."""
+def describe_error(
+    exc: BaseException, job: Job | None = None, stage: str = "read", tmp: str | None = None
+) -> str:
+    """A one-line message a user understands. stage says where it happened: "read" (opening
+    and decoding the source), "write" (encoding the output) or "publish"."""
     if isinstance(exc, ConversionError):
         return str(exc)
     if isinstance(exc, Image.DecompressionBombError):
@@ -603,12 +626,46 @@ def describe_error(exc: BaseException, job: Job | None = None) -> str:
         return "not enough memory to convert this image"
     if isinstance(exc, KeyboardInterrupt | SystemExit):
         return "cancelled"
-    if isinstance(exc, OSError):
+    if stage != "read":
+        full = _full_disk_reason(exc, job, tmp)
+        if full:
+            return full
+    if isinstance(exc, OSError) and (exc.errno is not None or stage == "read"):
         return _describe_os_error(exc)
-    if isinstance(exc, SyntaxError | ValueError | EOFError | IndexError | TypeError | KeyError):
-        text = str(exc) or type(exc).__name__
+    text = str(exc) or type(exc).__name__
+    if stage == "read":
+        # Decoders raise all kinds of things on damaged data (struct.error, RuntimeError,
+        # NotImplementedError, ...): to a user they all mean the same.
         return f"file is damaged or unsupported: {text}"
-    return f"unexpected error: {type(exc).__name__}: {exc}"
+    return f"could not write the {job.format.upper() if job else 'output'} file: {text}"
+
+
+def _full_disk_reason(exc: BaseException, job: Job | None, tmp: str | None) -> str | None:
+    """Encoders (libtiff above all) often hide ENOSPC/EFBIG behind their own messages: ask the
+    file system whether the disk or the file-size limit is the real reason."""
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC:
+        return "disk full: no space left for the output"
+    if code == errno.EFBIG:
+        return "output file too large for the destination (file size limit)"
+    folder = os.path.dirname(job.target) if job is not None else None
+    if folder:
+        try:
+            vfs = os.statvfs(folder)
+            if vfs.f_bavail * vfs.f_frsize < (1 << 20):
+                return "disk full: no space left for the output"
+        except (OSError, AttributeError):
+            pass
+    if tmp:
+        try:
+            import resource
+
+            soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            if soft != resource.RLIM_INFINITY and os.path.getsize(tmp) >= soft - 65536:
+                return "output file too large for the destination (file size limit)"
+        except (ImportError, OSError, ValueError):
+            pass
+    return None
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -9,9 +9,12 @@ pool is bounded, because Pool.terminate() can block on a lock a dead worker stil
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -37,6 +40,18 @@ def default_memory_limit(workers: int) -> int | None:
     return max(2 << 30, int(total * 0.8 / max(1, workers)))
 
 
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class WorkerPool:
     """A Pool of `workers` processes with its message queue, cancel and pause events and
     temp-file tag."""
@@ -47,11 +62,15 @@ class WorkerPool:
         self.messages = ctx.SimpleQueue()
         self.cancel = ctx.Event()
         self.pause = ctx.Event()
-        self.pool = ctx.Pool(
-            workers,
-            initializer=init_worker,
-            initargs=(self.messages, self.cancel, self.pause, self.tag, memory_limit),
-        )
+        with _sigint_blocked():
+            # Workers (and the pool thread that later starts replacements, which inherits this
+            # thread's mask) are born with Ctrl-C blocked, so a terminal Ctrl-C cannot hit
+            # them while they import; init_worker then ignores it for good.
+            self.pool = ctx.Pool(
+                workers,
+                initializer=init_worker,
+                initargs=(self.messages, self.cancel, self.pause, self.tag, memory_limit),
+            )
         self.created = time.monotonic()
         self.broken = False
         self.seen: dict[int, Any] = {}  # every worker Process seen, to read a dead one's exit

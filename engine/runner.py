@@ -221,6 +221,7 @@ class _File:
     chunk: _Chunk | None = None
     pid: int | None = None
     started: float | None = None
+    publishing: dict[str, Any] | None = None  # the worker's last word before publishing
 
 
 @dataclass(eq=False)
@@ -420,6 +421,8 @@ class _Batch:
                 f.pid, f.started = payload, self._last_activity
                 f.chunk.pid = payload
                 self._notify("job_started", f.job.index, f.job.source)
+            elif kind == "publishing":
+                f.publishing = payload
             elif kind == "deferred":  # paused: the worker handed this file back
                 chunk = f.chunk
                 chunk.files.pop(fid, None)
@@ -568,6 +571,16 @@ class _Batch:
         assert f.chunk is not None
         f.chunk.files.pop(f.fid, None)
         self._files.pop(f.fid, None)
+        landed = _find_published(f.publishing) if f.publishing else None
+        if landed is not None:
+            # The worker died after its output was in place: the file is done, and a retry
+            # would only write a second copy.
+            j, info = f.job, f.publishing
+            result = make_result(j.index, j.source, "ok", None, landed, j.size)
+            result.update(bytes_out=info["bytes_out"], width=info["width"], height=info["height"])
+            self._finish(result)
+            return
+        f.publishing = None
         if f.attempt < self.runner.crash_retries and not self.cancel_requested.is_set():
             f.attempt += 1
             f.chunk = None
@@ -651,3 +664,19 @@ class _Batch:
             paused=self.paused.is_set(),
         )
         self._notify("progress", snap)
+
+
+def _find_published(info: dict[str, Any]) -> str | None:
+    """Where the output announced in info landed, if it did: the target or one of its
+    renamed siblings holding the announced file (same device and inode)."""
+    want = tuple(info["inode"])
+    stem, ext = os.path.splitext(info["target"])
+    for n in range(10000):
+        candidate = info["target"] if n == 0 else f"{stem}-{n}{ext}"
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            return None
+        if (st.st_dev, st.st_ino) == want:
+            return candidate
+    return None

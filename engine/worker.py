@@ -18,6 +18,7 @@ from .scan import Job
 
 _MESSAGES: Any = None  # the pool's SimpleQueue of start/done messages
 _PAUSE: Any = None  # set while the batch is paused: hand the rest of a chunk back
+_CURRENT = 0  # the file id being converted, for the "publishing" message
 _FAULTS: list[tuple[str, str]] = []  # (kind, path substring), from PIXMILL_FAULTS
 
 
@@ -28,6 +29,8 @@ def init_worker(
     the message queue and the cancel and pause events for run_chunk."""
     global _MESSAGES, _PAUSE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # born blocked: see pool
     if memory_limit:
         _limit_memory(memory_limit)
     _MESSAGES = messages
@@ -36,6 +39,12 @@ def init_worker(
     _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
     # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
     convert.set_worker_context(f"{temp_tag}{os.getpid()}-", cancel)
+    convert.CONTEXT.announce = _announce
+
+
+def _announce(info: dict[str, Any]) -> None:
+    """Tell the runner an output is about to be published (see runner._crashed)."""
+    _send(("publishing", _CURRENT, info))
 
 
 def _watch_parent() -> None:
@@ -101,9 +110,11 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     queue: ("start", file id, pid) before it, ("done", file id, result) after it, or
     ("deferred", file id, None) for the files left when the batch is paused. Never raises;
     returns the results the queue could not carry (normally none)."""
+    global _CURRENT
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
     for n, (fid, job) in enumerate(items):
+        _CURRENT = fid
         if _PAUSE is not None and _PAUSE.is_set():
             for rest, _ in items[n:]:
                 _send(("deferred", rest, None))

@@ -18,14 +18,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Anything that is neither a subcommand nor an existing path is a typo: let the CLI's
     # parser say so (exit 2) instead of opening a window.
     if args and (args[0] in _CLI_COMMANDS or not all(os.path.exists(a) for a in args)):
-        if args[0] == "--version":
-            from engine import __version__
+        try:
+            if args[0] == "--version":
+                from engine import __version__
 
-            print(f"pixmill {__version__}")
-            return 0
-        from engine.cli import main as cli_main
+                print(f"pixmill {__version__}")
+                return 0
+            from engine.cli import main as cli_main
 
-        return cli_main(args)
+            return cli_main(args)
+        except KeyboardInterrupt:  # Ctrl-C before the CLI took over its own signals
+            return 130
     return gui_main(args)
 
 
