@@ -14,7 +14,16 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .recipe import FORMATS, Recipe, RecipeError, Resize, builtin_presets, find_preset
+from .recipe import (
+    FORMATS,
+    Recipe,
+    RecipeError,
+    Resize,
+    builtin_presets,
+    find_preset,
+    user_presets,
+    user_presets_dir,
+)
 from .report import Report, summary_line
 from .runner import BatchListener, BatchRunner, Progress, default_workers
 from .scan import format_plan, plan
@@ -245,6 +254,11 @@ def _fmt_seconds(s: float) -> str:
 def cmd_presets(out: TextIO) -> int:
     for name, recipe in builtin_presets().items():
         out.write(f"{name:24} {recipe.description or recipe.describe()}\n")
+    mine = user_presets()
+    if mine:
+        out.write(f"\nyour presets ({user_presets_dir()}):\n")
+        for name, recipe in mine.items():
+            out.write(f"{name:24} {recipe.description or recipe.describe()}\n")
     return EXIT_OK
 
 

@@ -246,10 +246,38 @@ def save_recipe_file(recipe: Recipe, path: Path) -> None:
     Path(path).write_text(recipe.to_json() + "\n", encoding="utf-8")
 
 
+def user_presets_dir() -> Path:
+    """Where the window saves the user's presets (Qt's AppConfigLocation for organisation and
+    application "Pixmill", worked out here without Qt so the CLI finds them by name too)."""
+    import os
+    import sys
+
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Preferences"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "Pixmill" / "Pixmill" / "presets"
+
+
+def user_presets() -> dict[str, Recipe]:
+    """The user's saved presets by name; unreadable files are left out."""
+    out: dict[str, Recipe] = {}
+    folder = user_presets_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            recipe = load_recipe_file(path)
+        except RecipeError:
+            continue
+        out[recipe.name or path.stem] = recipe
+    return out
+
+
 def find_preset(name_or_file: str) -> Recipe:
-    """A built-in preset by (case-insensitive) name, or a recipe JSON file."""
+    """A built-in or user preset by (case-insensitive) name, or a recipe JSON file."""
     presets = builtin_presets()
-    for name, recipe in presets.items():
+    for name, recipe in (presets | user_presets()).items():
         if name.casefold() == name_or_file.casefold():
             return recipe
     path = Path(name_or_file)

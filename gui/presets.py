@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-
 from engine.recipe import (
     Recipe,
     RecipeError,
@@ -19,12 +17,13 @@ from engine.recipe import (
     builtin_presets,
     load_recipe_file,
     save_recipe_file,
+    user_presets_dir,
 )
 
 
 def default_presets_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppConfigLocation)
-    return Path(base) / "presets"
+    """The same folder the CLI searches for `--preset NAME` (engine.recipe)."""
+    return user_presets_dir()
 
 
 def _effective(recipe: Recipe) -> Recipe:

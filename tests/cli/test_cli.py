@@ -220,3 +220,20 @@ def test_cli_never_imports_qt(photos, tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ}
     )
     assert r.returncode == 0 and "clean" in r.stdout, r.stderr
+
+
+def test_presets_saved_from_the_window_are_found_by_name(photos, tmp_path):
+    from engine.recipe import Recipe, Resize, save_recipe_file
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    folder = tmp_path / "config" / "Pixmill" / "Pixmill" / "presets"
+    folder.mkdir(parents=True)
+    recipe = Recipe(name="Shop 500", format="webp", resize=Resize("long_edge", long_edge=500))
+    save_recipe_file(recipe, folder / "shop.json")
+    listing = pixmill("presets", env=env)
+    assert "Shop 500" in listing.stdout and "your presets" in listing.stdout
+    out = tmp_path / "out"
+    r = pixmill("convert", photos / "a.jpg", "-o", out, "--preset", "shop 500", env=env)
+    assert r.returncode == 0, r.stderr
+    with Image.open(out / "a.webp") as im:
+        assert max(im.size) == 500
