@@ -184,13 +184,13 @@ def _bytes_io(data: bytes):
 
 
 def _sixteen_to_eight(im: Image.Image) -> Image.Image:
-    import numpy as np
-
-    arr = np.asarray(im)
-    if im.mode == "I" and arr.size and int(arr.max()) <= 255 and int(arr.min()) >= 0:
-        return Image.fromarray(arr.astype(np.uint8))
-    scaled = (arr.astype(np.float32) * (255.0 / 65535.0) + 0.5).clip(0, 255)
-    return Image.fromarray(scaled.astype(np.uint8))
+    """16-bit (or 32-bit integer) grey to 8 bits by scaling, never by clamping."""
+    i32 = im if im.mode == "I" else im.convert("I")
+    if im.mode == "I":
+        lo, hi = i32.getextrema()
+        if lo >= 0 and hi <= 255:  # already 8-bit values in a 32-bit container
+            return i32.convert("L")
+    return i32.point(lambda v: v * (255 / 65535) + 0.5).convert("L")
 
 
 def _normalise_mode(
