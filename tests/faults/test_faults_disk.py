@@ -28,12 +28,6 @@ from engine.recipe import Recipe
 
 needs_mount = pytest.mark.skipif(not can_mount(), reason="needs root and mount (tmpfs, bind)")
 
-_TIFF_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: libtiff swallows ENOSPC/EFBIG; a full disk while writing TIFF is "
-    "reported as 'unexpected error: RuntimeError: tiff codec initialization failed' or "
-    "'encoder error -2' instead of 'disk full'",
-)
 OUT_FORMATS = [
     "png",
     "jpeg",
@@ -41,7 +35,7 @@ OUT_FORMATS = [
     "gif",
     "bmp",
     "avif",
-    pytest.param("tiff", marks=_TIFF_BUG),
+    "tiff",
 ]
 
 

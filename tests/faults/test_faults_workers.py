@@ -153,24 +153,17 @@ def test_pool_stalled_by_a_dead_worker_holding_the_task_lock_is_replaced(tmp_pat
     took = time.monotonic() - t0
     assert report.count("ok") == len(run.jobs)
     assert took < 25, f"stalled pool took {took:.1f} s to recover"
-    # The retired pool's workers sometimes start a stale task before they are killed and
-    # leave its temp file (see the report: tasks of a retired pool still run).
-    assert_clean(run.check(), allow_known=True)
+    assert_clean(run.check())
 
 
-def _big_noise(path: str) -> None:
+def _big_noise(path: str, shape: tuple[int, int] = (1000, 1200)) -> None:
     """Noise: AVIF takes about a second to encode it, so a worker sits with its temp file
     open long enough to be hit (PNG and TIFF encoders are too quick here)."""
-    arr = (np.random.default_rng(0).random((1000, 1200, 3)) * 255).astype(np.uint8)
+    arr = (np.random.default_rng(0).random((*shape, 3)) * 255).astype(np.uint8)
     Image.fromarray(arr).save(path, compress_level=1)
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a worker killed while writing leaves its .pixmill-*.tmp file behind "
-    "(nothing sweeps the temp files of a crashed task; only cancel sweeps)",
-)
 def test_worker_killed_while_writing_leaves_no_temp_file(tmp_path):
     inp = fresh_dir(str(tmp_path / "in"))
     _big_noise(os.path.join(inp, "noise.png"))
@@ -188,62 +181,38 @@ def test_worker_killed_while_writing_leaves_no_temp_file(tmp_path):
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize(
-    "policy",
-    [
-        pytest.param(
-            "rename",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug: the retry of a task whose worker died after publishing "
-                "writes a second copy (a-1.webp) and the first is in no report",
-            ),
-        ),
-        pytest.param(
-            "skip",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug: the retry of a task whose worker died after publishing "
-                "reports the file as skipped although its output was written",
-            ),
-        ),
-        "overwrite",
-    ],
-)
+@pytest.mark.parametrize("policy", ["rename", "skip", "overwrite"])
 def test_worker_killed_after_publishing_is_not_converted_twice(tmp_path, policy):
-    """Once the worker has announced the file (and sleeps a second: the slow fault), hold
-    the lock it needs to report the result, so it converts, publishes and then blocks before
-    it can answer; SIGKILL it there. The retry must not produce a second output, and the
-    report must own the one that exists."""
+    """Park the worker on the lock it needs to talk to the runner, taken while it encodes
+    (its temp file exists): it then publishes and blocks before it can say so (or, if the
+    engine announces a publish beforehand, blocks before publishing). SIGKILL it there. The
+    retry must not produce a second output, and the report must own the one that exists."""
     inp = fresh_dir(str(tmp_path / "in"))
-    with open(os.path.join(inp, "@slow@a.png"), "wb") as f:
-        f.write(image_bytes("PNG", 300, 200))
+    _big_noise(os.path.join(inp, "a.png"), (480, 640))
     out = fresh_dir(str(tmp_path / "out"))
-    final = os.path.join(out, "@slow@a.webp")
-    run = ApiRun([inp], out, Recipe(format="webp", on_conflict=policy), workers=1, faults=SLOW)
-    run.start()
-    assert run.events.first_start.wait(30)
+    final = os.path.join(out, "a.avif")
+    run = ApiRun([inp], out, Recipe(format="avif", on_conflict=policy), workers=1).start()
+
+    def encoding() -> bool:
+        return any(n.endswith(".tmp") for n in os.listdir(out))
+
+    assert wait_for(encoding, 30, 0.001), "never saw the worker write"
     lock = result_write_lock(run.runner)  # private: the only way to aim this
     lock.acquire()
     try:
-        assert wait_for(lambda: os.path.exists(final), 30, 0.002)
+        wait_for(lambda: os.path.exists(final), 5, 0.002)
         time.sleep(0.2)
         os.kill(run.worker_pids()[0], signal.SIGKILL)
     finally:
         lock.release()
     report = run.wait()
-    assert sorted(os.listdir(out)) == ["@slow@a.webp"]
+    assert sorted(os.listdir(out)) == ["a.avif"]
     assert report.files[0]["status"] == "ok"
     assert report.files[0]["target"] == final
     assert_clean(run.check())
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a worker killed by the time limit while encoding leaves its "
-    ".pixmill-*.tmp file behind",
-)
 def test_time_limit_kill_mid_write_leaves_no_temp_file_and_batch_goes_on(tmp_path):
     """A real (not injected) slow encode past the time limit."""
     inp = fresh_dir(str(tmp_path / "in"))

@@ -142,13 +142,16 @@ def signature_of(exc: BaseException) -> str:
 
 
 def known_signatures() -> set[str]:
+    """Signatures of open findings (a fixed one that comes back is a new finding)."""
     sigs = set()
     for meta in glob.glob(os.path.join(REGRESSIONS, "*.json")):
         try:
             with open(meta, encoding="utf-8") as f:
-                sigs.add(json.load(f)["signature"])
-        except (OSError, ValueError, KeyError):
-            pass
+                note = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if note.get("status") == "open" and "signature" in note:
+            sigs.add(note["signature"])
     return sigs
 
 

@@ -283,26 +283,9 @@ def check_all(
 #: sometimes lands in the window); the torture table counts them apart. Remove an entry when
 #: the fix lands (its xfail test then XPASSes and fails, as a reminder).
 KNOWN_ENGINE_BUGS: dict[str, tuple[re.Pattern[str], str]] = {
-    "temp file of a killed worker": (
-        re.compile(r"^\[3\] temp file left behind"),
-        "test_faults_workers.py::test_worker_killed_while_writing_leaves_no_temp_file",
-    ),
-    "TIFF disk-full message": (
-        re.compile(r"tiff codec initialization failed|encoder error -2 when writing"),
-        "test_faults_disk.py::test_full_disk_is_reported_as_disk_full_for_every_format[tiff]",
-    ),
-    "flat PSD to AVIF": (
-        re.compile(r"attempt to seek outside sequence"),
-        "test_faults_corpus.py::test_flat_psd_converts[avif]",
-    ),
-    "Ctrl-C traceback from starting workers": (
-        re.compile(r"traceback on stderr: .*KeyboardInterrupt", re.S),
-        "test_faults_cancel.py::test_ctrl_c_while_workers_start_prints_no_traceback",
-    ),
-    "output published twice after a kill": (
-        re.compile(r"^\[1\] output not accounted for by any ok result"),
-        "test_faults_workers.py::test_worker_killed_after_publishing_is_not_converted_twice",
-    ),
+    # None open. Fixed so far (9f641bd, fd54f05): temp file of a killed worker; output
+    # published twice after a kill; TIFF disk-full message; flat PSD to AVIF; Ctrl-C
+    # tracebacks from starting workers and from the CLI's imports.
 }
 
 
