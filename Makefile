@@ -60,3 +60,4 @@ clean:
 
 include packaging/package.mk
 include tests/benchmarks/bench.mk
+include tests/torture/torture.mk
