@@ -31,20 +31,25 @@ format: $(STAMP)
 
 system-deps: $(APT_STAMP)
 
-$(APT_STAMP):
-	@missing=""; for p in $(APT_PACKAGES); do \
+# $(call apt_install,packages): apt-get install the ones dpkg does not list as installed
+# (used here and by the included packaging, benchmark and torture fragments).
+define apt_install
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		if command -v apt-get >/dev/null 2>&1; then \
-			SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-			echo "installing system packages:$$missing"; \
-			$$SUDO apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-		else \
-			echo "warning: not a Debian system; make sure Qt's libraries are installed:$$missing"; \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "warning: not a Debian system; install these yourself:$$missing"; exit 0; \
 		fi; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		echo "installing system packages:$$missing"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+$(APT_STAMP):
+	$(call apt_install,$(APT_PACKAGES))
 	@touch $@
 
 venv: $(STAMP)

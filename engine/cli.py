@@ -24,7 +24,7 @@ from .recipe import (
     user_presets,
     user_presets_dir,
 )
-from .report import Report, summary_line
+from .report import Report, human_duration, summary_line
 from .runner import BatchListener, BatchRunner, Progress, default_workers
 from .scan import format_plan, plan
 
@@ -227,7 +227,7 @@ class ConsoleListener(BatchListener):
         self._last = now
         width = 30
         filled = int(width * snap.fraction)
-        eta = "--" if snap.eta_s is None else _fmt_seconds(snap.eta_s)
+        eta = "--" if snap.eta_s is None else human_duration(snap.eta_s)
         line = (
             f"[{'#' * filled}{'.' * (width - filled)}] {snap.done}/{snap.total} "
             f"{snap.files_per_s:5.1f} files/s  ETA {eta}"
@@ -240,15 +240,6 @@ class ConsoleListener(BatchListener):
 
     def batch_finished(self, report: Report) -> None:
         self._clear()
-
-
-def _fmt_seconds(s: float) -> str:
-    s = int(round(s))
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
 
 
 def cmd_presets(out: TextIO) -> int:

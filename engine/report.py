@@ -127,6 +127,16 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+def human_duration(seconds: float) -> str:
+    """'4 s', '2 m 05 s' or '1 h 02 m'."""
+    s = int(round(max(0.0, seconds)))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} m"
+    if s >= 60:
+        return f"{s // 60} m {s % 60:02d} s"
+    return f"{s} s"
+
+
 def summary_line(report: Report) -> str:
     s = report.summary
     parts = [f"{s['ok']} converted", f"{s['skipped']} skipped", f"{s['failed']} failed"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.report import human_bytes
+from engine.report import human_bytes, human_duration
 from engine.runner import Progress
 
 SEP = " · "
@@ -12,14 +12,7 @@ SEP = " · "
 
 def duration(seconds: float | None) -> str:
     """'—' when unknown, else '4 s', '2 m 05 s' or '1 h 02 m'."""
-    if seconds is None:
-        return "—"
-    s = int(round(max(0.0, seconds)))
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} m"
-    if s >= 60:
-        return f"{s // 60} m {s % 60:02d} s"
-    return f"{s} s"
+    return "—" if seconds is None else human_duration(seconds)
 
 
 def elapsed(seconds: float) -> str:

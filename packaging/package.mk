@@ -21,27 +21,15 @@ PKG_APT := dpkg-dev desktop-file-utils appstream zstd \
 PKG_SMOKE_APT := xvfb xauth xdotool
 ICONS_APT := librsvg2-bin
 
-# $(call pkg_apt,packages): install the ones dpkg does not list as installed.
-define pkg_apt
-	@missing=""; for p in $(1); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		echo "installing system packages:$$missing"; \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
-endef
 
 .PHONY: icons package package-deps package-validate package-smoke package-clean
 
 icons: $(STAMP)
-	$(call pkg_apt,$(ICONS_APT))
+	$(call apt_install,$(ICONS_APT))
 	$(PY) packaging/make_icons.py
 
 package-deps:
-	$(call pkg_apt,$(PKG_APT))
+	$(call apt_install,$(PKG_APT))
 
 $(PKG_STAMP): $(STAMP)
 	$(PY) -m pip install -q 'pyinstaller==$(PYINSTALLER_VERSION)'
@@ -61,7 +49,7 @@ package: $(STAMP) $(PKG_STAMP) package-deps package-validate
 	echo "make package took $$(( $$(date +%s) - start )) s"
 
 package-smoke: package
-	$(call pkg_apt,$(PKG_SMOKE_APT))
+	$(call apt_install,$(PKG_SMOKE_APT))
 	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	$$SUDO $(PY) packaging/smoke_test.py --deb $$(ls $(PKG_BUILD)/pixmill_*.deb | head -1)
 

@@ -16,15 +16,7 @@ BENCH_SCENARIOS    ?= A,B,C,D,E,F
 .PHONY: bench bench-data bench-deps
 
 bench-deps:
-	@missing=""; for p in $(BENCH_APT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		echo "installing benchmark tools and photos:$$missing"; \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 # build_data.py keeps a stamp of its parameters and rebuilds only when they change.
 bench-data: bench-deps $(STAMP)
