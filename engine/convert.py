@@ -80,6 +80,8 @@ class WorkerContext:
     #: Called with a summary of the finished temp file just before it is published, so a
     #: supervisor can tell after a crash whether the output landed (see engine.recovery).
     announce: Any = None
+    #: Called with the final path right after publishing (fault injection only).
+    published: Any = None
 
 
 CONTEXT = WorkerContext()
@@ -525,6 +527,8 @@ def convert_one(job: Job) -> dict[str, Any]:
             )
         final = publish(tmp, job.target, job.recipe.on_conflict)
         tmp = None
+        if CONTEXT.published is not None:
+            CONTEXT.published(final)
         if final is None:
             result.update(status="skipped", error="target appeared while converting")
         else:

@@ -19,6 +19,7 @@ from .scan import Job
 _MESSAGES: Any = None  # the pool's SimpleQueue of start/done messages
 _PAUSE: Any = None  # set while the batch is paused: hand the rest of a chunk back
 _CURRENT = 0  # the file id being converted, for the "publishing" message
+_CURRENT_SOURCE = ""
 _FAULTS: list[tuple[str, str]] = []  # (kind, path substring), from PIXMILL_FAULTS
 
 
@@ -37,6 +38,8 @@ def init_worker(
     _PAUSE = pause
     _watch_parent()
     _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
+    if any(kind == "crash-after-publish" for kind, _ in _FAULTS):
+        convert.CONTEXT.published = _crash_after_publish
     # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
     convert.set_worker_context(f"{temp_tag}{os.getpid()}-", cancel)
     convert.CONTEXT.announce = _announce
@@ -62,19 +65,26 @@ def _watch_parent() -> None:
 
 
 def _parse_faults(spec: str) -> list[tuple[str, str]]:
-    """PIXMILL_FAULTS="crash:substr,hang:substr,alloc:substr,slow:substr": fault injection for
-    the reliability tests and the packaged smoke test. Unset in normal use."""
+    """PIXMILL_FAULTS="crash:substr,hang:substr,alloc:substr,slow:substr,
+    crash-after-publish:substr": fault injection for the reliability tests and the packaged
+    smoke test. Unset in normal use."""
     out = []
     for item in spec.split(","):
         kind, _, needle = item.strip().partition(":")
-        if kind in ("crash", "hang", "alloc", "slow") and needle:
+        if kind in ("crash", "hang", "alloc", "slow", "crash-after-publish") and needle:
             out.append((kind, needle))
     return out
 
 
+def _crash_after_publish(final: str | None) -> None:
+    """Die right after the output is in place, before the runner hears of it."""
+    if any(k == "crash-after-publish" and n in _CURRENT_SOURCE for k, n in _FAULTS):
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
 def _inject_fault(source: str) -> None:
     for kind, needle in _FAULTS:
-        if needle not in source:
+        if needle not in source or kind == "crash-after-publish":
             continue
         if kind == "crash":
             os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
@@ -110,11 +120,11 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     queue: ("start", file id, pid) before it, ("done", file id, result) after it, or
     ("deferred", file id, None) for the files left when the batch is paused. Never raises;
     returns the results the queue could not carry (normally none)."""
-    global _CURRENT
+    global _CURRENT, _CURRENT_SOURCE
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
     for n, (fid, job) in enumerate(items):
-        _CURRENT = fid
+        _CURRENT, _CURRENT_SOURCE = fid, job.source
         if _PAUSE is not None and _PAUSE.is_set():
             for rest, _ in items[n:]:
                 _send(("deferred", rest, None))

@@ -301,3 +301,28 @@ def test_random_kills_during_a_small_file_batch_account_for_every_file(tmp_path)
     oks = {Path(f["target"]).name for f in report.files if f["status"] == "ok"}
     assert oks <= written
     assert_outputs_complete(out)
+
+
+@pytest.mark.parametrize("policy", ["rename", "skip", "overwrite"])
+def test_a_worker_that_dies_right_after_publishing_is_not_converted_twice(
+    tmp_path, monkeypatch, policy
+):
+    monkeypatch.setenv("PIXMILL_FAULTS", "crash-after-publish:victim")
+    src = many(tmp_path, 3)
+    make_image(src / "victim.jpg", (400, 300))
+    out = tmp_path / "o"
+    runner = BatchRunner(workers=2)
+    try:
+        report = runner.run(plan([src], Recipe(format="png", on_conflict=policy), out).jobs)
+    finally:
+        runner.shutdown()
+    victim = [f for f in report.files if f["source"].endswith("victim.jpg")][0]
+    assert victim["status"] == "ok" and victim["target"] == str(out / "victim.png")
+    assert (victim["width"], victim["height"]) == (400, 300)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "img000.png",
+        "img001.png",
+        "img002.png",
+        "victim.png",
+    ]
+    assert_outputs_complete(out)
