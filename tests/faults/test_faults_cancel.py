@@ -37,12 +37,14 @@ def test_cancel_the_cli_at_a_random_moment(tmp_path, seed):
 def test_cli_cancel_mid_batch_reports_every_file_and_exits_130(tmp_path, sig, group):
     inp = fresh_dir(str(tmp_path / "in"))
     make_batch(inp, random.Random(1), small=6, medium=0, slow=6)
-    run = CliRun([inp], str(tmp_path / "out"), ["--format", "webp"], str(tmp_path / "r.json"),
-                 faults=SLOW).start()
+    run = CliRun(
+        [inp], str(tmp_path / "out"), ["--format", "webp"], str(tmp_path / "r.json"), faults=SLOW
+    ).start()
     # Mid-batch: once the first output exists (the workers have booted and are converting).
     out = tmp_path / "out"
-    assert wait_for(lambda: out.is_dir() and any(not n.startswith(".") for n in os.listdir(out)),
-                    20)
+    assert wait_for(
+        lambda: out.is_dir() and any(not n.startswith(".") for n in os.listdir(out)), 20
+    )
     run.signal(getattr(signal, sig), group=group)
     assert run.wait() == 130
     assert "cancelled" in run.stderr
@@ -66,8 +68,9 @@ def test_cli_killed_outright_leaves_no_worker_behind(tmp_path):
     parent and exit rather than linger as orphans."""
     inp = fresh_dir(str(tmp_path / "in"))
     make_batch(inp, random.Random(2), small=4, medium=0, slow=6)
-    run = CliRun([inp], str(tmp_path / "out"), ["--format", "png"], str(tmp_path / "r.json"),
-                 faults=SLOW).start()
+    run = CliRun(
+        [inp], str(tmp_path / "out"), ["--format", "png"], str(tmp_path / "r.json"), faults=SLOW
+    ).start()
     assert wait_for(lambda: len(run.workers()) == 2, 15)
     run.signal(SIGKILL)
     run.wait()
@@ -100,7 +103,9 @@ def test_ctrl_c_while_the_cli_imports_exits_quietly(tmp_path):
     )
     r = subprocess.run(
         [sys.executable, "-c", code, "convert", inp, "-o", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 130, r.stderr
     assert "Traceback" not in r.stderr
@@ -114,8 +119,9 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(tmp_path):
     it silently during interpreter start-up)."""
     inp = fresh_dir(str(tmp_path / "in"))
     make_batch(inp, random.Random(8), small=4, medium=0, slow=2)
-    run = CliRun([inp], str(tmp_path / "out"), ["--format", "png"], str(tmp_path / "r.json"),
-                 faults=SLOW).start()
+    run = CliRun(
+        [inp], str(tmp_path / "out"), ["--format", "png"], str(tmp_path / "r.json"), faults=SLOW
+    ).start()
     assert wait_for(lambda: bool(run.workers()), 15, 0.002)
     time.sleep(0.08)
     run.signal(signal.SIGINT, group=True)

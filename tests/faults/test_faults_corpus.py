@@ -137,8 +137,19 @@ def test_awkward_names_given_on_the_command_line(tmp_path):
     args = [os.fsdecode(p) for p in paths] + [os.fsdecode(p) for p in spelled]
     report = str(tmp_path / "r.json")
     out = str(tmp_path / "out")
-    argv = [PIXMILL, "convert", "-o", out, "--report", report, "--quiet", "--format", "png",
-            "--", *args]
+    argv = [
+        PIXMILL,
+        "convert",
+        "-o",
+        out,
+        "--report",
+        report,
+        "--quiet",
+        "--format",
+        "png",
+        "--",
+        *args,
+    ]
     run = CliRun([folder], out, ["--format", "png"], report, argv=argv).start()
     assert run.wait() == 0, run.stderr
     assert_clean(run.check())
@@ -151,8 +162,12 @@ def test_awkward_names_given_on_the_command_line(tmp_path):
 @pytest.mark.timeout(60)
 def test_corpus_generator_script(tmp_path):
     script = os.path.join(os.path.dirname(__file__), "..", "torture", "gen_corpus.py")
-    r = subprocess.run([sys.executable, script, str(tmp_path / "c"), "--small"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, script, str(tmp_path / "c"), "--small"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "total" in r.stdout
     names = os.listdir(tmp_path / "c")

@@ -83,8 +83,9 @@ def test_file_size_limit_is_a_clear_per_file_failure(tmp_path, fmt):
     def preexec() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    run = CliRun([inp], str(tmp_path / "out"), ["--format", fmt], str(tmp_path / "r.json"),
-                 preexec=preexec).start()
+    run = CliRun(
+        [inp], str(tmp_path / "out"), ["--format", fmt], str(tmp_path / "r.json"), preexec=preexec
+    ).start()
     assert run.wait() == 1
     data = run.load_report()
     assert data is not None
@@ -202,7 +203,8 @@ def test_output_in_input_folder_never_overwrites_a_source(tmp_path, policy):
     """Format 'same' into the input folder: every target name is a source's name."""
     inp = fresh_dir(str(tmp_path / "in"))
     make_batch(inp, random.Random(7), small=7, medium=0, slow=0)
-    run = CliRun([inp], inp, ["--format", "same", "--on-conflict", policy],
-                 str(tmp_path / "r.json")).start()
+    run = CliRun(
+        [inp], inp, ["--format", "same", "--on-conflict", policy], str(tmp_path / "r.json")
+    ).start()
     run.wait()
     assert_clean(run.check())

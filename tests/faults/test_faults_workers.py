@@ -71,7 +71,10 @@ def test_file_that_always_kills_its_worker_fails_with_a_message(tmp_path, retrie
     inp = _batch(tmp_path, n_slow=0)
     os.rename(os.path.join(inp, "small00.jpg"), os.path.join(inp, "@crash@me.jpg"))
     run = ApiRun(
-        [inp], str(tmp_path / "out"), Recipe(format="png"), faults=faults("crash"),
+        [inp],
+        str(tmp_path / "out"),
+        Recipe(format="png"),
+        faults=faults("crash"),
         crash_retries=retries,
     ).start()
     report = run.wait()
@@ -91,7 +94,10 @@ def test_hung_decoder_is_stopped_by_the_time_limit(tmp_path):
     os.rename(os.path.join(inp, "small02.webp"), os.path.join(inp, "@hang@b.webp"))
     t0 = time.monotonic()
     run = ApiRun(
-        [inp], str(tmp_path / "out"), Recipe(format="jpeg"), faults=faults("hang"),
+        [inp],
+        str(tmp_path / "out"),
+        Recipe(format="jpeg"),
+        faults=faults("hang"),
         time_limit=1.5,
     ).start()
     report = run.wait()
@@ -108,8 +114,9 @@ def test_hung_decoder_is_stopped_by_the_time_limit(tmp_path):
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("seed", [11, 12])
 def test_hang_trial(tmp_path, seed):
-    assert_clean(trial_hang(random.Random(seed), str(tmp_path), mode="cli" if seed % 2 else "api")
-                 .violations)
+    assert_clean(
+        trial_hang(random.Random(seed), str(tmp_path), mode="cli" if seed % 2 else "api").violations
+    )
 
 
 @pytest.mark.timeout(90)

@@ -237,7 +237,9 @@ def describe_input(path: str) -> dict[str, Any]:
     try:
         r = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--replay", path],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         out, code = (r.stdout + r.stderr), r.returncode
     except subprocess.TimeoutExpired:
@@ -246,8 +248,11 @@ def describe_input(path: str) -> dict[str, Any]:
     if m:
         return {"signature": m.group(1).strip(), "problem": "invariant"}
     if code < 0:
-        return {"signature": f"process killed by signal {-code}", "problem": "crash",
-                "tail": out[-800:]}
+        return {
+            "signature": f"process killed by signal {-code}",
+            "problem": "crash",
+            "tail": out[-800:],
+        }
     if code != 0:
         return {"signature": f"replay exited {code}", "problem": "crash", "tail": out[-800:]}
     return {"signature": "did not reproduce on replay (slow or flaky)", "problem": "flaky"}
@@ -259,8 +264,7 @@ def save_finding(artifact: str, kind: str) -> str | None:
         data = f.read()
     info = describe_input(artifact)
     if kind in ("timeout", "slow-unit") and info["problem"] == "flaky":
-        info = {"signature": f"{kind}: input took longer than the fuzz timeout",
-                "problem": "hang"}
+        info = {"signature": f"{kind}: input took longer than the fuzz timeout", "problem": "hang"}
     if kind == "oom" and info["problem"] == "flaky":
         info = {"signature": "oom: over the fuzzer's memory limit", "problem": "oom"}
     if info["signature"] in known_signatures():
@@ -310,15 +314,22 @@ def drive(seconds: int, work: str, timeout: int, jobs_note: bool = True) -> int:
         runs += 1
         before = set(os.listdir(artifacts))
         cmd = [
-            sys.executable, os.path.abspath(__file__), "--worker", "--",
-            corpus_dir, seeds_dir,
-            f"-max_total_time={left}", f"-timeout={timeout}", "-rss_limit_mb=0",
-            "-max_len=65536", f"-artifact_prefix={artifacts}", "-print_final_stats=1",
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            "--",
+            corpus_dir,
+            seeds_dir,
+            f"-max_total_time={left}",
+            f"-timeout={timeout}",
+            "-rss_limit_mb=0",
+            "-max_len=65536",
+            f"-artifact_prefix={artifacts}",
+            "-print_final_stats=1",
         ]
         log_path = os.path.join(work, f"libfuzzer-{runs}.log")
         with open(log_path, "w") as log:
-            subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
-                           timeout=left + timeout + 120)
+            subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=left + timeout + 120)
         with open(log_path, errors="replace") as f:
             text = f.read()
         m = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
@@ -361,8 +372,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seconds", type=int, default=int(os.environ.get("FUZZ_SECONDS", 300)))
-    p.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "pixmill-fuzz"),
-                   help="corpus and artifacts (kept between runs)")
+    p.add_argument(
+        "--work",
+        default=os.path.join(tempfile.gettempdir(), "pixmill-fuzz"),
+        help="corpus and artifacts (kept between runs)",
+    )
     p.add_argument("--timeout", type=int, default=20, help="seconds before an input is a hang")
     p.add_argument("--replay", nargs="+", metavar="FILE", help="re-run inputs and exit")
     args = p.parse_args(argv)

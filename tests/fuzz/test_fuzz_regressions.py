@@ -41,7 +41,9 @@ def _regressions() -> list:
 def _replay(paths: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, FUZZ, "--replay", *paths],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
 

@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--list", action="store_true", help="list the faults and exit")
     p.add_argument("--quiet", action="store_true", help="no per-trial lines")
     p.add_argument(
-        "--allow-known", action="store_true",
+        "--allow-known",
+        action="store_true",
         help="exit 0 when the only violations are known engine bugs (see KNOWN_ENGINE_BUGS)",
     )
     return p.parse_args(argv)
@@ -110,8 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             notes[kind] = notes.get(kind, 0) + 1
             if o.violations:
                 failures.append(
-                    {"fault": name, "trial": i, "seed": seed, "note": o.note,
-                     "violations": o.violations, "folder": tdir}
+                    {
+                        "fault": name,
+                        "trial": i,
+                        "seed": seed,
+                        "note": o.note,
+                        "violations": o.violations,
+                        "folder": tdir,
+                    }
                 )
             else:
                 shutil.rmtree(tdir, ignore_errors=True)
@@ -151,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"      {line.splitlines()[0]}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"seed": seed, "seconds": round(elapsed, 1), "rows": rows,
-                       "failures": failures}, fh, indent=2)
+            json.dump(
+                {"seed": seed, "seconds": round(elapsed, 1), "rows": rows, "failures": failures},
+                fh,
+                indent=2,
+            )
     if not failures and args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     new = [f for f in failures if split_known(f["violations"])[0]]

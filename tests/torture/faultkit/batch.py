@@ -50,6 +50,8 @@ def faults(*kinds: str) -> str:
 
 def is_marked(path: str, kind: str) -> bool:
     return mark(kind) in os.path.basename(path)
+
+
 SIGKILL = signal.SIGKILL
 
 
@@ -81,8 +83,14 @@ def image_bytes(fmt: str, w: int, h: int, seed: int = 0, mode: str = "RGB") -> b
     return _CACHE[k]
 
 
-_EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp",
-        "GIF": ".gif"}
+_EXT = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "TIFF": ".tif",
+    "BMP": ".bmp",
+    "GIF": ".gif",
+}
 
 
 def make_batch(
@@ -355,8 +363,9 @@ class ApiRun:
         for pid in sorted(extra):
             who = procs.ident(pid)
             if who:
-                v.append(f"[4] process alive after the batch, not in the pool: "
-                         f"{procs.describe(who)}")
+                v.append(
+                    f"[4] process alive after the batch, not in the pool: {procs.describe(who)}"
+                )
         self.close()
         who = {w for w in self.tracker.seen if w[0] != tracker_pid}
         who = {w for w in who if w[0] not in self._pre_children}
@@ -401,8 +410,17 @@ class CliRun:
         self.out = out
         self.report_path = report
         self.argv = [
-            PIXMILL, "convert", *self.inputs, "-o", out, "--workers", str(workers),
-            "--report", report, "--quiet", *args,
+            PIXMILL,
+            "convert",
+            *self.inputs,
+            "-o",
+            out,
+            "--workers",
+            str(workers),
+            "--report",
+            report,
+            "--quiet",
+            *args,
         ]
         ns = build_parser().parse_args(self.argv[1:])
         self.recipe = recipe_from_args(ns)

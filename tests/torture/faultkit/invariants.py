@@ -136,8 +136,7 @@ def check_report(files: Sequence[dict[str, Any]], ex: Expect) -> list[str]:
         allowed = ex.statuses.get(src)
         if allowed is not None and status not in allowed:
             v.append(
-                f"[1] {src} is {status} (expected {'/'.join(sorted(allowed))}): "
-                f"{f.get('error')}"
+                f"[1] {src} is {status} (expected {'/'.join(sorted(allowed))}): {f.get('error')}"
             )
         if status == "failed":
             why = message_problem(f.get("error"))

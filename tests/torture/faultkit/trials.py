@@ -84,8 +84,14 @@ def trial_kill(rng: random.Random, work: str, mode: str | None = None, kills: in
             v += _crash_messages_only(run.report.files)
         hit = sum(1 for _, victim in kill_times if victim is not None)
         note = f"api, {len(kill_times)} kill(s), {hit} mid-file"
-        return Outcome("kill worker", v, recovery, time.monotonic() - run.t0, note,
-                       files=run.report.files if run.report else [])
+        return Outcome(
+            "kill worker",
+            v,
+            recovery,
+            time.monotonic() - run.t0,
+            note,
+            files=run.report.files if run.report else [],
+        )
     report = os.path.join(work, "report.json")
     run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW).start()
     killed = 0
@@ -99,8 +105,14 @@ def trial_kill(rng: random.Random, work: str, mode: str | None = None, kills: in
     run_c.wait()
     ok_only = {key(j.source): {"ok", "skipped"} for j in run_c.plan.jobs} if kills == 1 else {}
     v = run_c.check(statuses=ok_only)
-    return Outcome("kill worker", v, None, run_c.exit_at - run_c.t0, f"cli, {killed} kill(s)",
-                   exit_code=run_c.exit_code)
+    return Outcome(
+        "kill worker",
+        v,
+        None,
+        run_c.exit_at - run_c.t0,
+        f"cli, {killed} kill(s)",
+        exit_code=run_c.exit_code,
+    )
 
 
 def _crash_messages_only(files: list[dict]) -> list[str]:
@@ -138,8 +150,9 @@ def trial_hang(rng: random.Random, work: str, mode: str | None = None) -> Outcom
                 statuses[key(j.source)] = {"ok", "skipped"}
         v = run.check(statuses=statuses)
         v += _limit_messages(run.report.files if run.report else [], limit)
-        return Outcome("hang -> time limit", v, recovery, time.monotonic() - run.t0,
-                       f"api, limit {limit:g} s")
+        return Outcome(
+            "hang -> time limit", v, recovery, time.monotonic() - run.t0, f"api, limit {limit:g} s"
+        )
     report = os.path.join(work, "report.json")
     args = [*recipe_cli_args(recipe), "--time-limit", str(limit)]
     run_c = CliRun([inp], out, args, report, faults=faults("hang")).start()
@@ -151,8 +164,14 @@ def trial_hang(rng: random.Random, work: str, mode: str | None = None) -> Outcom
     v = run_c.check(statuses=statuses)
     data = run_c.load_report() or {}
     v += _limit_messages(data.get("files", []), limit)
-    return Outcome("hang -> time limit", v, None, run_c.exit_at - run_c.t0,
-                   f"cli, limit {limit:g} s", exit_code=run_c.exit_code)
+    return Outcome(
+        "hang -> time limit",
+        v,
+        None,
+        run_c.exit_at - run_c.t0,
+        f"cli, limit {limit:g} s",
+        exit_code=run_c.exit_code,
+    )
 
 
 def _limit_messages(files: list[dict], limit: float) -> list[str]:
@@ -183,8 +202,13 @@ def trial_cancel(rng: random.Random, work: str, mode: str | None = None) -> Outc
         done = run.events.done_at or time.monotonic()
         late = done < t_cancel  # the batch had already finished: nothing to recover from
         v = run.check(cancelled=True)
-        return Outcome("cancel", v, None if late else done - t_cancel,
-                       time.monotonic() - run.t0, "api, after the end" if late else "api")
+        return Outcome(
+            "cancel",
+            v,
+            None if late else done - t_cancel,
+            time.monotonic() - run.t0,
+            "api, after the end" if late else "api",
+        )
     report = os.path.join(work, "report.json")
     run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW).start()
     how = rng.choice(["SIGINT", "SIGINT group", "SIGTERM"])
@@ -201,8 +225,9 @@ def trial_cancel(rng: random.Random, work: str, mode: str | None = None) -> Outc
     if code not in (0, 1, 130):
         v.append(f"[5] {how} gave exit status {code}")
     note = f"cli {how}" + ("" if run_c.load_report() else ", before the batch")
-    return Outcome("cancel", v, run_c.exit_at - t_cancel, run_c.exit_at - run_c.t0,
-                   note, exit_code=code)
+    return Outcome(
+        "cancel", v, run_c.exit_at - t_cancel, run_c.exit_at - run_c.t0, note, exit_code=code
+    )
 
 
 def trial_cancel_early(rng: random.Random, work: str) -> Outcome:
@@ -220,8 +245,14 @@ def trial_cancel_early(rng: random.Random, work: str) -> Outcome:
     if "Traceback" in run_c.stderr:
         # Not an invariant; pinned by test_ctrl_c_while_the_cli_imports_exits_quietly.
         note += ", traceback"
-    return Outcome("cancel early (CLI)", v, run_c.exit_at - t_cancel, run_c.exit_at - run_c.t0,
-                   note, exit_code=code)
+    return Outcome(
+        "cancel early (CLI)",
+        v,
+        run_c.exit_at - t_cancel,
+        run_c.exit_at - run_c.t0,
+        note,
+        exit_code=code,
+    )
 
 
 # --- unbounded allocation --------------------------------------------------------------------
@@ -249,8 +280,9 @@ def trial_alloc(rng: random.Random, work: str) -> Outcome:
     for f in run.report.files if run.report else []:
         if is_marked(f["source"], "alloc") and "memory" not in (f.get("error") or ""):
             v.append(f"[1] runaway allocation not reported as a memory failure: {f['error']}")
-    return Outcome("unbounded allocation", v, recovery, time.monotonic() - run.t0,
-                   f"limit {limit >> 20} MiB")
+    return Outcome(
+        "unbounded allocation", v, recovery, time.monotonic() - run.t0, f"limit {limit >> 20} MiB"
+    )
 
 
 # --- disk full -------------------------------------------------------------------------------
@@ -301,16 +333,22 @@ def trial_disk_full(
         def preexec() -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-        run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW,
-                       preexec=preexec).start()
+        run_c = CliRun(
+            [inp], out, recipe_cli_args(recipe), report, faults=SLOW, preexec=preexec
+        ).start()
         run_c.wait()
         v = run_c.check()
         data = run_c.load_report() or {"files": []}
         v += _space_messages(data["files"], ("file size limit", "too large", "disk full"))
         n = sum(1 for f in data["files"] if f["status"] == "failed")
-        return Outcome("disk full", v, None, run_c.exit_at - run_c.t0,
-                       f"RLIMIT_FSIZE {limit >> 10} KiB, {fmt}, {n} failed",
-                       exit_code=run_c.exit_code)
+        return Outcome(
+            "disk full",
+            v,
+            None,
+            run_c.exit_at - run_c.t0,
+            f"RLIMIT_FSIZE {limit >> 10} KiB, {fmt}, {n} failed",
+            exit_code=run_c.exit_code,
+        )
     size_kb = rng.choice([1024, 3072, 6144])
     with tmpfs(out, size_kb) as mounted:
         if not mounted:
@@ -326,8 +364,14 @@ def trial_disk_full(
         data = run_c.load_report() or {"files": []}
     v += _space_messages(data["files"], ("disk full", "no space"))
     n = sum(1 for f in data["files"] if f["status"] == "failed")
-    return Outcome("disk full", v, None, run_c.exit_at - run_c.t0,
-                   f"tmpfs {size_kb} KiB, {fmt}, {n} failed", exit_code=run_c.exit_code)
+    return Outcome(
+        "disk full",
+        v,
+        None,
+        run_c.exit_at - run_c.t0,
+        f"tmpfs {size_kb} KiB, {fmt}, {n} failed",
+        exit_code=run_c.exit_code,
+    )
 
 
 def _no_resize():
@@ -485,8 +529,9 @@ def trial_out_is_in(rng: random.Random, work: str) -> Outcome:
         run_c = CliRun([inp], inp, recipe_cli_args(recipe), report).start()
         run_c.wait()
         v += [f"run {rnd + 1}: {x}" for x in run_c.check()]
-    return Outcome("output folder = input folder", v, None, 0.0,
-                   f"{recipe.format}/{recipe.on_conflict}")
+    return Outcome(
+        "output folder = input folder", v, None, 0.0, f"{recipe.format}/{recipe.on_conflict}"
+    )
 
 
 # --- corrupt inputs --------------------------------------------------------------------------
@@ -530,8 +575,7 @@ def trial_corrupt(rng: random.Random, work: str, small: bool = False) -> Outcome
         v.append(f"[1] corpus file not in the report: {k}")
     for k in sorted(listed - planned):
         v.append(f"[1] hidden or non-image file was converted: {k}")
-    return Outcome("corrupt inputs", v, None, 0.0, f"{mode}, {len(entries)} files, "
-                   f"{recipe.format}")
+    return Outcome("corrupt inputs", v, None, 0.0, f"{mode}, {len(entries)} files, {recipe.format}")
 
 
 # --- the catalogue ---------------------------------------------------------------------------
