@@ -8,6 +8,7 @@ message a user understands plus the traceback text for the log. No Qt here, ever
 from __future__ import annotations
 
 import errno
+import io
 import math
 import os
 import re
@@ -21,7 +22,8 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from .recipe import Recipe, Resize, parse_color
-from .scan import TEMP_PREFIX, TEMP_SUFFIX, Job
+from .report import make_result
+from .scan import TEMP_PREFIX, TEMP_SUFFIX, Job, renamed
 
 # Pillow warns between 1x and 2x MAX_IMAGE_PIXELS and raises above 2x; the 2x line is ours.
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -169,7 +171,7 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes
 
     if icc:
         try:
-            src = ImageCms.ImageCmsProfile(_bytes_io(icc))
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             dst = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
             out = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
             if out is not None:
@@ -177,12 +179,6 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass
     return im.convert("RGB"), None
-
-
-def _bytes_io(data: bytes):
-    import io
-
-    return io.BytesIO(data)
 
 
 def _sixteen_to_eight(im: Image.Image) -> Image.Image:
@@ -373,11 +369,6 @@ def _replace(src: str, dst: str) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
-def _next_name(path: str, n: int) -> str:
-    stem, ext = os.path.splitext(path)
-    return f"{stem}-{n}{ext}"
-
-
 def publish(tmp: str, target: str, policy: str) -> str | None:
     """Move a finished temp file to its final name without ever clobbering a file that
     appeared since planning (unless the policy is overwrite). Returns the final path, or None
@@ -401,7 +392,7 @@ def publish(tmp: str, target: str, policy: str) -> str | None:
         if policy == "skip":
             os.unlink(tmp)
             return None
-        candidate = _next_name(target, n)
+        candidate = renamed(target, n)
     raise ConversionError("could not find a free output name")
 
 
@@ -471,19 +462,7 @@ def _cancelled() -> bool:
 def convert_one(job: Job) -> dict[str, Any]:
     """Convert one file. Never raises: returns a plain result dict (see engine.report)."""
     t0 = time.perf_counter()
-    result: dict[str, Any] = {
-        "index": job.index,
-        "source": job.source,
-        "target": None,
-        "status": "failed",
-        "error": None,
-        "traceback": None,
-        "bytes_in": job.size,
-        "bytes_out": None,
-        "width": None,
-        "height": None,
-        "ms": 0.0,
-    }
+    result = make_result(job.index, job.source, "failed", bytes_in=job.size)
     tmp: str | None = None
     stage = "read"
     try:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .pool import WorkerPool, default_memory_limit, default_workers
 from .report import Report, make_result
-from .scan import Job, temp_files
+from .scan import TEMP_PREFIX, Job, renamed, temp_files
 from .worker import run_chunk
 
 __all__ = ["BatchListener", "BatchRunner", "Progress", "default_workers"]
@@ -210,6 +210,11 @@ class BatchRunner:
 _ids = itertools.count(1)
 
 
+def _result(job: Job, status: str, error: str | None = None) -> dict[str, Any]:
+    """The result of a file the runner settles itself (skipped, cancelled, crashed...)."""
+    return make_result(job.index, job.source, status, error, None, job.size)
+
+
 @dataclass(eq=False)
 class _File:
     """One attempt at one job, from submission to its result."""
@@ -312,16 +317,7 @@ class _Batch:
             log.exception("batch supervisor failed")
             for job in self.jobs:
                 if job.index not in self.results:
-                    self._finish(
-                        make_result(
-                            job.index,
-                            job.source,
-                            "failed",
-                            f"internal error: {exc}",
-                            None,
-                            job.size,
-                        )
-                    )
+                    self._finish(_result(job, "failed", f"internal error: {exc}"))
         files = [self.results[j.index] for j in self.jobs if j.index in self.results]
         self.report = Report(files, time.monotonic() - t0, cancelled=self.cancel_requested.is_set())
         self._emit_progress(time.monotonic() - t0)
@@ -403,9 +399,7 @@ class _Batch:
                     self._settle(result.pop("file", None), result)
             else:
                 for f in list(chunk.files.values()):
-                    j = f.job
-                    msg = f"internal error: {type(payload).__name__}: {payload}"
-                    self._settle(f.fid, make_result(j.index, j.source, "failed", msg, None, j.size))
+                    self._fail(f, f"internal error: {type(payload).__name__}: {payload}")
 
     def _receive(self, pool: WorkerPool) -> None:
         self._receive_messages(pool)
@@ -459,8 +453,7 @@ class _Batch:
         self._notify("job_finished", result)
 
     def _fail(self, f: _File, message: str) -> None:
-        j = f.job
-        self._settle(f.fid, make_result(j.index, j.source, "failed", message, None, j.size))
+        self._settle(f.fid, _result(f.job, "failed", message))
 
     def _unfinished(self, chunk: _Chunk) -> None:
         """A chunk's worker is gone: put its files that never started back in the queue."""
@@ -518,7 +511,7 @@ class _Batch:
 
     def _sweep_later(self, pool: WorkerPool, f: _File) -> None:
         """Remember to remove the temp file a dead (or dying) worker left for this file."""
-        prefix = f".pixmill-{pool.tag}{f.pid}-"
+        prefix = f"{TEMP_PREFIX}{pool.tag}{f.pid}-"
         self._sweeps.add((os.path.dirname(f.job.target), prefix, f.pid))  # type: ignore[arg-type]
 
     def _sweep(self, pool: WorkerPool, procs: dict[int, Any], final: bool = False) -> None:
@@ -557,13 +550,10 @@ class _Batch:
         for f in [f for f in self._pending if f.stalls > _MAX_STALLS]:
             self._pending.remove(f)
             self._finish(
-                make_result(
-                    f.job.index,
-                    f.job.source,
+                _result(
+                    f.job,
                     "failed",
                     f"worker crashed while converting {os.path.basename(f.job.source)}",
-                    None,
-                    f.job.size,
                 )
             )
 
@@ -597,23 +587,14 @@ class _Batch:
         tries = f" on {f.attempt + 1} tries" if f.attempt else ""
         name = os.path.basename(f.job.source)
         j = f.job
-        self._finish(
-            make_result(
-                j.index,
-                j.source,
-                "failed",
-                f"worker crashed while converting {name}{how}{tries}",
-                None,
-                j.size,
-            )
-        )
+        self._finish(_result(j, "failed", f"worker crashed while converting {name}{how}{tries}"))
 
     def _cancel(self) -> None:
         """Stop feeding, give running files a moment to finish, then stop the workers and
         sweep their temp files. Every unfinished file is reported as cancelled."""
         for f in self._pending:
             j = f.job
-            self._finish(make_result(j.index, j.source, "cancelled", None, None, j.size))
+            self._finish(_result(j, "cancelled"))
         self._pending.clear()
         pool = self._pool
         if pool is None:
@@ -628,14 +609,14 @@ class _Batch:
         self.runner._retire(pool, wait=True)
         self._receive(pool)  # results that raced the terminate still count
         for folder in folders:
-            for tmp in temp_files(folder, prefix=".pixmill-" + pool.tag):
+            for tmp in temp_files(folder, prefix=TEMP_PREFIX + pool.tag):
                 try:
                     tmp.unlink()
                 except OSError:
                     pass
         for f in list(self._files.values()):
             j = f.job
-            self._settle(f.fid, make_result(j.index, j.source, "cancelled", None, None, j.size))
+            self._settle(f.fid, _result(j, "cancelled"))
 
     # --- progress --------------------------------------------------------------------------
     def _emit_progress(self, elapsed: float) -> None:
@@ -670,9 +651,8 @@ def _find_published(info: dict[str, Any]) -> str | None:
     """Where the output announced in info landed, if it did: the target or one of its
     renamed siblings holding the announced file (same device and inode)."""
     want = tuple(info["inode"])
-    stem, ext = os.path.splitext(info["target"])
     for n in range(10000):
-        candidate = info["target"] if n == 0 else f"{stem}-{n}{ext}"
+        candidate = renamed(info["target"], n)
         try:
             st = os.stat(candidate)
         except OSError:

@@ -305,11 +305,18 @@ class _DirListing:
         return name.casefold() in names
 
 
-def _unique(path: str, taken: set[str], listing: _DirListing) -> str:
+def renamed(path: str, n: int) -> str:
+    """The n-th renamed sibling of a target: photo.webp -> photo-n.webp (n 0: the target)."""
+    if n == 0:
+        return path
     stem, ext = os.path.splitext(path)
+    return f"{stem}-{n}{ext}"
+
+
+def _unique(path: str, taken: set[str], listing: _DirListing) -> str:
     n = 1
     while True:
-        candidate = f"{stem}-{n}{ext}"
+        candidate = renamed(path, n)
         if os.path.normcase(candidate).casefold() not in taken and not listing.exists(candidate):
             return candidate
         n += 1
