@@ -244,6 +244,89 @@ def _output_mode(im: Image.Image, fmt: str, background: tuple[int, int, int]) ->
     return im
 
 
+def _resize_plan(
+    size: tuple[int, int], recipe: Recipe, orientation: int, raw_size: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[float, float, float, float] | None]:
+    """Where the resize goes, in the stored orientation: we resize there and turn the small
+    result, not the big source. Returns the output size before turning, and the fill crop
+    as a box in the frame's own pixels (a drafted frame is smaller than raw_size) or None."""
+    swaps = orientation in _SWAPS_AXES
+    rw, rh = raw_size
+    up_w, up_h = (rh, rw) if swaps else (rw, rh)
+    out_w, out_h, crop = target_geometry(up_w, up_h, recipe.resize)
+    tw, th = (out_h, out_w) if swaps else (out_w, out_h)
+    if crop is None:
+        return (tw, th), None
+    fx, fy = size[0] / rw, size[1] / rh
+    cw, ch = (crop[1], crop[0]) if swaps else crop
+    left, top = (rw - cw) / 2 * fx, (rh - ch) / 2 * fy
+    return (tw, th), (left, top, left + cw * fx, top + ch * fy)
+
+
+def _stored_as_ycbcr(im: Image.Image) -> bool:
+    """Whether libjpeg can hand this three-component JPEG over as YCbCr planes: the same
+    test libjpeg makes (JFIF marker, then Adobe's transform flag, then component ids)."""
+    if getattr(im, "layers", 0) != 3:
+        return False
+    if "jfif" in im.info:
+        return True
+    if "adobe" in im.info:
+        return im.info.get("adobe_transform") == 1
+    return [layer[0] for layer in getattr(im, "layer", [])] != [82, 71, 66]  # "R", "G", "B"
+
+
+def _planar_ok(im: Image.Image, recipe: Recipe, fmt: str, orientation: int) -> bool:
+    """The JPEG -> resized JPEG path that never leaves YCbCr (see _render_planar)."""
+    if fmt != "jpeg" or im.format != "JPEG" or im.mode != "RGB" or not _stored_as_ycbcr(im):
+        return False
+    size, box = _resize_plan(im.size, recipe, orientation, im.size)
+    return box is not None or size != im.size
+
+
+def _render_planar(
+    frame: Image.Image,
+    recipe: Recipe,
+    orientation: int,
+    size: tuple[int, int],
+    box: tuple[float, float, float, float] | None,
+) -> Image.Image:
+    """Resize a YCbCr-decoded JPEG for a 4:2:0 JPEG output, plane by plane.
+
+    The encoder will average every 2x2 block of chroma, so full-size chroma is wasted work:
+    luma is resized to the output size, chroma to half of it (after an integer reduce), and
+    each chroma sample is then repeated over its 2x2 block, which the encoder averages back
+    to exactly that sample. One full-size plane instead of three, and no colour conversion
+    on either side. For odd sizes the half-size chroma grid is stretched over the whole
+    output, so it drifts by at most one pixel at the far edge."""
+    resample = _RESAMPLE[recipe.resize.filter]
+    tw, th = size
+    shrinking = tw < frame.width and th < frame.height
+    op = _TRANSPOSE.get(orientation)
+    luma, cb, cr = frame.split()
+    luma = luma.resize(
+        size, resample, box=box, reducing_gap=3.0 if shrinking and box is None else None
+    )
+    if op is not None:
+        luma = luma.transpose(op)
+    ow, oh = luma.size
+    planes = [luma]
+    hw, hh = (tw + 1) // 2, (th + 1) // 2
+    full = box if box is not None else (0, 0, frame.width, frame.height)
+    # A 2x box average first where the chroma shrinks at least 2x (from a 4:2:0 source this
+    # mostly undoes the decoder's upsampling); never more, big boxes would soften it.
+    fx = 2 if (full[2] - full[0]) >= 2 * hw else 1
+    fy = 2 if (full[3] - full[1]) >= 2 * hh else 1
+    cbox = (full[0] / fx, full[1] / fy, full[2] / fx, full[3] / fy)
+    for chroma in (cb, cr):
+        if fx > 1 or fy > 1:
+            chroma = chroma.reduce((fx, fy))
+        half = chroma.resize((hw, hh), resample, box=cbox)
+        if op is not None:
+            half = half.transpose(op)
+        planes.append(half.resize((ow, oh), Image.Resampling.NEAREST, box=(0, 0, ow / 2, oh / 2)))
+    return Image.merge("YCbCr", planes)
+
+
 def _render(
     frame: Image.Image,
     recipe: Recipe,
@@ -251,24 +334,16 @@ def _render(
     orientation: int,
     icc: bytes | None,
     raw_size: tuple[int, int],
+    planar: bool = False,
 ) -> tuple[Image.Image, bytes | None]:
     """One frame: mode, resize (with the fill crop), orientation, target mode.
 
     raw_size is the frame's full size before any JPEG draft, so a drafted frame keeps the
     right crop box."""
-    swaps = orientation in _SWAPS_AXES
-    rw, rh = raw_size
-    up_w, up_h = (rh, rw) if swaps else (rw, rh)
-    out_w, out_h, crop = target_geometry(up_w, up_h, recipe.resize)
+    (tw, th), box = _resize_plan(frame.size, recipe, orientation, raw_size)
+    if planar:
+        return _render_planar(frame, recipe, orientation, (tw, th), box), icc
     im, icc = _normalise_mode(frame, fmt, icc)
-    # Resize in the stored orientation and turn the small result, not the big source.
-    tw, th = (out_h, out_w) if swaps else (out_w, out_h)
-    fx, fy = im.width / rw, im.height / rh
-    box = None
-    if crop is not None:
-        cw, ch = (crop[1], crop[0]) if swaps else crop
-        left, top = (rw - cw) / 2 * fx, (rh - ch) / 2 * fy
-        box = (left, top, left + cw * fx, top + ch * fy)
     if box is not None or (tw, th) != im.size:
         resample = _RESAMPLE[recipe.resize.filter]
         shrinking = tw < im.width and th < im.height
@@ -541,12 +616,16 @@ def _decode_and_render(fp, job: Job) -> tuple[list[Image.Image], dict[str, Any]]
         n_frames = getattr(im, "n_frames", 1)
         multi = n_frames > 1 and recipe.keep_frames and fmt in _MULTI_FRAME
         raw_size = im.size
+        planar = False
         if im.format == "JPEG" and not multi:
-            _draft(im, recipe, orientation)
+            planar = _planar_ok(im, recipe, fmt, orientation)
+            request = _draft_size(im, recipe, orientation)
+            if planar or request:
+                im.draft("YCbCr" if planar else im.mode, request)
         meta = _metadata_kwargs(im, recipe, fmt, icc, orientation != 1)
         if not multi:
             im.load()
-            out, icc_out = _render(im, recipe, fmt, orientation, icc, raw_size)
+            out, icc_out = _render(im, recipe, fmt, orientation, icc, raw_size, planar)
             frames = [out]
         else:
             frames, durations = [], []
@@ -567,11 +646,14 @@ def _decode_and_render(fp, job: Job) -> tuple[list[Image.Image], dict[str, Any]]
         else:
             meta.pop("icc_profile", None)
     meta.update(_encoder_kwargs(recipe, fmt))
+    if planar:
+        meta["subsampling"] = "4:2:0"  # what _render_planar's chroma is laid out for
     return frames, meta
 
 
-def _draft(im: Image.Image, recipe: Recipe, orientation: int) -> None:
-    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is at most that big.
+def _draft_size(im: Image.Image, recipe: Recipe, orientation: int) -> tuple[int, int] | None:
+    """The size to ask libjpeg for, so that it decodes at 1/2, 1/4 or 1/8 scale when the output
+    is at most that big; None when no scaled decode helps.
 
     The request is the exact size the resize step needs (in stored orientation, and for fill
     the size the whole frame must have so that the crop still covers the target)."""
@@ -584,7 +666,8 @@ def _draft(im: Image.Image, recipe: Recipe, orientation: int) -> None:
         out_w, out_h = math.ceil(up_w * s), math.ceil(up_h * s)
     tw, th = (out_h, out_w) if swaps else (out_w, out_h)
     if tw * 2 <= rw and th * 2 <= rh:
-        im.draft(im.mode, (tw, th))
+        return tw, th
+    return None
 
 
 def describe_error(
