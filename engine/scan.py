@@ -344,14 +344,14 @@ def plan_jobs(
     output_dir None means "a subfolder next to each source". Outputs never overwrite a source
     of this batch, and two sources never write the same target (the later one is renamed, or
     skipped under the skip policy)."""
-    from .convert import probe_output_size  # only when the template needs it
-
     out_root = os.path.abspath(os.fspath(output_dir)) if output_dir is not None else None
     source_keys = {os.path.normcase(s.path).casefold() for s in sources}
     taken: set[str] = set()
     listing = _DirListing()
     jobs: list[Job] = []
     needs_size = _uses_size(recipe.name_template)
+    if needs_size:  # reads image headers: only then is Pillow worth loading here
+        from .convert import probe_output_size
     folders: dict[tuple[str, str | None], str] = {}
     for i, src in enumerate(sources, start=1):
         fmt, ext = output_format(recipe, src.path)

@@ -1,6 +1,7 @@
 """What runs inside a pool worker process: the initializer and the chunk runner.
 
-Kept apart from runner.py so a spawned worker imports only this, convert.py and Pillow.
+Kept apart from runner.py so a spawned worker imports only this, convert.py and Pillow; the
+main process imports this module for run_chunk's name but never loads convert.py or Pillow.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import time
 import traceback
 from typing import Any
 
-from . import convert
 from .report import make_result
 from .scan import Job
 
@@ -30,6 +30,8 @@ def init_worker(
     """Pool initializer: ignore Ctrl-C (the main process cancels cleanly), cap memory, and keep
     the message queue and the cancel and pause events for run_chunk."""
     global _MESSAGES, _PAUSE
+    from . import convert  # the worker's real work; the main process never needs Pillow
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # born blocked: see pool
@@ -145,6 +147,8 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     ("deferred", file id, None) for the files left when the batch is paused. Never raises;
     returns the results the queue could not carry (normally none)."""
     global _CURRENT, _CURRENT_SOURCE
+    from . import convert
+
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
     for n, (fid, job) in enumerate(items):

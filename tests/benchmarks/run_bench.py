@@ -17,6 +17,7 @@ BENCH_WORKERS (default 2), BENCH_QT_PLATFORM (offscreen).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -551,6 +552,19 @@ def _versions() -> dict[str, Any]:
     }
 
 
+def _compile_bytecode() -> None:
+    """Write the .pyc files an installed Pixmill ships with (pip compiles on install,
+    PyInstaller bundles them). A checkout run with PYTHONDONTWRITEBYTECODE, as on CI machines,
+    would otherwise compile every engine module from source in the main process and again
+    in every worker, a cost no user pays. The Pillow scripts' helpers get the same."""
+    folders = [REPO / "engine", REPO / "gui", Path(__file__).resolve().parent]
+    if EXPERIMENT:
+        folders.append(Path(EXPERIMENT) / "engine")
+    for folder in folders:
+        if folder.is_dir():
+            compileall.compile_dir(str(folder), quiet=1, maxlevels=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     env_quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -581,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
             for s in chosen
         ]
     args.results.mkdir(parents=True, exist_ok=True)
+    _compile_bytecode()
     work_root = args.results / ".work"
     stamp = time.strftime("%Y%m%d-%H%M%S")
 

@@ -222,6 +222,22 @@ def test_cli_never_imports_qt(photos, tmp_path):
     assert r.returncode == 0 and "clean" in r.stdout, r.stderr
 
 
+def test_cli_main_process_never_loads_pillow(photos, tmp_path):
+    """Decoding is the workers' job: the main process of a real conversion starts faster
+    without Pillow, and that start-up is on every batch's critical path."""
+    code = (
+        "import sys; from gui.launcher import main; "
+        f"rc = main(['convert', {str(photos)!r}, '-o', {str(tmp_path / 'out')!r}, "
+        "'--format', 'webp', '--quiet', '--workers', '2']); "
+        "loaded = sorted(m for m in sys.modules if m == 'PIL' or m.startswith('PIL.')); "
+        "print('rc', rc, 'pil', loaded)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    assert "rc 0 pil []" in r.stdout, r.stdout + r.stderr
+    assert len(list((tmp_path / "out").rglob("*.webp"))) > 0
+
+
 def test_presets_saved_from_the_window_are_found_by_name(photos, tmp_path):
     from engine.recipe import Recipe, Resize, save_recipe_file
 
