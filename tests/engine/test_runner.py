@@ -246,10 +246,17 @@ def test_pause_stops_feeding_and_resume_finishes(tmp_path, runner):
     assert rec.report.count("ok") == 30
 
 
-def test_progress_reports_rate_and_eta(tmp_path, runner):
-    src = many(tmp_path, 20)
+def test_progress_reports_rate_and_eta(tmp_path, monkeypatch):
+    # Two of the twelve files take a second each, so the batch outlasts several progress
+    # intervals however fast the machine converts the rest.
+    monkeypatch.setenv("PIXMILL_FAULTS", "slow:img01")
+    src = many(tmp_path, 12)
     rec = Recorder()
-    runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs, rec)
+    runner = BatchRunner(workers=2)
+    try:
+        runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs, rec)
+    finally:
+        runner.shutdown()
     mid = [s for s in rec.snapshots if 0 < s.done < s.total]
     assert mid, "at least one snapshot mid-batch"
     assert all(s.files_per_s > 0 and s.eta_s is not None for s in mid)
