@@ -293,9 +293,9 @@ def _render_planar(
     """Resize a YCbCr-decoded JPEG for a 4:2:0 JPEG output, plane by plane.
 
     The encoder will average every 2x2 block of chroma, so full-size chroma is wasted work:
-    luma is resized to the output size, chroma to half of it (after an integer reduce), and
-    each chroma sample is then repeated over its 2x2 block, which the encoder averages back
-    to exactly that sample. One full-size plane instead of three, and no colour conversion
+    luma is resized to the output size, chroma to half of it, and each chroma sample is
+    then repeated over its 2x2 block, which the encoder averages back to exactly that
+    sample. One full-size plane instead of three, and no colour conversion
     on either side. For odd sizes the half-size chroma grid is stretched over the whole
     output, so it drifts by at most one pixel at the far edge."""
     resample = _RESAMPLE[recipe.resize.filter]
