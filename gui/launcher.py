@@ -38,7 +38,7 @@ def _start_resource_tracker() -> None:
     """Boot multiprocessing's resource tracker (a helper process that every spawn-context pool
     needs) now, while this process spends ~50 ms importing the engine on one core and the
     other core is idle. Left to the pool, it boots at the same moment as the workers and
-    takes CPU from them: measured here, 30 ms off a two-worker batch."""
+    takes CPU from them: measured here, 15-30 ms off a two-worker batch."""
     if os.name != "posix":
         return
     try:
