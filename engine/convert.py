@@ -58,6 +58,7 @@ _ORIENTATION_TAG = 0x0112
 _GPS_IFD_TAG = 0x8825
 _NO_ALPHA = frozenset({"jpeg", "bmp"})
 _MULTI_FRAME = frozenset({"gif", "webp", "tiff"})
+_JPEG_FAMILY = frozenset({"JPEG", "MPO"})  # Pillow formats that libjpeg decodes (draft, YCbCr)
 _KEEPS_EXIF = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
 _KEEPS_ICC = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "gif": 65535, "avif": 65536}
@@ -277,7 +278,9 @@ def _stored_as_ycbcr(im: Image.Image) -> bool:
 
 def _planar_ok(im: Image.Image, recipe: Recipe, fmt: str, orientation: int) -> bool:
     """The JPEG -> resized JPEG path that never leaves YCbCr (see _render_planar)."""
-    if fmt != "jpeg" or im.format != "JPEG" or im.mode != "RGB" or not _stored_as_ycbcr(im):
+    if fmt != "jpeg" or im.format not in _JPEG_FAMILY or im.mode != "RGB":
+        return False
+    if not _stored_as_ycbcr(im):  # an Adobe JPEG stored as RGB
         return False
     size, box = _resize_plan(im.size, recipe, orientation, im.size)
     return box is not None or size != im.size
@@ -613,11 +616,14 @@ def _decode_and_render(fp, job: Job) -> tuple[list[Image.Image], dict[str, Any]]
     with Image.open(fp) as im:
         orientation = _orientation(im) if recipe.auto_orient else 1
         icc = im.info.get("icc_profile")
-        n_frames = getattr(im, "n_frames", 1)
+        # An MPO (multi-picture JPEG: Android's Ultra HDR, stereo and some other cameras)
+        # is one photograph plus its gain map, depth map, preview or second view: convert
+        # the primary picture, never the lot as an animation.
+        n_frames = 1 if im.format in _JPEG_FAMILY else getattr(im, "n_frames", 1)
         multi = n_frames > 1 and recipe.keep_frames and fmt in _MULTI_FRAME
         raw_size = im.size
         planar = False
-        if im.format == "JPEG" and not multi:
+        if im.format in _JPEG_FAMILY and not multi:
             planar = _planar_ok(im, recipe, fmt, orientation)
             request = _draft_size(im, recipe, orientation)
             if planar or request:

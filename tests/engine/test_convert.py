@@ -278,6 +278,26 @@ def test_multipage_tiff_keeps_pages(tmp_path):
     assert getattr(png, "n_frames", 1) == 1
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "webp", "tiff", "png", "gif"])
+def test_mpo_converts_its_primary_picture(tmp_path, fmt):
+    """A multi-picture JPEG (Android Ultra HDR, stereo cameras) is one photograph plus a gain
+    map, depth map or second view: the output is the photograph alone, one frame, through
+    the JPEG fast paths, never a two-frame animation or document."""
+    primary = Image.fromarray(photo_array(1200, 800, seed=4))
+    gain_map = Image.new("RGB", (300, 200), (128, 128, 128))
+    src = tmp_path / "PXL_0001.jpg"
+    primary.save(src, "MPO", save_all=True, append_images=[gain_map], quality=92)
+    with Image.open(src) as probe:
+        assert probe.format == "MPO" and probe.n_frames == 2
+    res, out = run(src, tmp_path / "o", format=fmt, resize=Resize("fit", width=400, height=400))
+    assert res["status"] == "ok", res
+    assert out.size == (400, 267)
+    assert getattr(out, "n_frames", 1) == 1
+    ref = primary.resize(out.size, Image.Resampling.LANCZOS)
+    diff = np.abs(np.asarray(out.convert("RGB"), np.int16) - np.asarray(ref, np.int16))
+    assert diff.mean() < (12 if fmt == "gif" else 4), diff.mean()
+
+
 @pytest.mark.parametrize(
     "content, words",
     [
