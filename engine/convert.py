@@ -59,6 +59,7 @@ _GPS_IFD_TAG = 0x8825
 _NO_ALPHA = frozenset({"jpeg", "bmp"})
 _MULTI_FRAME = frozenset({"gif", "webp", "tiff"})
 _JPEG_FAMILY = frozenset({"JPEG", "MPO"})  # Pillow formats that libjpeg decodes (draft, YCbCr)
+_ONE_PICTURE = frozenset({"JPEG", "MPO", "PSD"})  # their extra frames are not a sequence
 _KEEPS_EXIF = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
 _KEEPS_ICC = frozenset({"jpeg", "png", "webp", "avif", "tiff"})
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "gif": 65535, "avif": 65536}
@@ -616,10 +617,10 @@ def _decode_and_render(fp, job: Job) -> tuple[list[Image.Image], dict[str, Any]]
     with Image.open(fp) as im:
         orientation = _orientation(im) if recipe.auto_orient else 1
         icc = im.info.get("icc_profile")
-        # An MPO (multi-picture JPEG: Android's Ultra HDR, stereo and some other cameras)
-        # is one photograph plus its gain map, depth map, preview or second view: convert
-        # the primary picture, never the lot as an animation.
-        n_frames = 1 if im.format in _JPEG_FAMILY else getattr(im, "n_frames", 1)
+        # Frames that are parts of one picture, not a sequence: an MPO (multi-picture JPEG:
+        # Android's Ultra HDR, stereo cameras) holds a gain map, depth map or second view,
+        # a PSD its layers. Convert the primary picture or the composite, never an animation.
+        n_frames = 1 if im.format in _ONE_PICTURE else getattr(im, "n_frames", 1)
         multi = n_frames > 1 and recipe.keep_frames and fmt in _MULTI_FRAME
         raw_size = im.size
         planar = False

@@ -298,6 +298,22 @@ def test_mpo_converts_its_primary_picture(tmp_path, fmt):
     assert diff.mean() < (12 if fmt == "gif" else 4), diff.mean()
 
 
+@pytest.mark.parametrize("fmt", ["webp", "tiff", "gif", "png"])
+def test_layered_psd_converts_its_composite(tmp_path, fmt):
+    """Pillow shows a PSD's layers as frames; they are not an animation. data/layered.psd
+    (written by ImageMagick): a red-to-blue gradient composite over two flat layers."""
+    src = Path(__file__).parent / "data" / "layered.psd"
+    with Image.open(src) as probe:
+        assert probe.format == "PSD" and probe.n_frames == 2
+    res, out = run(src, tmp_path / "o", format=fmt)
+    assert res["status"] == "ok", res
+    assert out.size == (40, 30) and getattr(out, "n_frames", 1) == 1
+    rgb = out.convert("RGB")
+    top, bottom = rgb.getpixel((20, 0)), rgb.getpixel((20, 29))
+    assert top[0] > 200 and top[2] < 60, top
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+
 @pytest.mark.parametrize(
     "content, words",
     [
