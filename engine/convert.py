@@ -27,7 +27,6 @@ from .scan import TEMP_PREFIX, TEMP_SUFFIX, Job, renamed
 
 # Pillow warns between 1x and 2x MAX_IMAGE_PIXELS and raises above 2x; the 2x line is ours.
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-SAFETY_LIMIT_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 
 _RESAMPLE = {
     "lanczos": Image.Resampling.LANCZOS,
@@ -246,23 +245,35 @@ def _output_mode(im: Image.Image, fmt: str, background: tuple[int, int, int]) ->
     return im
 
 
-def _resize_plan(
-    size: tuple[int, int], recipe: Recipe, orientation: int, raw_size: tuple[int, int]
-) -> tuple[tuple[int, int], tuple[float, float, float, float] | None]:
-    """Where the resize goes, in the stored orientation: we resize there and turn the small
-    result, not the big source. Returns the output size before turning, and the fill crop
-    as a box in the frame's own pixels (a drafted frame is smaller than raw_size) or None."""
+def _stored_geometry(
+    raw_size: tuple[int, int], recipe: Recipe, orientation: int
+) -> tuple[tuple[int, int], tuple[float, float] | None, float]:
+    """target_geometry for the upright picture, given back in the stored orientation (we
+    resize there and turn the small result, not the big source): the output size before
+    turning, the fill crop in source pixels or None, and the scale from source to output."""
     swaps = orientation in _SWAPS_AXES
     rw, rh = raw_size
     up_w, up_h = (rh, rw) if swaps else (rw, rh)
     out_w, out_h, crop = target_geometry(up_w, up_h, recipe.resize)
-    tw, th = (out_h, out_w) if swaps else (out_w, out_h)
+    size = (out_h, out_w) if swaps else (out_w, out_h)
     if crop is None:
-        return (tw, th), None
+        return size, None, 1.0
+    return size, ((crop[1], crop[0]) if swaps else crop), out_w / crop[0]
+
+
+def _resize_plan(
+    size: tuple[int, int], recipe: Recipe, orientation: int, raw_size: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[float, float, float, float] | None]:
+    """The output size before turning, and the fill crop as a box in the frame's own pixels
+    (a drafted frame is smaller than raw_size) or None."""
+    out_size, crop, _ = _stored_geometry(raw_size, recipe, orientation)
+    if crop is None:
+        return out_size, None
+    rw, rh = raw_size
     fx, fy = size[0] / rw, size[1] / rh
-    cw, ch = (crop[1], crop[0]) if swaps else crop
+    cw, ch = crop
     left, top = (rw - cw) / 2 * fx, (rh - ch) / 2 * fy
-    return (tw, th), (left, top, left + cw * fx, top + ch * fy)
+    return out_size, (left, top, left + cw * fx, top + ch * fy)
 
 
 def _stored_as_ycbcr(im: Image.Image) -> bool:
@@ -665,13 +676,9 @@ def _draft_size(im: Image.Image, recipe: Recipe, orientation: int) -> tuple[int,
     The request is the exact size the resize step needs (in stored orientation, and for fill
     the size the whole frame must have so that the crop still covers the target)."""
     rw, rh = im.size
-    swaps = orientation in _SWAPS_AXES
-    up_w, up_h = (rh, rw) if swaps else (rw, rh)
-    out_w, out_h, crop = target_geometry(up_w, up_h, recipe.resize)
+    (tw, th), crop, scale = _stored_geometry(im.size, recipe, orientation)
     if crop is not None:
-        s = out_w / crop[0]
-        out_w, out_h = math.ceil(up_w * s), math.ceil(up_h * s)
-    tw, th = (out_h, out_w) if swaps else (out_w, out_h)
+        tw, th = math.ceil(rw * scale), math.ceil(rh * scale)
     if tw * 2 <= rw and th * 2 <= rh:
         return tw, th
     return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,7 +148,3 @@ def summary_line(report: Report) -> str:
         line += f"; {word} {human_bytes(abs(saved))} ({human_bytes(s['bytes_in'])} -> "
         line += f"{human_bytes(s['bytes_out'])})"
     return line
-
-
-def failures(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in results if r["status"] == "failed"]

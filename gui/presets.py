@@ -84,9 +84,6 @@ class PresetStore:
     def all(self) -> list[Preset]:
         return self.builtin() + self.user()
 
-    def find(self, name: str) -> Preset | None:
-        return next((p for p in self.all() if p.name == name), None)
-
     def save(self, recipe: Recipe, name: str) -> Preset:
         """Save recipe under name (replacing the user's preset of that name)."""
         name = name.strip()

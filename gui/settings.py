@@ -46,12 +46,6 @@ class WindowSettings:
     def set_recipe(self, recipe: Recipe) -> None:
         self.q.setValue("recipe/json", recipe.to_json())
 
-    def preset_name(self) -> str:
-        return self.q.value("recipe/preset", "", type=str)
-
-    def set_preset_name(self, name: str) -> None:
-        self.q.setValue("recipe/preset", name)
-
     # --- output and pool -------------------------------------------------------------------
     def output_folder(self) -> str:
         return self.q.value("output/folder", "", type=str)

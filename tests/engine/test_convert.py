@@ -104,27 +104,34 @@ def test_jpeg_draft_path_keeps_quality(tmp_path):
     assert diff.mean() < 3.0
 
 
+# The transpose that stores an upright picture so that EXIF orientation N gives it back.
+_STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def store_oriented(upright: Image.Image, path: Path, orientation: int, **save) -> Path:
+    """Save `upright` turned so that a viewer applying EXIF `orientation` shows it upright."""
+    op = _STORE_FOR_ORIENTATION[orientation]
+    stored = upright if op is None else upright.transpose(op)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(path, exif=exif.tobytes(), **save)
+    return path
+
+
 def oriented_source(path: Path, orientation: int) -> Path:
     """A 60x40 upright image with a red top-left corner, stored as orientation N expects."""
     arr = np.full((40, 60, 3), 200, np.uint8)
     arr[:10, :10] = (255, 0, 0)
-    upright = Image.fromarray(arr)
-    # Store the pixels so that applying the EXIF orientation gives back `upright`.
-    inverse = {
-        1: None,
-        2: Image.Transpose.FLIP_LEFT_RIGHT,
-        3: Image.Transpose.ROTATE_180,
-        4: Image.Transpose.FLIP_TOP_BOTTOM,
-        5: Image.Transpose.TRANSPOSE,
-        6: Image.Transpose.ROTATE_90,
-        7: Image.Transpose.TRANSVERSE,
-        8: Image.Transpose.ROTATE_270,
-    }[orientation]
-    stored = upright if inverse is None else upright.transpose(inverse)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    stored.save(path, quality=95, exif=exif.tobytes())
-    return path
+    return store_oriented(Image.fromarray(arr), path, orientation, quality=95)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -15,20 +15,9 @@ from PIL.JpegImagePlugin import get_sampling
 
 from engine import convert
 from engine.recipe import Recipe, Resize
-from tests.engine.test_convert import job_for, oriented_source
+from tests.engine.test_convert import job_for, oriented_source, store_oriented
 
 pytestmark = pytest.mark.timeout(60)
-
-_INVERSE = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
 
 
 def colourful(w: int, h: int) -> np.ndarray:
@@ -55,12 +44,8 @@ def colourful(w: int, h: int) -> np.ndarray:
 
 def source(tmp: Path, size: tuple[int, int], orientation: int, subsampling: str) -> Path:
     upright = Image.fromarray(colourful(*size))
-    inverse = _INVERSE[orientation]
-    stored = upright if inverse is None else upright.transpose(inverse)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
     path = tmp / f"src-{orientation}-{subsampling.replace(':', '')}.jpg"
-    stored.save(path, quality=92, subsampling=subsampling, exif=exif.tobytes())
+    store_oriented(upright, path, orientation, quality=92, subsampling=subsampling)
     upright.save(path.with_suffix(".png"))
     return path
 
