@@ -74,6 +74,7 @@ class WorkerPool:
         self.created = time.monotonic()
         self.broken = False
         self.seen: dict[int, Any] = {}  # every worker Process seen, to read a dead one's exit
+        self.ready: dict[int, str | None] = {}  # pid -> why it cannot convert (None: it can)
 
     def processes(self) -> dict[int, Any]:
         """Live worker processes by pid (also remembered in `seen`)."""
@@ -82,6 +83,12 @@ class WorkerPool:
         procs = {p.pid: p for p in list(getattr(self.pool, "_pool", []))}
         self.seen.update(procs)
         return procs
+
+    def died_starting(self) -> int:
+        """How many of the workers seen so far died before they said they were ready."""
+        return sum(
+            1 for pid, p in self.seen.items() if pid not in self.ready and p.exitcode is not None
+        )
 
     def exitcode(self, pid: int) -> int | None:
         proc = self.seen.get(pid)

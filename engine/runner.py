@@ -38,6 +38,7 @@ _PROGRESS_INTERVAL = 0.1
 _CANCEL_GRACE = 0.25
 _STALL_SECONDS = 8.0
 _MAX_STALLS = 2
+_START_DEATHS = 4  # workers dead before they were ready, with none ready: they cannot start
 _RATE_WINDOW = 10.0
 _SMALL_FILE = 256 << 10  # files up to this size travel several to a pool task
 _CHUNK_MAX = 32
@@ -407,6 +408,12 @@ class _Batch:
 
     def _receive_messages(self, pool: WorkerPool) -> None:
         for kind, fid, payload in pool.receive():
+            if kind == "ready":
+                pid, error = payload
+                pool.ready[pid] = error
+                if error is not None:
+                    pool.broken = True  # its files fail with the reason; the next batch retries
+                continue
             f = self._files.get(fid)
             if f is None or f.chunk is None or f.chunk.pool is not pool:
                 continue  # a late message about a file already settled elsewhere
@@ -472,6 +479,9 @@ class _Batch:
         if pool is None:
             return
         procs = pool.processes()
+        if not pool.ready and pool.died_starting() >= max(_START_DEATHS, 2 * pool.workers):
+            self._cannot_start(pool)
+            return
         now = time.monotonic()
         dead = [c for c in self._chunks.values() if c.pid is not None and c.pid not in procs]
         if dead:
@@ -556,6 +566,25 @@ class _Batch:
                     f"worker crashed while converting {os.path.basename(f.job.source)}",
                 )
             )
+
+    def _cannot_start(self, pool: WorkerPool) -> None:
+        """Worker after worker died before it was ready (Python or a library it loads crashes
+        at start-up): fail every file with that, instead of waiting for stall after stall."""
+        codes = [p.exitcode for p in pool.seen.values() if p.exitcode is not None]
+        how = f" (exit code {codes[-1]})" if codes and codes[-1] > 0 else ""
+        if codes and codes[-1] < 0:
+            try:
+                how = f" (killed by {signal.Signals(-codes[-1]).name})"
+            except ValueError:
+                how = f" (signal {-codes[-1]})"
+        why = f"the worker processes could not start{how}"
+        log.error("%d worker processes died during start-up; failing the batch", len(codes))
+        self.runner._retire(pool, wait=False)
+        for f in list(self._files.values()):
+            self._settle(f.fid, _result(f.job, "failed", why))
+        self._chunks.clear()
+        while self._pending:
+            self._finish(_result(self._pending.popleft().job, "failed", why))
 
     def _crashed(self, f: _File, exitcode: int | None) -> None:
         assert f.chunk is not None

@@ -22,26 +22,47 @@ _PAUSE: Any = None  # set while the batch is paused: hand the rest of a chunk ba
 _CURRENT = 0  # the file id being converted, for the "publishing" message
 _CURRENT_SOURCE = ""
 _FAULTS: list[tuple[str, str]] = []  # (kind, path substring), from PIXMILL_FAULTS
+_START_ERROR: str | None = None  # why this worker cannot convert anything, if it cannot
 
 
 def init_worker(
     messages: Any, cancel: Any, pause: Any, temp_tag: str, memory_limit: int | None
 ) -> None:
     """Pool initializer: ignore Ctrl-C (the main process cancels cleanly), cap memory, and keep
-    the message queue and the cancel and pause events for run_chunk."""
-    global _MESSAGES, _PAUSE
-    from . import convert  # the worker's real work; the main process never needs Pillow
+    the message queue and the cancel and pause events for run_chunk.
 
+    Never raises. A worker whose start-up fails (Pillow missing or broken, say) stays up and
+    answers every file it is given with the reason: an initializer that raised would make
+    the Pool start a replacement that fails the same way, over and over, while the batch
+    waited."""
+    global _MESSAGES, _PAUSE, _START_ERROR
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # born blocked: see pool
-    if memory_limit:
-        _limit_memory(memory_limit)
-    _keep_freed_memory()
     _MESSAGES = messages
     _PAUSE = pause
     _watch_parent()
+    try:
+        _start(cancel, temp_tag, memory_limit)
+    except BaseException as exc:  # noqa: BLE001 - reported with every file instead
+        _START_ERROR = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        sys.stderr.write(f"pixmill worker {os.getpid()} could not start:\n")
+        traceback.print_exc()
+    _send(("ready", 0, (os.getpid(), _START_ERROR)))
+
+
+def _start(cancel: Any, temp_tag: str, memory_limit: int | None) -> None:
     _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
+    for kind, _ in _FAULTS:
+        if kind == "start-exit":
+            os._exit(3)  # as if a library crashed the process while it was loaded
+        if kind == "start":
+            raise ImportError("injected start-up failure")
+    from . import convert  # the worker's real work; the main process never needs Pillow
+
+    if memory_limit:
+        _limit_memory(memory_limit)
+    _keep_freed_memory()
     if any(kind == "crash-after-publish" for kind, _ in _FAULTS):
         convert.CONTEXT.published = _crash_after_publish
     # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
@@ -68,14 +89,18 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="pixmill-parent-watch", daemon=True).start()
 
 
+_FAULT_KINDS = ("crash", "hang", "alloc", "slow", "crash-after-publish", "start", "start-exit")
+
+
 def _parse_faults(spec: str) -> list[tuple[str, str]]:
     """PIXMILL_FAULTS="crash:substr,hang:substr,alloc:substr,slow:substr,
-    crash-after-publish:substr": fault injection for the reliability tests and the packaged
-    smoke test. Unset in normal use."""
+    crash-after-publish:substr,start:any,start-exit:any": fault injection for the reliability
+    tests and the packaged smoke test ("start" fails every worker's start-up, "start-exit"
+    ends every worker process during it). Unset in normal use."""
     out = []
     for item in spec.split(","):
         kind, _, needle = item.strip().partition(":")
-        if kind in ("crash", "hang", "alloc", "slow", "crash-after-publish") and needle:
+        if kind in _FAULT_KINDS and needle:
             out.append((kind, needle))
     return out
 
@@ -147,10 +172,12 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     ("deferred", file id, None) for the files left when the batch is paused. Never raises;
     returns the results the queue could not carry (normally none)."""
     global _CURRENT, _CURRENT_SOURCE
-    from . import convert
-
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
+    if _START_ERROR is not None:
+        return _refuse(items, pid)
+    from . import convert
+
     for n, (fid, job) in enumerate(items):
         _CURRENT, _CURRENT_SOURCE = fid, job.source
         if _PAUSE is not None and _PAUSE.is_set():
@@ -172,6 +199,19 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
                 job.size,
                 traceback.format_exc(),
             )
+        result["file"] = fid
+        if not _send(("done", fid, result)):
+            undelivered.append(result)
+    return undelivered
+
+
+def _refuse(items: list[tuple[int, Job]], pid: int) -> list[dict[str, Any]]:
+    """Answer every file of a chunk with the reason this worker could not start."""
+    undelivered = []
+    for fid, job in items:
+        _send(("start", fid, pid))
+        why = f"the worker process could not start: {_START_ERROR}"
+        result = make_result(job.index, job.source, "failed", why, None, job.size)
         result["file"] = fid
         if not _send(("done", fid, result)):
             undelivered.append(result)

@@ -333,3 +333,56 @@ def test_a_worker_that_dies_right_after_publishing_is_not_converted_twice(
         "victim.png",
     ]
     assert_outputs_complete(out)
+
+
+def test_workers_that_cannot_start_fail_the_batch_at_once_with_the_reason(tmp_path, monkeypatch):
+    """A worker whose start-up raises (Pillow missing or broken) answers every file with the
+    reason, instead of dying and being replaced by one that dies the same way, stall after
+    stall (that took two minutes for 40 files). The next batch gets fresh workers."""
+    monkeypatch.setenv("PIXMILL_FAULTS", "start:any")
+    src = many(tmp_path, 12)
+    runner = BatchRunner(workers=2)
+    try:
+        t0 = time.monotonic()
+        report = runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs)
+        assert time.monotonic() - t0 < 20
+        assert report.count("failed") == 12 and len(report.files) == 12
+        for f in report.files:
+            assert f["error"] == (
+                "the worker process could not start: ImportError: injected start-up failure"
+            )
+        assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+        monkeypatch.delenv("PIXMILL_FAULTS")
+        again = runner.run(plan([src], Recipe(format="png"), tmp_path / "o2").jobs)
+        assert again.count("ok") == 12
+    finally:
+        runner.shutdown()
+
+
+def test_workers_that_die_while_starting_fail_the_batch_instead_of_stalling(tmp_path, monkeypatch):
+    """Worker processes that exit before they are ready (a library that crashes as it loads)
+    never take a task: the Pool starts replacement after replacement. The runner notices and
+    fails the batch with the exit code within seconds, and leaves no process behind."""
+    monkeypatch.setenv("PIXMILL_FAULTS", "start-exit:any")
+    src = many(tmp_path, 12)
+    runner = BatchRunner(workers=2)
+    try:
+        t0 = time.monotonic()
+        report = runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs)
+        assert time.monotonic() - t0 < 6.0  # the stall watchdog alone would take 8 s a round
+        assert report.count("failed") == 12 and len(report.files) == 12
+        for f in report.files:
+            assert f["error"] == "the worker processes could not start (exit code 3)"
+    finally:
+        runner.shutdown()
+    deadline = time.monotonic() + 5
+    while child_pids() - _tracker() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child_pids() - _tracker() == set()
+
+
+def _tracker() -> set[int]:
+    from multiprocessing import resource_tracker
+
+    pid = getattr(resource_tracker._resource_tracker, "_pid", None)
+    return {pid} if pid else set()
