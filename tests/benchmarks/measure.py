@@ -13,7 +13,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 SAMPLE_S = 0.1
@@ -48,6 +48,32 @@ def _parents() -> dict[int, int]:
     return out
 
 
+def _children_by_scan() -> Callable[[int], list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents().items():
+        children.setdefault(ppid, []).append(pid)
+    return lambda pid: children.get(pid, [])
+
+
+def _children_of(pid: int) -> list[int]:
+    """pid's children, from /proc/PID/task/TID/children: a few small reads instead of a scan
+    of every process on the machine. The sampler shares two cores with the contender, and a
+    full scan every 0.1 s cost about 1.3 % of a core: nothing to one worker, which leaves a
+    core idle, but taken straight from two."""
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return out
+
+
 def _hwm_kb(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
@@ -68,6 +94,8 @@ class TreeSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self.enabled = os.path.exists(f"/proc/{root}/status")
+        # /proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN; scan /proc without it.
+        self._direct = os.path.exists(f"/proc/{root}/task/{root}/children")
 
     def start(self) -> None:
         if self.enabled:
@@ -79,17 +107,14 @@ class TreeSampler:
             self._thread.join()
 
     def sample(self) -> None:
-        parents = _parents()
-        children: dict[int, list[int]] = {}
-        for pid, ppid in parents.items():
-            children.setdefault(ppid, []).append(pid)
+        children = _children_of if self._direct else _children_by_scan()
         stack = [self.root]
         while stack:
             pid = stack.pop()
             kb = _hwm_kb(pid)
             if kb is not None and kb > self.peak_kb.get(pid, 0):
                 self.peak_kb[pid] = kb
-            stack.extend(children.get(pid, ()))
+            stack.extend(children(pid))
 
     def _run(self) -> None:
         while not self._stop.is_set():
