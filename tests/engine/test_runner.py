@@ -386,3 +386,37 @@ def _tracker() -> set[int]:
 
     pid = getattr(resource_tracker._resource_tracker, "_pid", None)
     return {pid} if pid else set()
+
+
+def test_the_pool_worker_handler_waits_instead_of_spinning(tmp_path, monkeypatch):
+    """multiprocessing's stock worker handler also waits on the result pipe and loops while a
+    result sits unread: over a thousand laps for a batch like this one, CPU that two busy
+    workers on two cores pay for. Ours wakes when a worker exits or the pool changes."""
+    import multiprocessing.pool
+
+    laps = []
+    original = multiprocessing.pool.Pool._maintain_pool  # the handler calls it on the base class
+
+    def counting(*args, **kwargs):
+        laps.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "_maintain_pool", staticmethod(counting))
+    src = tmp_path / "in"
+    for i in range(16):  # above the small-file size: one file per pool task, one result each
+        make_image(src / f"big{i:02d}.png", (700, 500), seed=i, compress_level=0)
+    runner = BatchRunner(workers=2)
+    try:
+        report = runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs)
+        assert report.count("ok") == 16
+        assert len(laps) <= 6, f"{len(laps)} worker-handler laps for 16 results"
+        victim = runner.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)  # a dead worker must still wake it and be replaced
+        deadline = time.monotonic() + 10
+        while (victim in runner.worker_pids() or len(runner.worker_pids()) < 2) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        assert victim not in runner.worker_pids() and len(runner.worker_pids()) == 2
+    finally:
+        runner.shutdown()
