@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import wait
@@ -74,7 +73,7 @@ class WorkerPool:
 
     def __init__(self, ctx: Any, workers: int, memory_limit: int | None) -> None:
         self.workers = workers
-        self.tag = uuid.uuid4().hex[:8] + "-"
+        self.tag = os.urandom(4).hex() + "-"  # not uuid: it imports platform, 2 ms per start
         self.messages = ctx.SimpleQueue()
         self.cancel = ctx.Event()
         self.pause = ctx.Event()
