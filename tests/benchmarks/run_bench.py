@@ -513,6 +513,8 @@ def format_goals(goals: list[dict[str, Any]]) -> str:
         mark = {True: "PASS", False: "FAIL", None: "n/a "}[g["ok"]]
         cmp_ = ">=" if g["higher_is_better"] else "<="
         val = "-" if g["value"] is None else f"{g['value']:.2f}"
+        if g["value"] is not None and val == f"{g['target']:.2f}":
+            val = f"{g['value']:.3f}"  # a FAIL must not print the goal's own number
         lines.append(f"  [{mark}] {g['goal']}: {val} {g['unit']} (goal {cmp_} {g['target']:g})")
     return "\n".join(lines)
 
