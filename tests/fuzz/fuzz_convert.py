@@ -22,6 +22,7 @@ engine is fixed, "fixed" means it must pass.
 from __future__ import annotations
 
 import argparse
+import atexit
 import glob
 import hashlib
 import json
@@ -65,7 +66,10 @@ def setup(work: str | None = None) -> None:
     """Import the engine (instrumented when atheris is active) and make scratch folders."""
     if TORTURE not in sys.path:
         sys.path.insert(0, TORTURE)
-    work = work or tempfile.mkdtemp(prefix="pixmill-fuzz-run-", dir=_scratch_root())
+    if work is None:
+        work = tempfile.mkdtemp(prefix="pixmill-fuzz-run-", dir=_scratch_root())
+        # /dev/shm is memory: every replay and fuzz worker left its folder there until reboot.
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
     _STATE["src"] = os.path.join(work, "src.bin")
     _STATE["out"] = os.path.join(work, "out")
     os.makedirs(_STATE["out"], exist_ok=True)
