@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 _CLI_COMMANDS = frozenset({"convert", "presets", "-h", "--help", "--version"})
 
@@ -58,8 +61,31 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
     return app_main(args)
 
 
-def run() -> None:
-    sys.exit(main())
+def run(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `pixmill` program: main(), then exit with its status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = main(args)
+    if args and args[0] in _CLI_COMMANDS:
+        _exit_without_teardown(code)
+    sys.exit(code)
+
+
+def _exit_without_teardown(code: int) -> NoReturn:
+    """End a CLI run: run the atexit handlers (multiprocessing's clean-up, which unlinks the
+    pool's semaphores, and logging's flush), flush the standard streams, and leave without
+    tearing the interpreter down: freeing every module and object took 10-15 ms of each run,
+    with nothing left to write. Falls back to a normal exit while another thread still works.
+    """
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(t.is_alive() and not t.daemon for t in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (pixmill presets | head)
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ def _run() -> int:
     # First thing: a spawned pool worker is this same executable with --multiprocessing-fork;
     # freeze_support() runs its task loop and exits here, before anything imports the GUI.
     multiprocessing.freeze_support()
-    from gui.launcher import gui_main, main
+    from gui.launcher import gui_main, run
 
     name = os.path.splitext(os.path.basename(sys.argv[0]))[0].lower()
     if name.endswith("-gui"):
         return gui_main(sys.argv[1:])
-    return main(sys.argv[1:])
+    run(sys.argv[1:])  # exits
 
 
 if __name__ == "__main__":

@@ -253,3 +253,30 @@ def test_presets_saved_from_the_window_are_found_by_name(photos, tmp_path):
     assert r.returncode == 0, r.stderr
     with Image.open(out / "a.webp") as im:
         assert max(im.size) == 500
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="POSIX named semaphores in /dev/shm")
+def test_a_cli_run_that_skips_interpreter_teardown_still_cleans_up_and_flushes(photos, tmp_path):
+    """`pixmill convert` leaves without the interpreter's teardown, after the atexit handlers:
+    the pool's named semaphores must still be unlinked, the resource tracker must exit, and
+    everything written to stdout and stderr must arrive, even through pipes."""
+
+    def semaphores() -> set[str]:
+        return {n for n in os.listdir("/dev/shm") if n.startswith("sem.mp-")}
+
+    def trackers() -> set[int]:
+        ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+        return {int(line.split()[0]) for line in ps.splitlines() if "resource_tracker" in line}
+
+    before, trackers_before = semaphores(), trackers()
+    out = tmp_path / "out"
+    listing = pixmill("convert", photos, "-o", out, "--dry-run")
+    r = pixmill("convert", photos, "-o", out, "--format", "png", "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[-1].startswith("5 converted, 0 skipped, 0 failed in ")
+    assert listing.returncode == 0 and listing.stdout.count(" -> ") == 5, listing.stdout
+    assert semaphores() - before == set()
+    deadline = time.monotonic() + 5
+    while trackers() - trackers_before and time.monotonic() < deadline:
+        time.sleep(0.05)  # the run's tracker leaves once it reads EOF from the dead CLI
+    assert trackers() - trackers_before == set()
