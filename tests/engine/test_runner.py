@@ -335,23 +335,32 @@ def test_a_worker_that_dies_right_after_publishing_is_not_converted_twice(
     assert_outputs_complete(out)
 
 
-def test_workers_that_cannot_start_fail_the_batch_at_once_with_the_reason(tmp_path, monkeypatch):
-    """A worker whose start-up raises (Pillow missing or broken) answers every file with the
-    reason, instead of dying and being replaced by one that dies the same way, stall after
-    stall (that took two minutes for 40 files). The next batch gets fresh workers."""
-    monkeypatch.setenv("PIXMILL_FAULTS", "start:any")
+def _batch_with_start_fault(tmp_path, monkeypatch, fault, error, seconds):
+    """Run 12 files on workers started under fault; every file must fail with error, within
+    seconds. Returns the runner (still up) and the source folder."""
+    monkeypatch.setenv("PIXMILL_FAULTS", fault)
     src = many(tmp_path, 12)
     runner = BatchRunner(workers=2)
     try:
         t0 = time.monotonic()
         report = runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs)
-        assert time.monotonic() - t0 < 20
+        assert time.monotonic() - t0 < seconds
         assert report.count("failed") == 12 and len(report.files) == 12
-        for f in report.files:
-            assert f["error"] == (
-                "the worker process could not start: ImportError: injected start-up failure"
-            )
+        assert {f["error"] for f in report.files} == {error}
         assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    except BaseException:
+        runner.shutdown()
+        raise
+    return runner, src
+
+
+def test_workers_that_cannot_start_fail_the_batch_at_once_with_the_reason(tmp_path, monkeypatch):
+    """A worker whose start-up raises (Pillow missing or broken) answers every file with the
+    reason, instead of dying and being replaced by one that dies the same way, stall after
+    stall (that took two minutes for 40 files). The next batch gets fresh workers."""
+    why = "the worker process could not start: ImportError: injected start-up failure"
+    runner, src = _batch_with_start_fault(tmp_path, monkeypatch, "start:any", why, 20)
+    try:
         monkeypatch.delenv("PIXMILL_FAULTS")
         again = runner.run(plan([src], Recipe(format="png"), tmp_path / "o2").jobs)
         assert again.count("ok") == 12
@@ -362,19 +371,11 @@ def test_workers_that_cannot_start_fail_the_batch_at_once_with_the_reason(tmp_pa
 def test_workers_that_die_while_starting_fail_the_batch_instead_of_stalling(tmp_path, monkeypatch):
     """Worker processes that exit before they are ready (a library that crashes as it loads)
     never take a task: the Pool starts replacement after replacement. The runner notices and
-    fails the batch with the exit code within seconds, and leaves no process behind."""
-    monkeypatch.setenv("PIXMILL_FAULTS", "start-exit:any")
-    src = many(tmp_path, 12)
-    runner = BatchRunner(workers=2)
-    try:
-        t0 = time.monotonic()
-        report = runner.run(plan([src], Recipe(format="png"), tmp_path / "o").jobs)
-        assert time.monotonic() - t0 < 6.0  # the stall watchdog alone would take 8 s a round
-        assert report.count("failed") == 12 and len(report.files) == 12
-        for f in report.files:
-            assert f["error"] == "the worker processes could not start (exit code 3)"
-    finally:
-        runner.shutdown()
+    fails the batch with the exit code within seconds (the stall watchdog alone would take
+    8 s a round), and leaves no process behind."""
+    why = "the worker processes could not start (exit code 3)"
+    runner, _ = _batch_with_start_fault(tmp_path, monkeypatch, "start-exit:any", why, 6.0)
+    runner.shutdown()
     deadline = time.monotonic() + 5
     while child_pids() - _tracker() and time.monotonic() < deadline:
         time.sleep(0.05)
