@@ -486,6 +486,25 @@ def publish(tmp: str, target: str, policy: str) -> str | None:
     raise ConversionError("could not find a free output name")
 
 
+class _Output:
+    """The temp file as Pillow sees it: a file without fileno().
+
+    Given a descriptor, Pillow's JPEG, GIF, BMP and plain TIFF encoders write to it from C and
+    take a short write for success: when the disk fills up or a file-size limit is reached
+    inside the last chunk, the output is silently cut short and would be published as
+    converted. Through write(), Python's buffered file finishes a short write or raises why
+    it cannot."""
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
 def _save(im: Image.Image, out: Any, fmt: str, kwargs: dict[str, Any]) -> None:
     try:
         im.save(out, format=_PIL_FORMAT[fmt], **kwargs)
@@ -575,7 +594,7 @@ def convert_one(job: Job) -> dict[str, Any]:
         stage = "write"
         fd, tmp = _create_temp(os.path.dirname(job.target))
         with os.fdopen(fd, "w+b") as out:
-            _save(first, out, job.format, kwargs)
+            _save(first, _Output(out), job.format, kwargs)
             out.flush()
             written = os.fstat(out.fileno())
         if job.recipe.keep_dates:

@@ -405,3 +405,72 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
     out.chmod(0o500)
     res = convert_one(job_for(make_image(tmp_path / "a.jpg"), out, Recipe()))
     assert res["status"] == "failed" and "permission denied" in res["error"]
+
+
+_FSIZE_CHILD = r"""
+import json, os, resource, sys
+from PIL import Image
+from engine.convert import convert_one
+from engine.recipe import Recipe
+from engine.scan import Job, TEMP_PREFIX
+src, out = sys.argv[1], sys.argv[2]
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+for fmt, ext in (("bmp", ".bmp"), ("jpeg", ".jpg"), ("gif", ".gif"), ("tiff", ".tif"),
+                 ("png", ".png"), ("webp", ".webp")):
+    target = os.path.join(out, fmt + ext)
+    job = Job(1, src, target, fmt, Recipe(format=fmt, on_conflict="overwrite"))
+    assert convert_one(job)["status"] == "ok"
+    size = os.path.getsize(target)
+    os.unlink(target)
+    # Limits inside the first, a middle and the last 64 KiB chunk the encoders write.
+    limits = {size - 1, size - 700, size // 2, 65536 + 10, 2 * 65536 + 10, 3 * 65536 + 10}
+    for limit in sorted(n for n in limits if 0 < n < size):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        r = convert_one(job)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        left = os.path.getsize(target) if os.path.exists(target) else None
+        if left is not None:
+            try:
+                with Image.open(target) as im:
+                    im.load()
+                decodes = True
+            except Exception:
+                decodes = False
+            os.unlink(target)
+        temps = [n for n in os.listdir(out) if n.startswith(TEMP_PREFIX)]
+        print(json.dumps([fmt, size, limit, r["status"], r["error"], left,
+                          left is not None and decodes, temps]))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
+def test_an_output_cut_short_by_a_size_limit_is_never_published(tmp_path):
+    """A write that crosses RLIMIT_FSIZE (or fills the disk) is cut short by the kernel
+    without an error. Pillow's C encoders, handed a file descriptor, took that for success:
+    when it happened in the last chunk, a truncated BMP, JPEG or GIF was published as
+    converted. Every limit below the real size must now fail the file cleanly."""
+    import json
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(5)
+    src = tmp_path / "noise.png"  # noise: every output format is 100-200 KB, several chunks
+    Image.fromarray(rng.integers(0, 255, (230, 300, 3), dtype=np.uint8)).save(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    r = subprocess.run(
+        [sys.executable, "-c", _FSIZE_CHILD, str(src), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert {row[0] for row in rows} == {"bmp", "jpeg", "gif", "tiff", "png", "webp"}
+    assert len(rows) >= 24
+    for fmt, size, limit, status, error, left, decodes, temps in rows:
+        where = f"{fmt} output of {size} bytes under a {limit}-byte limit"
+        assert status == "failed", f"{where}: {status}, {left} bytes left, decodes={decodes}"
+        assert error == "output file too large for the destination (file size limit)", where
+        assert left is None and temps == [], where
