@@ -40,6 +40,11 @@ _STALL_SECONDS = 8.0
 _MAX_STALLS = 2
 _START_DEATHS = 4  # workers dead before they were ready, with none ready: they cannot start
 _RATE_WINDOW = 10.0
+# Once a worker message arrives, let others gather for this long before reading them: with
+# small files the workers send thousands a second, and waking for each one cost the main
+# process (which shares the cores with the workers) a thread wake-up, a poll and a GIL
+# hand-off per message.
+_GATHER = 0.002
 _SMALL_FILE = 256 << 10  # files up to this size travel several to a pool task
 _CHUNK_MAX = 32
 
@@ -261,6 +266,7 @@ class _Batch:
         self._chunks: dict[int, _Chunk] = {}
         self._counts = dict.fromkeys(("ok", "skipped", "failed", "cancelled"), 0)
         self._recent: collections.deque[tuple[float, int]] = collections.deque()
+        self._recent_bytes = 0  # the sum of the bytes in _recent
         self._active_time = 0.0
         self._last_activity = time.monotonic()
 
@@ -382,6 +388,7 @@ class _Batch:
         """Wait up to timeout for worker messages, then handle every message and event."""
         pool = self._pool
         if pool is not None and pool.wait(timeout):
+            time.sleep(_GATHER)
             self._receive(pool)
         elif pool is None:
             time.sleep(timeout)
@@ -456,7 +463,9 @@ class _Batch:
     def _finish(self, result: dict[str, Any]) -> None:
         self.results[result["index"]] = result
         self._counts[result["status"]] = self._counts.get(result["status"], 0) + 1
-        self._recent.append((time.monotonic(), result.get("bytes_in") or 0))
+        size = result.get("bytes_in") or 0
+        self._recent.append((time.monotonic(), size))
+        self._recent_bytes += size
         self._notify("job_finished", result)
 
     def _fail(self, f: _File, message: str) -> None:
@@ -651,11 +660,11 @@ class _Batch:
     def _emit_progress(self, elapsed: float) -> None:
         now = time.monotonic()
         while self._recent and now - self._recent[0][0] > _RATE_WINDOW:
-            self._recent.popleft()
+            self._recent_bytes -= self._recent.popleft()[1]
         done, total = len(self.results), len(self.jobs)
         span = min(_RATE_WINDOW, max(self._active_time, 1e-6))
         files_per_s = len(self._recent) / span if self._recent else 0.0
-        bytes_per_s = sum(b for _, b in self._recent) / span if self._recent else 0.0
+        bytes_per_s = self._recent_bytes / span if self._recent else 0.0
         remaining = total - done
         eta = remaining / files_per_s if files_per_s > 0 and remaining else None
         if not remaining:
