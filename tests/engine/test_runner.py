@@ -260,7 +260,11 @@ def test_progress_reports_rate_and_eta(tmp_path, monkeypatch):
     mid = [s for s in rec.snapshots if 0 < s.done < s.total]
     assert mid, "at least one snapshot mid-batch"
     assert all(s.files_per_s > 0 and s.eta_s is not None for s in mid)
-    assert rec.snapshots[-1].fraction == 1.0
+    last = rec.snapshots[-1]
+    assert last.fraction == 1.0
+    # The whole batch fits in the 10 s rate window: bytes/s over files/s is the mean size.
+    sizes = [f["bytes_in"] for f in rec.report.files]
+    assert last.bytes_per_s / last.files_per_s == pytest.approx(sum(sizes) / len(sizes))
 
 
 def test_a_crash_inside_a_chunk_of_small_files_loses_and_duplicates_nothing(tmp_path, monkeypatch):
