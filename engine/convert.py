@@ -294,8 +294,8 @@ def _planar_ok(im: Image.Image, recipe: Recipe, fmt: str, orientation: int) -> b
         return False
     if not _stored_as_ycbcr(im):  # an Adobe JPEG stored as RGB
         return False
-    size, box = _resize_plan(im.size, recipe, orientation, im.size)
-    return box is not None or size != im.size
+    size, crop, _ = _stored_geometry(im.size, recipe, orientation)
+    return crop is not None or size != im.size
 
 
 def _render_planar(

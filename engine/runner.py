@@ -580,13 +580,7 @@ class _Batch:
         """Worker after worker died before it was ready (Python or a library it loads crashes
         at start-up): fail every file with that, instead of waiting for stall after stall."""
         codes = [p.exitcode for p in pool.seen.values() if p.exitcode is not None]
-        how = f" (exit code {codes[-1]})" if codes and codes[-1] > 0 else ""
-        if codes and codes[-1] < 0:
-            try:
-                how = f" (killed by {signal.Signals(-codes[-1]).name})"
-            except ValueError:
-                how = f" (signal {-codes[-1]})"
-        why = f"the worker processes could not start{how}"
+        why = f"the worker processes could not start{_how_it_ended(codes[-1] if codes else None)}"
         log.error("%d worker processes died during start-up; failing the batch", len(codes))
         self.runner._retire(pool, wait=False)
         for f in list(self._files.values()):
@@ -614,14 +608,7 @@ class _Batch:
             f.chunk = None
             self._pending.appendleft(f)
             return
-        how = ""
-        if exitcode is not None and exitcode < 0:
-            try:
-                how = f" (killed by {signal.Signals(-exitcode).name})"
-            except ValueError:
-                how = f" (signal {-exitcode})"
-        elif exitcode:
-            how = f" (exit code {exitcode})"
+        how = _how_it_ended(exitcode)
         tries = f" on {f.attempt + 1} tries" if f.attempt else ""
         name = os.path.basename(f.job.source)
         j = f.job
@@ -683,6 +670,16 @@ class _Batch:
             paused=self.paused.is_set(),
         )
         self._notify("progress", snap)
+
+
+def _how_it_ended(exitcode: int | None) -> str:
+    """A dead worker's exit, for a message: " (killed by SIGKILL)", " (exit code 3)" or ""."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f" (killed by {signal.Signals(-exitcode).name})"
+        except ValueError:
+            return f" (signal {-exitcode})"
+    return f" (exit code {exitcode})" if exitcode else ""
 
 
 def _find_published(info: dict[str, Any]) -> str | None:

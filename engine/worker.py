@@ -174,10 +174,6 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     global _CURRENT, _CURRENT_SOURCE
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
-    if _START_ERROR is not None:
-        return _refuse(items, pid)
-    from . import convert
-
     for n, (fid, job) in enumerate(items):
         _CURRENT, _CURRENT_SOURCE = fid, job.source
         if _PAUSE is not None and _PAUSE.is_set():
@@ -185,37 +181,34 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
                 _send(("deferred", rest, None))
             break
         _send(("start", fid, pid))
-        try:
-            if _FAULTS:
-                _inject_fault(job.source)
-            result = convert.convert_one(job)
-        except BaseException as exc:  # noqa: BLE001 - a worker must always answer
-            result = make_result(
-                job.index,
-                job.source,
-                "failed",
-                convert.describe_error(exc, job),
-                None,
-                job.size,
-                traceback.format_exc(),
-            )
+        result = _convert(job)
         result["file"] = fid
         if not _send(("done", fid, result)):
             undelivered.append(result)
     return undelivered
 
 
-def _refuse(items: list[tuple[int, Job]], pid: int) -> list[dict[str, Any]]:
-    """Answer every file of a chunk with the reason this worker could not start."""
-    undelivered = []
-    for fid, job in items:
-        _send(("start", fid, pid))
+def _convert(job: Job) -> dict[str, Any]:
+    """One file's result; never raises."""
+    if _START_ERROR is not None:
         why = f"the worker process could not start: {_START_ERROR}"
-        result = make_result(job.index, job.source, "failed", why, None, job.size)
-        result["file"] = fid
-        if not _send(("done", fid, result)):
-            undelivered.append(result)
-    return undelivered
+        return make_result(job.index, job.source, "failed", why, None, job.size)
+    from . import convert
+
+    try:
+        if _FAULTS:
+            _inject_fault(job.source)
+        return convert.convert_one(job)
+    except BaseException as exc:  # noqa: BLE001 - a worker must always answer
+        return make_result(
+            job.index,
+            job.source,
+            "failed",
+            convert.describe_error(exc, job),
+            None,
+            job.size,
+            traceback.format_exc(),
+        )
 
 
 def _send(message: tuple[Any, ...]) -> bool:
