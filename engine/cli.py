@@ -1,7 +1,7 @@
-"""The headless front end: `pixmill convert` and `pixmill presets`.
+"""The headless face: `pixmill convert` and `pixmill presets`.
 
-Builds a Recipe from a preset and flags, plans with engine.scan, runs with engine.runner and
-prints a progress bar (stderr, terminals only) and one line per failure. No Qt import.
+Builds a Recipe from a preset and flags, plans with plan.py, runs with the BatchRunner and
+prints a progress bar (stderr, terminals only), one line per failure and the summary. No Qt.
 """
 
 from __future__ import annotations
@@ -10,23 +10,17 @@ import argparse
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .recipe import (
-    FORMATS,
-    Recipe,
-    RecipeError,
-    Resize,
-    builtin_presets,
-    find_preset,
-    user_presets,
-    user_presets_dir,
-)
-from .report import Report, human_duration, summary_line
-from .runner import BatchListener, BatchRunner, Progress, default_workers
-from .scan import format_plan, plan
+from .events import BatchListener, Progress, Throttle
+from .formats import FORMATS
+from .plan import format_plan, plan
+from .pool import default_workers
+from .presets import PresetStore
+from .recipe import Recipe, RecipeError, Resize
+from .report import Report, human_duration, summary_text
+from .runner import BatchRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -140,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
-    base = find_preset(args.preset) if args.preset else Recipe()
+    base = PresetStore().find(args.preset) if args.preset else Recipe()
     changes: dict[str, Any] = {}
     for attr, field in (
         ("format", "format"),
@@ -204,7 +198,7 @@ class ConsoleListener(BatchListener):
         self.stream = stream
         self.tty = stream.isatty() and not quiet
         self.quiet = quiet
-        self._last = 0.0
+        self._throttle = Throttle(0.1)
         self._width = 0
 
     def _clear(self) -> None:
@@ -219,12 +213,10 @@ class ConsoleListener(BatchListener):
             self.stream.flush()
 
     def progress(self, snap: Progress) -> None:
-        if not self.tty:
+        # The runner sends a snapshot every 0.1 s and a last one at the end: a held-back
+        # update is never the last word.
+        if not self.tty or (self._throttle.wait() and snap.done < snap.total):
             return
-        now = time.monotonic()
-        if now - self._last < 0.1 and snap.done < snap.total:
-            return
-        self._last = now
         width = 30
         filled = int(width * snap.fraction)
         eta = "--" if snap.eta_s is None else human_duration(snap.eta_s)
@@ -243,13 +235,15 @@ class ConsoleListener(BatchListener):
 
 
 def cmd_presets(out: TextIO) -> int:
-    for name, recipe in builtin_presets().items():
-        out.write(f"{name:24} {recipe.description or recipe.describe()}\n")
-    mine = user_presets()
+    store = PresetStore()
+    for preset in store.builtin():
+        out.write(f"{preset.name:24} {preset.recipe.description or preset.recipe.describe()}\n")
+    mine = store.user()
     if mine:
-        out.write(f"\nyour presets ({user_presets_dir()}):\n")
-        for name, recipe in mine.items():
-            out.write(f"{name:24} {recipe.description or recipe.describe()}\n")
+        out.write(f"\nyour presets ({store.folder}):\n")
+        for preset in mine:
+            recipe = preset.recipe
+            out.write(f"{preset.name:24} {recipe.description or recipe.describe()}\n")
     return EXIT_OK
 
 
@@ -318,7 +312,7 @@ def _run(
         except OSError as exc:
             err.write(f"could not write report {args.report}: {exc.strerror or exc}\n")
     if not args.quiet or report.exit_code:
-        err.write(summary_line(report) + "\n")
+        err.write(summary_text(report.summary, plain=True) + "\n")
     if report.cancelled:
         err.write("cancelled\n")
     return report.exit_code

@@ -1,8 +1,7 @@
-"""Recipes: a frozen, JSON round-tripping description of one conversion.
+"""Recipes: the frozen, JSON round-tripping description of one conversion.
 
 A recipe says what every output should look like (format, size, quality, metadata, naming,
-conflict policy). The CLI and the window build the same Recipe; built-in presets are JSON files
-in resources/presets.
+conflict policy); the CLI and the window build the same Recipe. Presets live in presets.py.
 """
 
 from __future__ import annotations
@@ -10,29 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-FORMATS = ("jpeg", "png", "webp", "avif", "tiff", "bmp", "gif", "same")
+from .formats import FORMATS, QUALITY_FORMATS
+
 RESIZE_MODES = ("none", "fit", "long_edge", "percent", "exact", "fill")
 METADATA_MODES = ("keep", "strip", "strip_location")
 CONFLICT_POLICIES = ("rename", "skip", "overwrite")
 RESAMPLE_FILTERS = ("lanczos", "bicubic", "bilinear", "nearest")
-
-#: Formats whose quality setting means something.
-QUALITY_FORMATS = frozenset({"jpeg", "webp", "avif"})
-
-#: File extension written for each output format.
-EXTENSIONS = {
-    "jpeg": ".jpg",
-    "png": ".png",
-    "webp": ".webp",
-    "avif": ".avif",
-    "tiff": ".tif",
-    "bmp": ".bmp",
-    "gif": ".gif",
-}
-
 NAME_TOKENS = ("stem", "ext", "width", "height", "index", "parent", "date")
 
 
@@ -209,78 +193,3 @@ def check_template(template: str) -> None:
         raise
     except (ValueError, IndexError, KeyError, AttributeError) as exc:
         raise RecipeError(f"naming template {template!r} is not valid: {exc}") from None
-
-
-# --- presets ---------------------------------------------------------------------------------
-def presets_dir() -> Path:
-    """The folder holding the built-in preset JSON files."""
-    import resources
-
-    return Path(resources.__file__).resolve().parent / "presets"
-
-
-def builtin_presets() -> dict[str, Recipe]:
-    """Built-in presets by name, in file-name order."""
-    out: dict[str, Recipe] = {}
-    for path in sorted(presets_dir().glob("*.json")):
-        recipe = load_recipe_file(path)
-        out[recipe.name or path.stem] = recipe
-    return out
-
-
-def load_recipe_file(path: Path) -> Recipe:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RecipeError(f"cannot read preset {path}: {exc.strerror or exc}") from None
-    try:
-        recipe = Recipe.from_json(text)
-    except RecipeError as exc:
-        raise RecipeError(f"{path}: {exc}") from None
-    if not recipe.name:
-        recipe = recipe.replace(name=Path(path).stem)
-    return recipe
-
-
-def save_recipe_file(recipe: Recipe, path: Path) -> None:
-    Path(path).write_text(recipe.to_json() + "\n", encoding="utf-8")
-
-
-def user_presets_dir() -> Path:
-    """Where the window saves the user's presets (Qt's AppConfigLocation for organisation and
-    application "Pixmill", worked out here without Qt so the CLI finds them by name too)."""
-    import os
-    import sys
-
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Preferences"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "Pixmill" / "Pixmill" / "presets"
-
-
-def user_presets() -> dict[str, Recipe]:
-    """The user's saved presets by name; unreadable files are left out."""
-    out: dict[str, Recipe] = {}
-    folder = user_presets_dir()
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            recipe = load_recipe_file(path)
-        except RecipeError:
-            continue
-        out[recipe.name or path.stem] = recipe
-    return out
-
-
-def find_preset(name_or_file: str) -> Recipe:
-    """A built-in or user preset by (case-insensitive) name, or a recipe JSON file."""
-    presets = builtin_presets()
-    for name, recipe in (presets | user_presets()).items():
-        if name.casefold() == name_or_file.casefold():
-            return recipe
-    path = Path(name_or_file)
-    if path.suffix.lower() == ".json" or path.exists():
-        return load_recipe_file(path)
-    raise RecipeError(f"no preset named {name_or_file!r}; built-in presets: {', '.join(presets)}")

@@ -1,7 +1,5 @@
-"""Per-file results, batch summaries and their JSON/CSV export.
-
-A result is a plain dict (what a worker returns); a Report holds one per planned source,
-in plan order, and knows how to summarise and save itself.
+"""The batch report: one result per planned source in plan order, its summary, JSON and CSV
+export, and the summary's wording that the CLI and the window both show.
 """
 
 from __future__ import annotations
@@ -13,43 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("ok", "skipped", "failed", "cancelled")
-FILE_FIELDS = (
-    "source",
-    "target",
-    "status",
-    "error",
-    "bytes_in",
-    "bytes_out",
-    "width",
-    "height",
-    "ms",
-)
-
-
-def make_result(
-    index: int,
-    source: str,
-    status: str,
-    error: str | None = None,
-    target: str | None = None,
-    bytes_in: int = 0,
-    traceback: str | None = None,
-) -> dict[str, Any]:
-    """A result for a file that never reached a worker (skipped, cancelled, crashed)."""
-    return {
-        "index": index,
-        "source": source,
-        "target": target,
-        "status": status,
-        "error": error,
-        "traceback": traceback,
-        "bytes_in": bytes_in,
-        "bytes_out": None,
-        "width": None,
-        "height": None,
-        "ms": 0.0,
-    }
+from .result import FILE_FIELDS, STATUSES
 
 
 @dataclass
@@ -136,15 +98,29 @@ def human_duration(seconds: float) -> str:
     return f"{s} s"
 
 
-def summary_line(report: Report) -> str:
-    s = report.summary
-    parts = [f"{s['ok']} converted", f"{s['skipped']} skipped", f"{s['failed']} failed"]
-    if s["cancelled"]:
-        parts.append(f"{s['cancelled']} cancelled")
-    line = ", ".join(parts) + f" in {s['seconds']:.1f} s"
-    if s["ok"] and s["bytes_in"]:
-        saved = s["bytes_in"] - s["bytes_out"]
+def summary_text(summary: dict[str, Any], cancelled: bool = False, plain: bool = False) -> str:
+    """One line: converted, skipped, failed, cancelled, bytes saved and time (from
+    Report.summary). The window and the CLI say it the same way; plain uses ASCII
+    punctuation only, for terminals that may not show "·" and "→"."""
+    sep, arrow = (", ", "->") if plain else (" · ", "→")
+    parts = [
+        f"{summary['ok']:,} converted",
+        f"{summary['skipped']:,} skipped",
+        f"{summary['failed']:,} failed",
+    ]
+    if summary.get("cancelled"):
+        parts.append(f"{summary['cancelled']:,} cancelled")
+    if summary["ok"] and summary["bytes_in"]:
+        saved = summary["bytes_in"] - summary["bytes_out"]
         word = "saved" if saved >= 0 else "grew by"
-        line += f"; {word} {human_bytes(abs(saved))} ({human_bytes(s['bytes_in'])} -> "
-        line += f"{human_bytes(s['bytes_out'])})"
-    return line
+        parts.append(
+            f"{word} {human_bytes(abs(saved))} "
+            f"({human_bytes(summary['bytes_in'])} {arrow} {human_bytes(summary['bytes_out'])})"
+        )
+    parts.append(f"in {elapsed_text(summary['seconds'])}")
+    return ("Cancelled: " if cancelled else "") + sep.join(parts)
+
+
+def elapsed_text(seconds: float) -> str:
+    """A batch's running time, with a tenth of a second below a minute."""
+    return f"{seconds:.1f} s" if seconds < 60 else human_duration(seconds)

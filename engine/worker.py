@@ -1,7 +1,9 @@
-"""What runs inside a pool worker process: the initializer and the chunk runner.
+"""What runs inside a pool worker process: its start-up (signals, memory ceiling, allocator,
+the hooks convert_one gets) and run_chunk, which converts a chunk of files and reports each
+on the pool's message queue.
 
-Kept apart from runner.py so a spawned worker imports only this, convert.py and Pillow; the
-main process imports this module for run_chunk's name but never loads convert.py or Pillow.
+The main process imports this module for run_chunk's name only; a spawned worker imports it,
+convert.py and Pillow, never the runner, the pool or Qt.
 """
 
 from __future__ import annotations
@@ -14,15 +16,42 @@ import time
 import traceback
 from typing import Any
 
-from .report import make_result
-from .scan import Job
+from .errors import describe_error
+from .faults import Faults
+from .job import Job
+from .result import job_result
 
-_MESSAGES: Any = None  # the pool's SimpleQueue of start/done messages
-_PAUSE: Any = None  # set while the batch is paused: hand the rest of a chunk back
-_CURRENT = 0  # the file id being converted, for the "publishing" message
-_CURRENT_SOURCE = ""
-_FAULTS: list[tuple[str, str]] = []  # (kind, path substring), from PIXMILL_FAULTS
-_START_ERROR: str | None = None  # why this worker cannot convert anything, if it cannot
+
+class _Worker:
+    """This process's side of the pool: the message queue, the pause event, the hooks for
+    convert_one, and why it cannot convert anything (if it cannot)."""
+
+    def __init__(self, messages: Any, pause: Any) -> None:
+        self.messages = messages
+        self.pause = pause
+        self.faults = Faults()
+        self.hooks: Any = None
+        self.start_error: str | None = None
+        self.current = 0  # the file id being converted, for the "publishing" message
+        self.current_source = ""
+
+    def send(self, message: tuple[Any, ...]) -> bool:
+        try:
+            self.messages.put(message)
+            return True
+        except Exception:
+            return False
+
+    def announce(self, info: dict[str, Any]) -> None:
+        """Tell the runner an output is about to be published (see the supervisor's crash
+        handling: an output that landed is not converted again)."""
+        self.send(("publishing", self.current, info))
+
+    def published(self, final: str | None) -> None:
+        self.faults.published(self.current_source)
+
+
+_WORKER: _Worker | None = None
 
 
 def init_worker(
@@ -35,44 +64,36 @@ def init_worker(
     answers every file it is given with the reason: an initializer that raised would make
     the Pool start a replacement that fails the same way, over and over, while the batch
     waited."""
-    global _MESSAGES, _PAUSE, _START_ERROR
+    global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # born blocked: see pool
-    _MESSAGES = messages
-    _PAUSE = pause
+    worker = _WORKER = _Worker(messages, pause)
     _watch_parent()
     try:
-        _start(cancel, temp_tag, memory_limit)
+        _start(worker, cancel, temp_tag, memory_limit)
     except BaseException as exc:  # noqa: BLE001 - reported with every file instead
-        _START_ERROR = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        worker.start_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         sys.stderr.write(f"pixmill worker {os.getpid()} could not start:\n")
         traceback.print_exc()
-    _send(("ready", 0, (os.getpid(), _START_ERROR)))
+    worker.send(("ready", 0, (os.getpid(), worker.start_error)))
 
 
-def _start(cancel: Any, temp_tag: str, memory_limit: int | None) -> None:
-    _FAULTS[:] = _parse_faults(os.environ.get("PIXMILL_FAULTS", ""))
-    for kind, _ in _FAULTS:
-        if kind == "start-exit":
-            os._exit(3)  # as if a library crashed the process while it was loaded
-        if kind == "start":
-            raise ImportError("injected start-up failure")
-    from . import convert  # the worker's real work; the main process never needs Pillow
+def _start(worker: _Worker, cancel: Any, temp_tag: str, memory_limit: int | None) -> None:
+    worker.faults = Faults.from_env()
+    worker.faults.at_start()
+    from .convert import Hooks  # the worker's real work; the main process never needs Pillow
 
     if memory_limit:
         _limit_memory(memory_limit)
     _keep_freed_memory()
-    if any(kind == "crash-after-publish" for kind, _ in _FAULTS):
-        convert.CONTEXT.published = _crash_after_publish
-    # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
-    convert.set_worker_context(f"{temp_tag}{os.getpid()}-", cancel)
-    convert.CONTEXT.announce = _announce
-
-
-def _announce(info: dict[str, Any]) -> None:
-    """Tell the runner an output is about to be published (see runner._crashed)."""
-    _send(("publishing", _CURRENT, info))
+    worker.hooks = Hooks(
+        # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
+        temp_tag=f"{temp_tag}{os.getpid()}-",
+        cancelled=cancel.is_set if cancel is not None else None,
+        announce=worker.announce,
+        published=worker.published if worker.faults.after_publish else None,
+    )
 
 
 def _watch_parent() -> None:
@@ -87,45 +108,6 @@ def _watch_parent() -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="pixmill-parent-watch", daemon=True).start()
-
-
-_FAULT_KINDS = ("crash", "hang", "alloc", "slow", "crash-after-publish", "start", "start-exit")
-
-
-def _parse_faults(spec: str) -> list[tuple[str, str]]:
-    """PIXMILL_FAULTS="crash:substr,hang:substr,alloc:substr,slow:substr,
-    crash-after-publish:substr,start:any,start-exit:any": fault injection for the reliability
-    tests and the packaged smoke test ("start" fails every worker's start-up, "start-exit"
-    ends every worker process during it). Unset in normal use."""
-    out = []
-    for item in spec.split(","):
-        kind, _, needle = item.strip().partition(":")
-        if kind in _FAULT_KINDS and needle:
-            out.append((kind, needle))
-    return out
-
-
-def _crash_after_publish(final: str | None) -> None:
-    """Die right after the output is in place, before the runner hears of it."""
-    if any(k == "crash-after-publish" and n in _CURRENT_SOURCE for k, n in _FAULTS):
-        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
-
-
-def _inject_fault(source: str) -> None:
-    for kind, needle in _FAULTS:
-        if needle not in source or kind == "crash-after-publish":
-            continue
-        if kind == "crash":
-            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
-        elif kind == "hang":
-            while True:
-                time.sleep(3600)
-        elif kind == "alloc":
-            hoard = []
-            while True:
-                hoard.append(bytearray(64 << 20))
-        elif kind == "slow":
-            time.sleep(1.0)
 
 
 def _keep_freed_memory() -> None:
@@ -171,49 +153,34 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     queue: ("start", file id, pid) before it, ("done", file id, result) after it, or
     ("deferred", file id, None) for the files left when the batch is paused. Never raises;
     returns the results the queue could not carry (normally none)."""
-    global _CURRENT, _CURRENT_SOURCE
+    worker = _WORKER
+    assert worker is not None, "run_chunk runs in a pool worker started by init_worker"
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
     for n, (fid, job) in enumerate(items):
-        _CURRENT, _CURRENT_SOURCE = fid, job.source
-        if _PAUSE is not None and _PAUSE.is_set():
+        worker.current, worker.current_source = fid, job.source
+        if worker.pause is not None and worker.pause.is_set():
             for rest, _ in items[n:]:
-                _send(("deferred", rest, None))
+                worker.send(("deferred", rest, None))
             break
-        _send(("start", fid, pid))
-        result = _convert(job)
+        worker.send(("start", fid, pid))
+        result = _convert(worker, job)
         result["file"] = fid
-        if not _send(("done", fid, result)):
+        if not worker.send(("done", fid, result)):
             undelivered.append(result)
     return undelivered
 
 
-def _convert(job: Job) -> dict[str, Any]:
+def _convert(worker: _Worker, job: Job) -> dict[str, Any]:
     """One file's result; never raises."""
-    if _START_ERROR is not None:
-        why = f"the worker process could not start: {_START_ERROR}"
-        return make_result(job.index, job.source, "failed", why, None, job.size)
+    if worker.start_error is not None:
+        why = f"the worker process could not start: {worker.start_error}"
+        return job_result(job, "failed", why)
     from . import convert
 
     try:
-        if _FAULTS:
-            _inject_fault(job.source)
-        return convert.convert_one(job)
+        if worker.faults:
+            worker.faults.before_convert(job.source)
+        return convert.convert_one(job, worker.hooks)
     except BaseException as exc:  # noqa: BLE001 - a worker must always answer
-        return make_result(
-            job.index,
-            job.source,
-            "failed",
-            convert.describe_error(exc, job),
-            None,
-            job.size,
-            traceback.format_exc(),
-        )
-
-
-def _send(message: tuple[Any, ...]) -> bool:
-    try:
-        _MESSAGES.put(message)
-        return True
-    except Exception:
-        return False
+        return job_result(job, "failed", describe_error(exc, job), traceback=traceback.format_exc())

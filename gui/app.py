@@ -38,7 +38,7 @@ def main(paths: Sequence[str]) -> int:
         with _quit_on_signals(window):
             return app.exec()
     finally:
-        window.batch.runner.shutdown()  # the event loop is over: blocking here is fine
+        window.shutdown()  # the event loop is over: blocking here is fine
 
 
 DESKTOP_ID = "io.github.pixmill.Pixmill"

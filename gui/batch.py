@@ -1,6 +1,6 @@
 """BatchController: one batch's life for the window, from Start to the report.
 
-Start plans on a background thread (engine.scan.plan: scan with the recipe in force, then
+Start plans on a background thread (pixmill.engine.plan: scan with the recipe in force, then
 targets and collisions), then hands the jobs to the BatchRunner with the bridge's listener.
 Pause, Resume and Cancel go straight to the runner; stopping the pool (which can block)
 always runs off the GUI thread.
@@ -13,13 +13,22 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.recipe import Recipe
-from engine.report import Report
-from engine.runner import BatchRunner
-from engine.scan import Plan, plan
+from pixmill.engine.job import Plan
+from pixmill.engine.plan import plan
+from pixmill.engine.recipe import Recipe
+from pixmill.engine.report import Report
+from pixmill.engine.runner import BatchRunner
 
 from .bridge import BackgroundTask, BatchBridge
-from .run_bar import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING
+
+#: What the window's batch is doing; decides which buttons and fields work.
+IDLE, PREPARING, RUNNING, PAUSED, CANCELLING = (
+    "idle",
+    "preparing",
+    "running",
+    "paused",
+    "cancelling",
+)
 
 
 def plan_batch(
@@ -38,14 +47,14 @@ class BatchController(QObject):
     Attributes:
         runner: the BatchRunner (its pool stays warm between batches).
         bridge: the BatchBridge that turns runner callbacks into GUI-thread signals.
-        state: one of gui.run_bar's IDLE, PREPARING, RUNNING, PAUSED, CANCELLING.
+        state: one of IDLE, PREPARING, RUNNING, PAUSED, CANCELLING (this module's).
         report: the last finished batch's Report, or None.
         output_dir: the last batch's output folder (None: next to each source).
 
     Signals:
         stateChanged(object): str, the new state.
-        planned(object): engine.scan.Plan, just before its jobs go to the runner.
-        progressChanged(object): engine.runner.Progress (coalesced by the bridge).
+        planned(object): engine.job.Plan, just before its jobs go to the runner.
+        progressChanged(object): engine.events.Progress (coalesced by the bridge).
         resultsReady(object): list[dict], new result dicts (coalesced by the bridge).
         currentFile(object): str, a file a worker just started.
         finished(object): engine.report.Report, after every result was delivered.
@@ -178,6 +187,11 @@ class BatchController(QObject):
             return
         self.runner.workers = workers
         self._helper(lambda cancelled: self.runner.warm_up(), "warm-up")
+
+    def shutdown(self) -> None:
+        """Cancel whatever runs and stop the pool, blocking (never while the event loop
+        runs: use shutdown_async() there)."""
+        self.runner.shutdown()
 
     def shutdown_async(self) -> None:
         """Cancel whatever runs and stop the pool on a background thread; emits shutDown."""

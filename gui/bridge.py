@@ -2,21 +2,23 @@
 
 Engine callbacks (the runner's supervisor thread) and background tasks (scans, planning, pool
 shutdown) only ever call `signal.emit(payload)` on a QObject that lives in the GUI thread. Qt
-queues those emits into the GUI thread, where slots coalesce them: result rows and progress
-snapshots are flushed about 30 times a second, never once per file.
+queues those emits into the GUI thread, where slots coalesce them: the first result rows and
+progress snapshot are shown at once, later ones at most about 30 times a second, never once
+per file.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from engine.report import Report
-from engine.runner import BatchListener, Progress
+from pixmill.engine.events import BatchListener, Progress, Throttle
+from pixmill.engine.report import Report
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ class BatchBridge(QObject):
         batchStarted(object): int, the number of planned files.
         currentFile(object): str, the source a worker started most recently (coalesced).
         resultsReady(object): list[dict], new engine result dicts in arrival order (coalesced).
-        progressChanged(object): engine.runner.Progress, the newest snapshot (older ones are
+        progressChanged(object): engine.events.Progress, the newest snapshot (older ones are
             dropped).
         batchFinished(object): engine.report.Report. Every result and the final progress have
             been flushed before it is emitted.
@@ -58,10 +60,10 @@ class BatchBridge(QObject):
         self._pending: list[dict[str, Any]] = []
         self._progress_snapshot: Progress | None = None
         self._current: str | None = None
+        self._throttle = Throttle(FLUSH_INTERVAL_MS / 1000)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_INTERVAL_MS)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._schedule)
         self._started.connect(self._on_started)
         self._jobStarted.connect(self._on_job_started)
         self._jobFinished.connect(self._on_job_finished)
@@ -77,6 +79,8 @@ class BatchBridge(QObject):
         self._pending.clear()
         self._progress_snapshot = None
         self._current = None
+        self._timer.stop()
+        self._throttle.reset()
         self.batchStarted.emit(total)
 
     @Slot(object)
@@ -100,9 +104,16 @@ class BatchBridge(QObject):
         self.flush()
         self.batchFinished.emit(report)
 
+    @Slot()
     def _schedule(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        """Flush now if the last flush is long enough ago, else once it is."""
+        if self._timer.isActive():
+            return
+        delay = self._throttle.wait()
+        if delay <= 0:
+            self.flush()
+        else:
+            self._timer.start(max(1, math.ceil(delay * 1000)))
 
     @Slot()
     def flush(self) -> None:

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.recipe import FORMATS, QUALITY_FORMATS, Recipe
+from pixmill.engine.formats import FORMATS, QUALITY_FORMATS
+from pixmill.engine.recipe import Recipe
 
 FORMAT_LABELS = {
     "same": "Same as the source",

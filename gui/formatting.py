@@ -1,11 +1,13 @@
-"""The words and numbers the window shows: durations, rates, progress and summary lines."""
+"""The words and numbers the window shows: durations, rates, sizes and progress lines.
+
+The batch summary's wording is the engine's (report.summary_text), shared with the CLI."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.report import human_bytes, human_duration
-from engine.runner import Progress
+from pixmill.engine.events import Progress
+from pixmill.engine.report import human_bytes, human_duration
 
 SEP = " · "
 
@@ -13,11 +15,6 @@ SEP = " · "
 def duration(seconds: float | None) -> str:
     """'—' when unknown, else '4 s', '2 m 05 s' or '1 h 02 m'."""
     return "—" if seconds is None else human_duration(seconds)
-
-
-def elapsed(seconds: float) -> str:
-    """A batch's running time, with a tenth of a second below a minute."""
-    return f"{seconds:.1f} s" if seconds < 60 else duration(seconds)
 
 
 def progress_text(p: Progress) -> str:
@@ -50,24 +47,3 @@ def milliseconds(ms: float | None) -> str:
     if not ms:
         return ""
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
-
-
-def summary_text(summary: dict[str, Any], cancelled: bool = False) -> str:
-    """One line: converted, skipped, failed, saved bytes and time (from Report.summary)."""
-    parts = [
-        f"{summary['ok']:,} converted",
-        f"{summary['skipped']:,} skipped",
-        f"{summary['failed']:,} failed",
-    ]
-    if summary.get("cancelled"):
-        parts.append(f"{summary['cancelled']:,} cancelled")
-    saved = summary["bytes_in"] - summary["bytes_out"]
-    if summary["ok"] and summary["bytes_in"]:
-        word = "saved" if saved >= 0 else "grew by"
-        parts.append(
-            f"{word} {human_bytes(abs(saved))} "
-            f"({human_bytes(summary['bytes_in'])} → {human_bytes(summary['bytes_out'])})"
-        )
-    parts.append(f"in {elapsed(summary['seconds'])}")
-    head = "Cancelled: " if cancelled else ""
-    return head + SEP.join(parts)

@@ -50,10 +50,10 @@ def _draw(size: int) -> QPixmap:
 
 def _icon_files() -> list[Path]:
     try:
-        import resources
+        import pixmill.resources
     except ImportError:
         return []
-    folder = Path(resources.__file__).resolve().parent / "icons"
+    folder = Path(pixmill.resources.__file__).resolve().parent / "icons"
     return sorted(folder.glob("pixmill-*.png")) if folder.is_dir() else []
 
 

@@ -23,13 +23,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and (args[0] in _CLI_COMMANDS or not all(os.path.exists(a) for a in args)):
         try:
             if args[0] == "--version":
-                from engine import __version__
+                from pixmill.engine import __version__
 
                 print(f"pixmill {__version__}")
                 return 0
             if args[0] == "convert":
                 _start_resource_tracker()
-            from engine.cli import main as cli_main
+            from pixmill.engine.cli import main as cli_main
 
             return cli_main(args)
         except KeyboardInterrupt:  # Ctrl-C before the CLI took over its own signals
@@ -56,7 +56,7 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
     """`pixmill-gui [PATH...]`: the window."""
     multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
-    from gui.app import main as app_main
+    from pixmill.gui.app import main as app_main
 
     return app_main(args)
 

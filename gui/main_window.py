@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
+    QGuiApplication,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -28,25 +29,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.recipe import RecipeError
-from engine.report import Report
-from engine.runner import BatchRunner, Progress
-from engine.scan import DEFAULT_SUBFOLDER, IMAGE_EXTENSIONS, Plan
+from pixmill.engine.events import Progress
+from pixmill.engine.formats import IMAGE_EXTENSIONS
+from pixmill.engine.job import Plan
+from pixmill.engine.plan import scan_options
+from pixmill.engine.presets import PresetStore
+from pixmill.engine.recipe import RecipeError
+from pixmill.engine.report import Report, summary_text
+from pixmill.engine.runner import BatchRunner
+from pixmill.engine.scan import ScanOptions
 
 from . import formatting
 from .actions import build_actions, show_about
-from .batch import BatchController
+from .batch import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING, BatchController
 from .drop import DropTarget
 from .icon import app_icon
 from .message_bar import WARNING, MessageBar
 from .notify import Notifier
 from .output_panel import OutputPanel
-from .presets import PresetStore
 from .recipe_panel import RecipePanel
 from .results_panel import ResultsPanel
-from .run_bar import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING, RunBar
-from .settings import WindowSettings, default_settings, restore_window, save_window
-from .sources import ScanOptions, SourcesPanel
+from .run_bar import RunBar
+from .settings import WindowSettings, default_settings
+from .sources import SourcesPanel
 
 APP_NAME = "Pixmill"
 MIN_SIZE = (960, 640)
@@ -113,7 +118,7 @@ class MainWindow(QMainWindow):
         )
         self.dropTarget = DropTarget(self, self.centralWidget())
         self._connect()
-        restore_window(self, self.settings)
+        self.restore_state()
         self.statusBar().showMessage(IDLE_HINT)
         self._set_state(IDLE)
 
@@ -185,12 +190,45 @@ class MainWindow(QMainWindow):
         b.shutDown.connect(self._shut_down)
 
     def _scan_options(self) -> ScanOptions:
-        out = self.output.output_dir()
-        return ScanOptions(
-            recursive=self.recipePanel.namingEditor.recursiveCheck.isChecked(),
-            exclude_dirs=(out,) if out else (),
-            exclude_names=(DEFAULT_SUBFOLDER,) if out is None else (),
-        )
+        """What counting the sources skips: the same rule the batch's own scan follows."""
+        recursive = self.recipePanel.namingEditor.recursiveCheck.isChecked()
+        return scan_options(recursive, self.output.output_dir())
+
+    # --- what the window remembers ---------------------------------------------------------
+    def restore_state(self) -> None:
+        """Put back the recipe, output, pool size, geometry and splitters of the last run."""
+        s = self.settings
+        recipe = s.recipe()
+        if recipe is not None:
+            self.recipePanel.set_recipe(recipe)
+        self.output.set_output(s.output_folder(), s.next_to_source())
+        self.output.set_workers(s.workers(self.output.cpus))
+        self.output.set_start_dir(s.last_dir("sources") or str(Path.home()))
+        self.results.report_dir = s.last_dir("reports")
+        geometry = s.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = QGuiApplication.primaryScreen().availableGeometry()
+            self.resize(min(1280, screen.width()), min(800, screen.height()))
+        setup, main = s.splitter("setup"), s.splitter("main")
+        if setup is not None:
+            self.setupSplitter.restoreState(setup)
+        if main is None or not self.mainSplitter.restoreState(main):
+            self.default_splitter_sizes()
+
+    def save_state(self) -> None:
+        """Store what restore_state() puts back."""
+        s = self.settings
+        try:
+            s.set_recipe(self.recipePanel.recipe())
+        except RecipeError:
+            pass  # keep the last usable recipe
+        s.set_output(self.output.folder_text(), self.output.output_dir() is None)
+        s.set_workers(self.output.workers())
+        s.set_last_dir("reports", self.results.report_dir)
+        s.set_geometry(self.saveGeometry())
+        s.set_splitter("setup", self.setupSplitter.saveState())
+        s.set_splitter("main", self.mainSplitter.saveState())
+        s.sync()
 
     # --- adding sources --------------------------------------------------------------------
     def add_paths(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -263,7 +301,7 @@ class MainWindow(QMainWindow):
             self.output.outputDirEdit.setFocus()
             return False
         self.messageBar.dismiss()
-        save_window(self, self.settings)
+        self.save_state()
         self.results.clear()
         self._last_progress = None
         return self.batch.start(paths, recipe, self.output.output_dir(), self.output.workers())
@@ -342,7 +380,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Batch {word.lower()}. {IDLE_HINT}")
         self._update_title()
         title = f"Pixmill: batch {word.lower()}"
-        self.notifier.notify(title, formatting.summary_text(summary, report.cancelled))
+        self.notifier.notify(title, summary_text(summary, report.cancelled))
         self.batchFinished.emit(report)
 
     def _update_title(self) -> None:
@@ -392,7 +430,7 @@ class MainWindow(QMainWindow):
             if not self._shut:
                 event.ignore()
                 return
-        save_window(self, self.settings)
+        self.save_state()
         self.sources.cancel_scans()
         self.notifier.close()
         event.accept()
@@ -402,6 +440,11 @@ class MainWindow(QMainWindow):
         """Cancel any batch and close (Ctrl+C in the terminal, the session ending)."""
         self._skip_confirm = True
         self.close()
+
+    def shutdown(self) -> None:
+        """Stop any batch and the worker pool, waiting for them (once the event loop is
+        over; while it runs, closing the window does this in the background)."""
+        self.batch.shutdown()
 
     @Slot()
     def _shut_down(self) -> None:

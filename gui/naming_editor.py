@@ -21,8 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.recipe import CONFLICT_POLICIES, NAME_TOKENS, Recipe, RecipeError, Resize
-from engine.scan import Source, output_format, render_name
+from pixmill.engine.formats import output_format
+from pixmill.engine.geometry import target_geometry
+from pixmill.engine.job import Source
+from pixmill.engine.naming import render_name, uses_size
+from pixmill.engine.recipe import CONFLICT_POLICIES, NAME_TOKENS, Recipe, RecipeError, Resize
 
 CONFLICT_LABELS = {
     "rename": "Add a number (photo-1.jpg)",
@@ -45,7 +48,7 @@ SAMPLE_SIZE = (4000, 3000)
 
 @lru_cache(maxsize=64)
 def _probe(path: str, resize: Resize, auto_orient: bool, mtime: float) -> tuple[int, int]:
-    from engine.convert import probe_output_size  # Pillow, only when a template needs sizes
+    from pixmill.engine.geometry import probe_output_size  # loads Pillow: only for {width}
 
     return probe_output_size(path, Recipe(resize=resize, auto_orient=auto_orient))
 
@@ -61,15 +64,13 @@ def example_name(recipe: Recipe, path: str | None) -> str:
     source = Source(path or os.path.join("photos", SAMPLE_SOURCE), None, 0, mtime)
     template = recipe.name_template
     size = (0, 0)
-    if "{width" in template or "{height" in template:
+    if uses_size(template):
         if path:
             size = _probe(path, recipe.resize, recipe.auto_orient, mtime)
         if size == (0, 0):
-            from engine.convert import target_geometry
-
             size = target_geometry(*SAMPLE_SIZE, recipe.resize)[:2]
     name = render_name(recipe, source, 1, size)
-    _, ext = output_format(recipe, source.path)
+    _, ext = output_format(recipe.format, source.path)
     return f"{os.path.basename(source.path)} → {name}{ext}"
 
 

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.runner import default_workers
-from engine.scan import DEFAULT_SUBFOLDER
+from pixmill.engine.plan import DEFAULT_SUBFOLDER
+from pixmill.engine.pool import default_workers
 
 
 class OutputPanel(QGroupBox):

@@ -17,9 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.recipe import Recipe, RecipeError
-
-from .presets import Preset, PresetStore, same_settings
+from pixmill.engine.presets import Preset, PresetStore, same_settings
+from pixmill.engine.recipe import Recipe, RecipeError
 
 CUSTOM = "Custom settings"
 

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.recipe import Recipe, RecipeError
+from pixmill.engine.presets import PresetStore
+from pixmill.engine.recipe import Recipe, RecipeError
 
 from .format_editor import FormatEditor
 from .naming_editor import NamingEditor
 from .preset_bar import PresetBar
-from .presets import PresetStore
 from .resize_editor import ResizeEditor
 
 METADATA_LABELS = {

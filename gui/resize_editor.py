@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.recipe import RESAMPLE_FILTERS, RESIZE_MODES, Resize
+from pixmill.engine.recipe import RESAMPLE_FILTERS, RESIZE_MODES, Resize
 
 MODE_LABELS = {
     "none": "Keep original size",

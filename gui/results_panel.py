@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.report import Report
+from pixmill.engine.report import Report, summary_text
 
 from . import formatting
 from .placeholder import paint_placeholder
@@ -196,7 +196,7 @@ class ResultsPanel(QWidget):
         output_dir None means the outputs went next to each source."""
         self.report = report
         self._output_dir = output_dir
-        text = formatting.summary_text(report.summary, report.cancelled)
+        text = summary_text(report.summary, report.cancelled)
         self.summaryLabel.setText(text)
         self.summaryLabel.setToolTip(text)
         self.saveReportButton.setEnabled(True)

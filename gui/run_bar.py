@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QStyle, QWidget
 
-from engine.runner import Progress
+from pixmill.engine.events import Progress
 
 from . import formatting
-
-#: What the window is doing; decides which buttons work.
-IDLE, PREPARING, RUNNING, PAUSED, CANCELLING = (
-    "idle",
-    "preparing",
-    "running",
-    "paused",
-    "cancelling",
-)
+from .batch import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING
 
 
 class RunBar(QWidget):

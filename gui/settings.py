@@ -1,21 +1,15 @@
-"""What the window remembers between runs, stored with QSettings.
+"""What the window remembers between runs, stored with QSettings: typed values only.
 
-The recipe (as its JSON), the preset it came from, the output choice, the pool size, the
-window geometry and splitter positions, and the folders the file dialogs last showed.
+The recipe (as its JSON), the output choice, the pool size, the window geometry and splitter
+positions, and the folders the file dialogs last showed. The window decides what to store
+and puts it back itself (MainWindow.save_state / restore_state).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QByteArray, QSettings
-from PySide6.QtGui import QGuiApplication
 
-from engine.recipe import Recipe, RecipeError
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from pixmill.engine.recipe import Recipe, RecipeError
 
 ORGANIZATION = "Pixmill"
 APPLICATION = "Pixmill"
@@ -89,37 +83,3 @@ class WindowSettings:
 
     def sync(self) -> None:
         self.q.sync()
-
-
-def restore_window(window: MainWindow, s: WindowSettings) -> None:
-    """Put back the recipe, output, pool size, geometry and splitters of the last run."""
-    recipe = s.recipe()
-    if recipe is not None:
-        window.recipePanel.set_recipe(recipe)
-    window.output.set_output(s.output_folder(), s.next_to_source())
-    window.output.set_workers(s.workers(window.output.cpus))
-    window.output.set_start_dir(s.last_dir("sources") or str(Path.home()))
-    window.results.report_dir = s.last_dir("reports")
-    geometry = s.geometry()
-    if geometry is None or not window.restoreGeometry(geometry):
-        screen = QGuiApplication.primaryScreen().availableGeometry()
-        window.resize(min(1280, screen.width()), min(800, screen.height()))
-    setup, main = s.splitter("setup"), s.splitter("main")
-    if setup is not None:
-        window.setupSplitter.restoreState(setup)
-    if main is None or not window.mainSplitter.restoreState(main):
-        window.default_splitter_sizes()
-
-
-def save_window(window: MainWindow, s: WindowSettings) -> None:
-    try:
-        s.set_recipe(window.recipePanel.recipe())
-    except RecipeError:
-        pass  # keep the last usable recipe
-    s.set_output(window.output.folder_text(), window.output.output_dir() is None)
-    s.set_workers(window.output.workers())
-    s.set_last_dir("reports", window.results.report_dir)
-    s.set_geometry(window.saveGeometry())
-    s.set_splitter("setup", window.setupSplitter.saveState())
-    s.set_splitter("main", window.mainSplitter.saveState())
-    s.sync()

@@ -1,6 +1,6 @@
 """The source list: queued folders and files, each with the number of images it holds.
 
-Counting walks folder trees on a background thread (engine.scan.collect_sources, cancellable),
+Counting walks folder trees on a background thread (pixmill.engine.scan, cancellable),
 with a busy indicator while it runs. Entries that hold no images are dropped with a notice.
 The authoritative scan happens again at Start, with the recipe in force then.
 """
@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.report import human_bytes
-from engine.scan import collect_sources, is_image_name
+from pixmill.engine.formats import is_image_name
+from pixmill.engine.report import human_bytes
+from pixmill.engine.scan import ScanOptions, collect_sources
 
 from .bridge import BackgroundTask
 from .formatting import SEP
@@ -38,15 +39,6 @@ from .placeholder import paint_placeholder
 _PATH = Qt.ItemDataRole.UserRole
 _COUNT = Qt.ItemDataRole.UserRole + 1
 _BYTES = Qt.ItemDataRole.UserRole + 2
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """What a scan skips: the recipe's recursion and the output folders."""
-
-    recursive: bool = True
-    exclude_dirs: tuple[str, ...] = ()
-    exclude_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,9 +58,7 @@ def count_images(
     """Count the images under each path separately (runs on a background thread)."""
     counts = []
     for path in paths:
-        sources, problems = collect_sources(
-            [path], options.recursive, options.exclude_dirs, options.exclude_names, cancelled
-        )
+        sources, problems = collect_sources([path], options, cancelled)
         counts.append(
             SourceCount(
                 path,

@@ -71,7 +71,7 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def project_version() -> str:
-    text = (ROOT / "engine" / "__init__.py").read_text(encoding="utf-8")
+    text = (ROOT / "engine" / "__init__.py").read_text(encoding="utf-8")  # pixmill.engine
     m = re.search(r'__version__\s*=\s*"([^"]+)"', text)
     if not m:
         sys.exit("build_deb: no __version__ in engine/__init__.py")

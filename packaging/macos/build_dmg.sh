@@ -14,7 +14,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 PY="${1:-python3}"
-VERSION="$("$PY" -c 'import engine; print(engine.__version__)')"
+VERSION="$("$PY" -c 'import pixmill.engine; print(pixmill.engine.__version__)')"
 ARCH="$(uname -m)"
 DMG="build/pixmill-${VERSION}-macos-${ARCH}.dmg"
 

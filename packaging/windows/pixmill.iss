@@ -74,7 +74,7 @@ Root: HKA; Subkey: "Software\Classes\{#ProgId}\shell\open\command"; ValueType: s
 Root: HKA; Subkey: "Software\Classes\Directory\shell\Pixmill"; ValueType: string; ValueData: "Convert with {#AppName}"; Flags: uninsdeletekey
 Root: HKA; Subkey: "Software\Classes\Directory\shell\Pixmill"; ValueType: string; ValueName: "Icon"; ValueData: """{app}\{#GuiExe}"",0"
 Root: HKA; Subkey: "Software\Classes\Directory\shell\Pixmill\command"; ValueType: string; ValueData: """{app}\{#GuiExe}"" ""%1"""
-; The image types (engine/scan.py IMAGE_EXTENSIONS, less the too generic .im).
+; The image types (engine/formats.py IMAGE_EXTENSIONS, less the too generic .im).
 Root: HKA; Subkey: "Software\Classes\Applications\{#GuiExe}\SupportedTypes"; ValueType: string; ValueName: ".jpg"; ValueData: ""
 Root: HKA; Subkey: "Software\Classes\Applications\{#GuiExe}\SupportedTypes"; ValueType: string; ValueName: ".jpeg"; ValueData: ""
 Root: HKA; Subkey: "Software\Classes\Applications\{#GuiExe}\SupportedTypes"; ValueType: string; ValueName: ".jpe"; ValueData: ""

@@ -95,7 +95,7 @@ def pixmill_experiment(job: Job) -> Command:
     parent's sys.path, so they run the copy too."""
     boot = (
         "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-        "from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+        "from pixmill.engine.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     argv = pixmill_cli(job).argv
     return Command([PYTHON, "-c", boot, EXPERIMENT, *argv[1:]])

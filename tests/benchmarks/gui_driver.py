@@ -54,7 +54,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def build_recipe(args: argparse.Namespace) -> Any:
-    from engine.recipe import Recipe, Resize
+    from pixmill.engine.recipe import Recipe, Resize
 
     resize = Resize()
     if args.fit:
@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from PySide6.QtCore import QSettings, QTimer
         from PySide6.QtWidgets import QApplication
 
-        from gui.main_window import MainWindow
+        from pixmill.gui.main_window import MainWindow
     except ImportError as exc:
-        raise Unavailable(f"gui.main_window.MainWindow not importable: {exc}") from None
+        raise Unavailable(f"pixmill.gui.main_window.MainWindow not importable: {exc}") from None
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     scratch = tempfile.mkdtemp(prefix="pixmill-bench-gui-")

@@ -39,7 +39,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 
 def _recipe(s: dict[str, Any]) -> Any:
-    from engine.recipe import Recipe, Resize
+    from pixmill.engine.recipe import Recipe, Resize
 
     rz = Resize("fit", width=s["fit"][0], height=s["fit"][1]) if s["fit"] else Resize()
     return Recipe(format=s["fmt"], quality=s["quality"], resize=rz, on_conflict="overwrite")
@@ -68,8 +68,8 @@ def _tuned(path: str, out_dir: str, s: dict[str, Any]) -> None:
 
 
 def per_file(key: str, n: int, rounds: int, profile: bool) -> None:
-    from engine.convert import convert_one
-    from engine.scan import plan
+    from pixmill.engine.convert import convert_one
+    from pixmill.engine.plan import plan
 
     s = SCENARIOS[key]
     src = DATA / s["data"]
@@ -116,15 +116,15 @@ def per_file(key: str, n: int, rounds: int, profile: bool) -> None:
 
 def startup_costs() -> None:
     py = sys.executable
-    for mod in ("engine.cli", "engine.worker", "PIL.Image"):
+    for mod in ("pixmill.engine.cli", "pixmill.engine.worker", "PIL.Image"):
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
             subprocess.run([py, "-c", f"import {mod}"], check=True)
             times.append(time.perf_counter() - t0)
         print(f"python -c 'import {mod}': {statistics.median(times) * 1000:.0f} ms (median of 5)")
-    from engine.recipe import Recipe
-    from engine.scan import plan
+    from pixmill.engine.plan import plan
+    from pixmill.engine.recipe import Recipe
 
     for key in ("A", "D"):
         src = DATA / SCENARIOS[key]["data"]
@@ -140,8 +140,8 @@ def dispatch(n: int, workers: int) -> None:
     """Pool overhead on tiny files: BatchRunner (warm pool) vs imap_unordered (chunked)."""
     import multiprocessing as mp
 
-    from engine.runner import BatchRunner
-    from engine.scan import plan
+    from pixmill.engine.plan import plan
+    from pixmill.engine.runner import BatchRunner
 
     s = SCENARIOS["D"]
     files = sorted(str(p) for p in (DATA / "small").iterdir())[:n]

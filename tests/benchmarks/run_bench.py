@@ -209,7 +209,7 @@ def _gui_available() -> str | None:
     """None if gui/main_window.py exists with a MainWindow; otherwise why scenario F skips."""
     probe = (
         "import importlib.util, sys\n"
-        "spec = importlib.util.find_spec('gui.main_window')\n"
+        "spec = importlib.util.find_spec('pixmill.gui.main_window')\n"
         "sys.exit(0 if spec else 3)\n"
     )
     rc = subprocess.run([PYTHON, "-c", probe], cwd=REPO, capture_output=True).returncode
@@ -546,7 +546,7 @@ def _versions() -> dict[str, Any]:
 
     pil = out([PYTHON, "-c", "import PIL; print(PIL.__version__)"])
     commit = out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
-    dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", "engine", "gui"])
+    dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", "engine", "gui", "packaging/pixmill"])
     return {
         "python": out([PYTHON, "-c", "import sys; print(sys.version.split()[0])"]),
         "pillow": pil,

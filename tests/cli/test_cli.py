@@ -16,7 +16,7 @@ from tests.conftest import make_image, temp_leftovers, tree_hashes
 
 pytestmark = pytest.mark.timeout(120)
 
-PIXMILL = [sys.executable, "-m", "gui.launcher"]
+PIXMILL = [sys.executable, "-m", "pixmill"]
 
 
 def pixmill(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -213,7 +213,7 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path):
 
 def test_cli_never_imports_qt(photos, tmp_path):
     code = (
-        "import sys; from gui.launcher import main; rc = main(['presets']); "
+        "import sys; from pixmill.gui.launcher import main; rc = main(['presets']); "
         "assert 'PySide6' not in sys.modules, 'Qt imported'; print('clean')"
     )
     r = subprocess.run(
@@ -226,7 +226,7 @@ def test_cli_main_process_never_loads_pillow(photos, tmp_path):
     """Decoding is the workers' job: the main process of a real conversion starts faster
     without Pillow, and that start-up is on every batch's critical path."""
     code = (
-        "import sys; from gui.launcher import main; "
+        "import sys; from pixmill.gui.launcher import main; "
         f"rc = main(['convert', {str(photos)!r}, '-o', {str(tmp_path / 'out')!r}, "
         "'--format', 'webp', '--quiet', '--workers', '2']); "
         "loaded = sorted(m for m in sys.modules if m == 'PIL' or m.startswith('PIL.')); "
@@ -239,7 +239,8 @@ def test_cli_main_process_never_loads_pillow(photos, tmp_path):
 
 
 def test_presets_saved_from_the_window_are_found_by_name(photos, tmp_path):
-    from engine.recipe import Recipe, Resize, save_recipe_file
+    from pixmill.engine.presets import save_recipe_file
+    from pixmill.engine.recipe import Recipe, Resize
 
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
     folder = tmp_path / "config" / "Pixmill" / "Pixmill" / "presets"
@@ -273,7 +274,8 @@ def test_a_cli_run_that_skips_interpreter_teardown_still_cleans_up_and_flushes(p
     listing = pixmill("convert", photos, "-o", out, "--dry-run")
     r = pixmill("convert", photos, "-o", out, "--format", "png", "--workers", "2")
     assert r.returncode == 0, r.stderr
-    assert r.stderr.splitlines()[-1].startswith("5 converted, 0 skipped, 0 failed in ")
+    last = r.stderr.splitlines()[-1]
+    assert last.startswith("5 converted, 0 skipped, 0 failed, ") and last.endswith(" s"), last
     assert listing.returncode == 0 and listing.stdout.count(" -> ") == 5, listing.stdout
     assert semaphores() - before == set()
     deadline = time.monotonic() + 5

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from engine.convert import convert_one, target_geometry
-from engine.recipe import Recipe, Resize
-from engine.scan import Job, Source, output_format, plan_jobs
+from pixmill.engine.convert import convert_one
+from pixmill.engine.formats import output_format
+from pixmill.engine.geometry import target_geometry
+from pixmill.engine.job import Job, Source
+from pixmill.engine.plan import plan_jobs
+from pixmill.engine.recipe import Recipe, Resize
 from tests.conftest import make_image, photo_array
 
 pytestmark = pytest.mark.timeout(60)
@@ -54,7 +57,7 @@ def test_every_format_pair_converts(tmp_path, src_kind, target):
     assert im.format.lower() == {"jpeg": "jpeg"}.get(expected, expected)
     assert im.size == (96, 64) == (res["width"], res["height"])
     assert res["bytes_out"] == os.path.getsize(res["target"]) > 0
-    assert Path(res["target"]).suffix == output_format(Recipe(format=target), str(src))[1]
+    assert Path(res["target"]).suffix == output_format(target, str(src))[1]
 
 
 @pytest.mark.parametrize(
@@ -205,12 +208,12 @@ def test_cmyk_becomes_rgb(tmp_path):
 
 
 def test_cmyk_goes_through_the_embedded_profile_when_there_is_one(tmp_path):
-    from engine import convert
+    from pixmill.engine import pixels
 
     rgb = Image.new("RGB", (8, 8), (10, 200, 30))
     cmyk = rgb.convert("CMYK")
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    out, icc = convert._cmyk_to_rgb(cmyk, srgb)  # an unusable CMYK profile falls back
+    out, icc = pixels._cmyk_to_rgb(cmyk, srgb)  # an unusable CMYK profile falls back
     assert out.mode == "RGB" and (icc is None or icc)
 
 
@@ -410,9 +413,10 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
 _FSIZE_CHILD = r"""
 import json, os, resource, sys
 from PIL import Image
-from engine.convert import convert_one
-from engine.recipe import Recipe
-from engine.scan import Job, TEMP_PREFIX
+from pixmill.engine.convert import convert_one
+from pixmill.engine.recipe import Recipe
+from pixmill.engine.job import Job
+from pixmill.engine.publish import TEMP_PREFIX
 src, out = sys.argv[1], sys.argv[2]
 hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
 for fmt, ext in (("bmp", ".bmp"), ("jpeg", ".jpg"), ("gif", ".gif"), ("tiff", ".tif"),

@@ -1,4 +1,4 @@
-"""The JPEG -> resized JPEG path that stays in YCbCr (convert._render_planar).
+"""The JPEG -> resized JPEG path that stays in YCbCr (pixels._render_planar).
 
 It must give the same picture as the ordinary RGB path, whatever the orientation, crop,
 odd output size or source subsampling, and must step aside for JPEGs libjpeg cannot hand
@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from PIL.JpegImagePlugin import get_sampling
 
-from engine import convert
-from engine.recipe import Recipe, Resize
+from pixmill.engine import convert, pixels
+from pixmill.engine.recipe import Recipe, Resize
 from tests.engine.test_convert import job_for, oriented_source, store_oriented
 
 pytestmark = pytest.mark.timeout(60)
@@ -56,18 +56,18 @@ def convert_both(
     """(planar output, RGB-path output, ideal) as RGB arrays; fails unless the planar path
     ran. The ideal is the lossless upright picture through the same recipe into PNG."""
     calls = []
-    real = convert._render_planar
+    real = pixels._render_planar
 
     def spy(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(convert, "_render_planar", spy)
+    monkeypatch.setattr(pixels, "_render_planar", spy)
     rec = Recipe(format="jpeg", quality=90, **recipe)
     planar = convert.convert_one(job_for(src, out / "planar", rec))
     assert planar["status"] == "ok", planar
     assert calls, "the planar path was not taken"
-    monkeypatch.setattr(convert, "_planar_ok", lambda *a: False)
+    monkeypatch.setattr(pixels, "planar_ok", lambda *a: False)
     rgb = convert.convert_one(job_for(src, out / "rgb", rec))
     assert rgb["status"] == "ok", rgb
     lossless = src.with_suffix(".png")
@@ -167,9 +167,9 @@ def test_rgb_coded_jpeg_takes_the_ordinary_path(tmp_path, monkeypatch):
     src = tmp_path / "rgb.jpg"
     Image.fromarray(arr).save(src, quality=95, keep_rgb=True)
     with Image.open(src) as im:
-        assert not convert._stored_as_ycbcr(im)
+        assert not pixels._stored_as_ycbcr(im)
     called = []
-    monkeypatch.setattr(convert, "_render_planar", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(pixels, "_render_planar", lambda *a, **k: called.append(1))
     rec = Recipe(format="jpeg", quality=95, resize=Resize("percent", percent=50))
     res = convert.convert_one(job_for(src, tmp_path / "o", rec))
     assert res["status"] == "ok", res
@@ -185,6 +185,6 @@ def test_rgb_coded_jpeg_takes_the_ordinary_path(tmp_path, monkeypatch):
 @pytest.mark.parametrize("fmt", ["png", "webp"])
 def test_other_targets_take_the_ordinary_path(tmp_path, monkeypatch, fmt):
     src = oriented_source(tmp_path / "o6.jpg", 6)
-    monkeypatch.setattr(convert, "_render_planar", lambda *a, **k: pytest.fail("planar"))
+    monkeypatch.setattr(pixels, "_render_planar", lambda *a, **k: pytest.fail("planar"))
     rec = Recipe(format=fmt, resize=Resize("percent", percent=50))
     assert convert.convert_one(job_for(src, tmp_path / "o", rec))["status"] == "ok"

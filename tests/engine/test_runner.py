@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.recipe import Recipe, Resize
-from engine.runner import BatchListener, BatchRunner, Progress
-from engine.scan import plan
+from pixmill.engine.events import BatchListener, Progress
+from pixmill.engine.plan import plan
+from pixmill.engine.recipe import Recipe, Resize
+from pixmill.engine.runner import BatchRunner
 from tests.conftest import child_pids, make_image, temp_leftovers, tree_hashes
 
 pytestmark = pytest.mark.timeout(90)

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.recipe import Recipe, Resize
-from engine.scan import collect_sources, format_plan, plan, plan_jobs
+from pixmill.engine.plan import format_plan, plan, plan_jobs
+from pixmill.engine.recipe import Recipe, Resize
+from pixmill.engine.scan import collect_sources
 from tests.conftest import make_image
 
 pytestmark = pytest.mark.timeout(30)

@@ -17,7 +17,7 @@ PROBE = r"""
 import ctypes, json, sys
 from PIL import Image
 if sys.argv[1] == "tuned":
-    from engine.worker import _keep_freed_memory
+    from pixmill.engine.worker import _keep_freed_memory
     _keep_freed_memory()
 
 class MallInfo2(ctypes.Structure):

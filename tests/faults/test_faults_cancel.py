@@ -83,7 +83,7 @@ def test_cli_killed_outright_leaves_no_worker_behind(tmp_path):
 @pytest.mark.timeout(60)
 def test_ctrl_c_while_the_cli_imports_exits_quietly(tmp_path):
     """Deterministic stand-in for a Ctrl-C in the first ~150 ms: an import hook raises
-    KeyboardInterrupt when the launcher imports engine.cli."""
+    KeyboardInterrupt when the launcher imports pixmill.engine.cli."""
     inp = fresh_dir(str(tmp_path / "in"))
     make_batch(inp, random.Random(3), small=2, medium=0, slow=0)
     code = textwrap.dedent(
@@ -92,12 +92,12 @@ def test_ctrl_c_while_the_cli_imports_exits_quietly(tmp_path):
 
         class Interrupt:
             def find_spec(self, name, path=None, target=None):
-                if name == "engine.cli":
+                if name == "pixmill.engine.cli":
                     raise KeyboardInterrupt
                 return None
 
         sys.meta_path.insert(0, Interrupt())
-        from gui.launcher import main
+        from pixmill.gui.launcher import main
         sys.exit(main(sys.argv[1:]))
         """
     )

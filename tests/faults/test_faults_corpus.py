@@ -21,9 +21,9 @@ from faultkit.invariants import (
 )
 from faultkit.trials import trial_corrupt
 
-from engine.convert import convert_one
-from engine.recipe import Recipe, Resize
-from engine.scan import plan
+from pixmill.engine.convert import convert_one
+from pixmill.engine.plan import plan
+from pixmill.engine.recipe import Recipe, Resize
 
 # Pillow warns about every broken TIFF/EXIF block it skips: expected for this corpus.
 pytestmark = [

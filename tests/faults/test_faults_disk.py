@@ -24,7 +24,7 @@ from faultkit.trials import (
     trial_source_changed,
 )
 
-from engine.recipe import Recipe
+from pixmill.engine.recipe import Recipe
 
 needs_mount = pytest.mark.skipif(not can_mount(), reason="needs root and mount (tmpfs, bind)")
 

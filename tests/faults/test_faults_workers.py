@@ -16,7 +16,6 @@ from faultkit.batch import (
     image_bytes,
     is_marked,
     make_batch,
-    result_write_lock,
     running_jobs,
     wait_for,
 )
@@ -24,7 +23,7 @@ from faultkit.invariants import assert_clean, key
 from faultkit.trials import SLOW, trial_alloc, trial_hang, trial_kill
 from PIL import Image
 
-from engine.recipe import Recipe, Resize
+from pixmill.engine.recipe import Recipe, Resize
 
 
 def _batch(tmp_path, n_small=6, n_slow=3, seed=0) -> str:
@@ -204,14 +203,10 @@ def test_worker_killed_after_publishing_is_not_converted_twice(tmp_path, policy)
         return any(n.endswith(".tmp") for n in os.listdir(out))
 
     assert wait_for(encoding, 30, 0.001), "never saw the worker write"
-    lock = result_write_lock(run.runner)  # private: the only way to aim this
-    lock.acquire()
-    try:
+    with run.runner.workers_held():
         wait_for(lambda: os.path.exists(final), 5, 0.002)
         time.sleep(0.2)
         os.kill(run.worker_pids()[0], signal.SIGKILL)
-    finally:
-        lock.release()
     report = run.wait()
     assert sorted(os.listdir(out)) == ["a.avif"]
     assert report.files[0]["status"] == "ok"

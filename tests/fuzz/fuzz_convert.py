@@ -85,9 +85,10 @@ def check_one(data: bytes) -> None:
     from faultkit.invariants import decode_problem, message_problem
     from PIL import Image
 
-    from engine.convert import convert_one
-    from engine.recipe import EXTENSIONS, Recipe, Resize
-    from engine.scan import Job
+    from pixmill.engine.convert import convert_one
+    from pixmill.engine.formats import EXTENSIONS
+    from pixmill.engine.job import Job
+    from pixmill.engine.recipe import Recipe, Resize
 
     if len(data) < 2:
         return
@@ -205,7 +206,7 @@ def worker_main(libfuzzer_args: list[str]) -> None:
         import PIL.Image
 
         PIL.Image.init()  # import (and instrument) every format plugin
-        import engine.convert  # noqa: F401
+        import pixmill.engine.convert  # noqa: F401
     import warnings
 
     warnings.simplefilter("ignore")

@@ -41,8 +41,8 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
 
-from engine.recipe import Recipe, Resize  # noqa: E402
-from engine.runner import BatchRunner  # noqa: E402
+from pixmill.engine.recipe import Recipe, Resize  # noqa: E402
+from pixmill.engine.runner import BatchRunner  # noqa: E402
 
 QStandardPaths.setTestModeEnabled(True)  # nothing a test does touches the user's folders
 
@@ -129,7 +129,7 @@ def runner() -> Iterator[BatchRunner]:
 def make_window(qtbot, settings: QSettings, presets_dir: Path, runner: BatchRunner):
     """Build MainWindows on the shared test settings; each is cancelled, closed and its
     runner stopped at the end of the test."""
-    from gui.main_window import MainWindow
+    from pixmill.gui.main_window import MainWindow
 
     made: list[MainWindow] = []
 

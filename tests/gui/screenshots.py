@@ -122,8 +122,8 @@ def main() -> int:
     if args.dark:
         app.setPalette(dark_palette())  # what a desktop's dark theme hands to Qt
 
-    from engine.runner import BatchRunner
-    from gui.main_window import MainWindow
+    from pixmill.engine.runner import BatchRunner
+    from pixmill.gui.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(prefix="pixmill-shots-") as tmp:
         work = Path(tmp)

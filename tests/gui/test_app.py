@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-import gui.app
-from gui.main_window import MainWindow
-from gui.notify import Notifier
+import pixmill.gui.app as app_module
+from pixmill.gui.main_window import MainWindow
+from pixmill.gui.notify import Notifier
 
 
 def test_app_main_queues_the_paths_and_stops_the_pool_at_exit(
@@ -32,11 +32,11 @@ def test_app_main_queues_the_paths_and_stops_the_pool_at_exit(
         QTimer.singleShot(50, finish)
         return w
 
-    monkeypatch.setattr(gui.app, "MainWindow", window_factory)
+    monkeypatch.setattr(app_module, "MainWindow", window_factory)
     shut: list[bool] = []
     monkeypatch.setattr(runner, "shutdown", lambda: shut.append(True))
 
-    assert gui.app.main([str(folder)]) == 0
+    assert app_module.main([str(folder)]) == 0
     window = made[0]
     qtbot.addWidget(window)
     fired: list[bool] = []
@@ -62,9 +62,9 @@ def test_ctrl_c_in_the_terminal_closes_the_window(
         QTimer.singleShot(100, lambda: os.kill(os.getpid(), signal.SIGINT))
         return w
 
-    monkeypatch.setattr(gui.app, "MainWindow", window_factory)
+    monkeypatch.setattr(app_module, "MainWindow", window_factory)
     before = signal.getsignal(signal.SIGINT)
-    assert gui.app.main([]) == 0
+    assert app_module.main([]) == 0
     qtbot.addWidget(made[0])
     assert not made[0].isVisible()
     assert signal.getsignal(signal.SIGINT) is before, "the previous handler is back"
@@ -114,7 +114,7 @@ def test_open_with_while_running_queues_the_file(qtbot, window, images, tmp_path
     from PySide6.QtGui import QFileOpenEvent
 
     (path,) = images(tmp_path / "opened", 1)
-    opener = gui.app._FileOpenFilter(window)
+    opener = app_module._FileOpenFilter(window)
     QApplication.instance().installEventFilter(opener)
     try:
         QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(path)))
@@ -126,6 +126,6 @@ def test_open_with_while_running_queues_the_file(qtbot, window, images, tmp_path
 def test_smoke_quit_hook_prints_and_quits(monkeypatch, capsys):
     monkeypatch.setenv("PIXMILL_SMOKE_QUIT_MS", "10")
     app = QApplication.instance()
-    gui.app._arm_smoke_quit(app)  # noqa: SLF001
+    app_module._arm_smoke_quit(app)  # noqa: SLF001
     assert app.exec() == 0
     assert "window shown" in capsys.readouterr().out

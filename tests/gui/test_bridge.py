@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from engine.report import Report, make_result
-from engine.runner import Progress
-from gui.bridge import BackgroundTask, BatchBridge
-from gui.results import ResultsModel
+from pixmill.engine.events import Progress
+from pixmill.engine.report import Report
+from pixmill.engine.result import make_result
+from pixmill.gui.bridge import BackgroundTask, BatchBridge
+from pixmill.gui.results import ResultsModel
 
 
 def _result(i: int, status: str = "ok") -> dict:

@@ -110,7 +110,7 @@ def test_a_drag_without_files_is_refused(qtbot, window):
 def test_counting_a_big_tree_can_be_stopped(qtbot, window, tmp_path, monkeypatch):
     import threading
 
-    import gui.sources as sources
+    import pixmill.gui.sources as sources
 
     gate = threading.Event()
     real = sources.collect_sources
@@ -119,7 +119,7 @@ def test_counting_a_big_tree_can_be_stopped(qtbot, window, tmp_path, monkeypatch
         cancel = args[4] if len(args) > 4 else kwargs.get("cancel")
         while not gate.wait(0.01):
             if cancel():
-                from engine.scan import ScanCancelled
+                from pixmill.engine.scan import ScanCancelled
 
                 raise ScanCancelled()
         return real(*args, **kwargs)

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from engine.cli import build_parser, recipe_from_args
-from engine.recipe import Recipe, Resize, builtin_presets, load_recipe_file
-from gui.preset_bar import CUSTOM
-from gui.presets import PresetStore
-from gui.recipe_panel import RecipePanel
+from pixmill.engine.cli import build_parser, recipe_from_args
+from pixmill.engine.presets import PresetStore, load_recipe_file
+from pixmill.engine.recipe import Recipe, Resize
+from pixmill.gui.preset_bar import CUSTOM
+from pixmill.gui.recipe_panel import RecipePanel
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_the_naming_example_follows_template_format_and_size(panel, images, tmp_
 
 
 def test_choosing_a_preset_and_editing_it_shows_custom(panel):
-    name, recipe = next(iter(builtin_presets().items()))
+    name, recipe = next((p.name, p.recipe) for p in PresetStore().builtin())
     assert panel.presets.select(name)
     assert panel.recipe().replace(name="", description="") == recipe.replace(
         name="", description=""
@@ -138,6 +138,6 @@ def test_importing_a_recipe_file_adds_it_to_the_presets(panel, tmp_path, presets
 
 
 def test_a_built_in_name_cannot_be_taken(panel):
-    name = next(iter(builtin_presets()))
+    name = PresetStore().builtin()[0].name
     with pytest.raises(Exception, match="built-in"):
         panel.presets.save(name)

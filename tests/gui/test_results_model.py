@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from engine.report import make_result
-from gui import formatting
-from gui.results import COL_DIMS, COL_FILE, COL_MESSAGE, COL_SIZE, COL_STATUS, ResultsModel
+from pixmill.engine.result import make_result
+from pixmill.gui import formatting
+from pixmill.gui.results import COL_DIMS, COL_FILE, COL_MESSAGE, COL_SIZE, COL_STATUS, ResultsModel
 
 
 def _ok(i: int) -> dict:
@@ -70,24 +70,11 @@ def test_a_hundred_thousand_rows_in_batches(qtbot):
     assert model.rowCount() == 100
 
 
-def test_progress_and_summary_text():
-    from engine.runner import Progress
+def test_progress_text():
+    from pixmill.engine.events import Progress
 
     p = Progress(30, 120, 28, 0, 2, 0, 10.0, 3.04, 0.0, 29.6)
     assert formatting.progress_text(p) == "30 / 120 · 3.0 files/s · ETA 30 s"
     paused = Progress(30, 120, 28, 0, 2, 0, 10.0, 3.0, 0.0, None, paused=True)
     assert formatting.progress_text(paused) == "Paused · 30 / 120 · 3.0 files/s · ETA —"
     assert formatting.duration(3725) == "1 h 02 m"
-    summary = {
-        "total": 5,
-        "ok": 3,
-        "skipped": 1,
-        "failed": 1,
-        "cancelled": 0,
-        "seconds": 2.25,
-        "bytes_in": 3 * 1024 * 1024,
-        "bytes_out": 1024 * 1024,
-    }
-    assert formatting.summary_text(summary) == (
-        "3 converted · 1 skipped · 1 failed · saved 2.0 MB (3.0 MB → 1.0 MB) · in 2.2 s"
-    )

@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from engine.recipe import Recipe, Resize
+from pixmill.engine.recipe import Recipe, Resize
 
 
 def _run(qtbot, window, timeout: int = 60000):

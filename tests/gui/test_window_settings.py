@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.recipe import Recipe, Resize
+from pixmill.engine.recipe import Recipe, Resize
 
 
 def test_settings_survive_a_restart_of_the_window(qtbot, make_window, tmp_path, settings):

@@ -27,9 +27,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.recipe import Recipe, Resize
-from engine.runner import BatchListener, BatchRunner
-from engine.scan import Job, plan
+from pixmill.engine.events import BatchListener
+from pixmill.engine.job import Job
+from pixmill.engine.plan import plan
+from pixmill.engine.recipe import Recipe, Resize
+from pixmill.engine.runner import BatchRunner
 
 from . import invariants, procs
 from .invariants import Expect, key
@@ -223,40 +225,10 @@ def _tracker_pid() -> int | None:
     return getattr(mp_rt._resource_tracker, "_pid", None)
 
 
-# --- aiming faults: the runner's private state, read only, tolerant of its two shapes -------
-def pool_handle(runner: BatchRunner) -> Any:
-    """The runner's current pool object (its `_handle`, or a WorkerPool in `_pool`)."""
-    h = getattr(runner, "_handle", None)
-    if h is None:
-        p = getattr(runner, "_pool", None)
-        h = p if p is not None and hasattr(p, "pool") else None
-    return h
-
-
+# --- aiming faults: through the runner's test seams (BatchRunner.converting, .workers_held) -
 def running_jobs(runner: BatchRunner) -> dict[int, int]:
     """pid -> index of the job that worker is converting right now."""
-    batch = getattr(runner, "_batch", None)
-    out = {}
-    try:
-        tasks = getattr(batch, "_inflight", None)
-        if tasks is None:
-            tasks = getattr(batch, "_files", {})
-        for task in list(tasks.values()):
-            if task.pid is not None and getattr(task, "started", 1) is not None:
-                out[task.pid] = task.job.index
-    except Exception:  # noqa: BLE001 - aiming is best effort
-        pass
-    return out
-
-
-def result_write_lock(runner: BatchRunner) -> Any:
-    """The lock a worker must take to report a finished file (the pool's message queue,
-    or its result pipe). Holding it parks a worker between publishing and answering."""
-    h = pool_handle(runner)
-    messages = getattr(h, "messages", None)
-    if messages is not None and hasattr(messages, "_wlock"):
-        return messages._wlock
-    return h.pool._outqueue._wlock
+    return runner.converting()
 
 
 _LIVE: list[ApiRun] = []
@@ -332,11 +304,11 @@ class ApiRun:
         return self
 
     def wait(self) -> Any:
-        self.batch.thread.join(self.deadline)
-        if self.batch.thread.is_alive():
+        self.batch.join(self.deadline)
+        if self.batch.is_alive():
             self.hung = True
             self.runner.cancel()
-            self.batch.thread.join(30)
+            self.batch.join(30)
         self.report = self.batch.report
         return self.report
 
@@ -404,7 +376,7 @@ class CliRun:
         argv: Sequence[str] | None = None,
     ) -> None:
         """argv: run exactly this command line instead (planning still uses inputs/args)."""
-        from engine.cli import build_parser, recipe_from_args
+        from pixmill.engine.cli import build_parser, recipe_from_args
 
         self.inputs = list(inputs)
         self.out = out

@@ -375,7 +375,7 @@ def trial_disk_full(
 
 
 def _no_resize():
-    from engine.recipe import Resize
+    from pixmill.engine.recipe import Resize
 
     return Resize()
 

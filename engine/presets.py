@@ -1,29 +1,57 @@
-"""Presets: the built-in ones and the user's own, saved as recipe JSON files.
+"""Presets: the built-in recipes shipped in resources/presets and the user's own, one store for
+the CLI (`--preset NAME|FILE.json`, `pixmill presets`) and the window's preset bar.
 
-A user preset is exactly the file `pixmill convert --preset FILE.json` reads, kept in the
-application's configuration folder (for example ~/.config/Pixmill/presets on Linux).
+A user preset is exactly the recipe JSON `pixmill convert --preset FILE.json` reads, kept in
+the user's configuration folder (~/.config/Pixmill/Pixmill/presets on Linux).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.recipe import (
-    Recipe,
-    RecipeError,
-    Resize,
-    builtin_presets,
-    load_recipe_file,
-    save_recipe_file,
-    user_presets_dir,
-)
+from .recipe import Recipe, RecipeError, Resize
 
 
-def default_presets_dir() -> Path:
-    """The same folder the CLI searches for `--preset NAME` (engine.recipe)."""
-    return user_presets_dir()
+def builtin_presets_dir() -> Path:
+    """The folder holding the built-in preset JSON files."""
+    import pixmill.resources
+
+    return Path(pixmill.resources.__file__).resolve().parent / "presets"
+
+
+def user_presets_dir() -> Path:
+    """Where the user's presets live: Qt's AppConfigLocation for organisation and application
+    "Pixmill", worked out here without Qt so the CLI finds them by name too."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Preferences"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "Pixmill" / "Pixmill" / "presets"
+
+
+def load_recipe_file(path: Path) -> Recipe:
+    """A recipe JSON file; its name defaults to the file's stem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecipeError(f"cannot read preset {path}: {exc.strerror or exc}") from None
+    try:
+        recipe = Recipe.from_json(text)
+    except RecipeError as exc:
+        raise RecipeError(f"{path}: {exc}") from None
+    if not recipe.name:
+        recipe = recipe.replace(name=Path(path).stem)
+    return recipe
+
+
+def save_recipe_file(recipe: Recipe, path: Path) -> None:
+    Path(path).write_text(recipe.to_json() + "\n", encoding="utf-8")
 
 
 def _effective(recipe: Recipe) -> Recipe:
@@ -58,13 +86,16 @@ class Preset:
 
 
 class PresetStore:
-    """Lists, saves, imports and deletes presets. Broken user files are skipped and listed in
-    `problems` as (path, message)."""
+    """Lists, finds, saves, imports and deletes presets. Broken user files are skipped and
+    listed in `problems` as (path, message) after each call of user()."""
 
-    def __init__(self, folder: Path | None = None) -> None:
-        self.folder = Path(folder) if folder is not None else default_presets_dir()
+    def __init__(self, folder: Path | None = None, builtin_folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else user_presets_dir()
         self.problems: list[tuple[Path, str]] = []
-        self._builtin = [Preset(n, r) for n, r in builtin_presets().items()]
+        shipped = builtin_folder if builtin_folder is not None else builtin_presets_dir()
+        self._builtin = [
+            Preset(r.name, r) for r in map(load_recipe_file, sorted(shipped.glob("*.json")))
+        ]
 
     def builtin(self) -> list[Preset]:
         return list(self._builtin)
@@ -78,11 +109,22 @@ class PresetStore:
             except RecipeError as exc:
                 self.problems.append((path, str(exc)))
                 continue
-            presets.append(Preset(recipe.name or path.stem, recipe, path))
+            presets.append(Preset(recipe.name, recipe, path))
         return presets
 
     def all(self) -> list[Preset]:
         return self.builtin() + self.user()
+
+    def find(self, name_or_file: str) -> Recipe:
+        """A built-in or user preset by (case-insensitive) name, or a recipe JSON file."""
+        for preset in self.user() + self.builtin():  # a user's file of the same name wins
+            if preset.name.casefold() == name_or_file.casefold():
+                return preset.recipe
+        path = Path(name_or_file)
+        if path.suffix.lower() == ".json" or path.exists():
+            return load_recipe_file(path)
+        names = ", ".join(p.name for p in self._builtin)
+        raise RecipeError(f"no preset named {name_or_file!r}; built-in presets: {names}")
 
     def save(self, recipe: Recipe, name: str) -> Preset:
         """Save recipe under name (replacing the user's preset of that name)."""
@@ -102,7 +144,7 @@ class PresetStore:
     def import_file(self, path: Path) -> Preset:
         """Copy a recipe JSON file into the user's presets (raises RecipeError if invalid)."""
         recipe = load_recipe_file(Path(path))
-        name = recipe.name or Path(path).stem
+        name = recipe.name
         if any(p.name.casefold() == name.casefold() for p in self._builtin):
             name = f"{name} (imported)"
         return self.save(recipe, name)
@@ -120,3 +162,8 @@ class PresetStore:
             path = self.folder / f"{stem}-{n}.json"
             n += 1
         return path
+
+
+def find_preset(name_or_file: str) -> Recipe:
+    """A built-in or user preset by name, or a recipe JSON file (what `--preset` takes)."""
+    return PresetStore().find(name_or_file)

@@ -1,0 +1,50 @@
+"""The planned work: a Source found while scanning, the Job it becomes (with its final target
+and action), and the Plan that holds every job of a batch plus what could not be used.
+
+Plain frozen data: it travels to worker processes (and cluster workers) by pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .recipe import Recipe
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input image: its path, the input folder it was found under (None for a file given
+    directly), and the size and modification time read while scanning."""
+
+    path: str
+    root: str | None
+    size: int = 0
+    mtime: float = 0.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One planned conversion. action is "convert", or "skip" with a reason."""
+
+    index: int
+    source: str
+    target: str
+    format: str
+    recipe: Recipe
+    action: str = "convert"
+    reason: str = ""
+    size: int = 0
+    mtime: float = 0.0
+
+
+@dataclass
+class Plan:
+    """Every job of a batch, in order, and the inputs that could not be used."""
+
+    jobs: list[Job] = field(default_factory=list)
+    #: (input path, message) for inputs that could not be used or were partly unreadable.
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def to_convert(self) -> int:
+        return sum(1 for j in self.jobs if j.action == "convert")

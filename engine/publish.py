@@ -1,0 +1,146 @@
+"""Publishing outputs: exclusive temp files in the target folder, the atomic step that gives a
+finished file its final name, finding what a dead worker published, and sweeping temp files.
+
+A name is only ever given to a complete file: a killed worker leaves at most a temp file
+(`.pixmill-<pool tag><pid>-<random>.tmp`), which the runner sweeps once that worker is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import ConversionError
+from .naming import renamed
+
+TEMP_PREFIX = ".pixmill-"
+TEMP_SUFFIX = ".tmp"
+
+_FOLDERS_MADE: set[str] = set()
+
+
+def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
+    """A new, exclusive temp file in folder (made if needed), with the permissions any saved
+    file gets: (descriptor, path). tag goes into the name so a sweep can find it."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for attempt in range(100):
+        if folder not in _FOLDERS_MADE:
+            os.makedirs(folder, exist_ok=True)
+            _FOLDERS_MADE.add(folder)
+        path = os.path.join(folder, f"{TEMP_PREFIX}{tag}{os.urandom(5).hex()}{TEMP_SUFFIX}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if attempt:
+                raise
+            _FOLDERS_MADE.discard(folder)  # removed since: make it again, once
+    raise ConversionError("could not create a temporary file in the output folder")
+
+
+def _replace(src: str, dst: str) -> None:
+    """os.replace, retried briefly on Windows where a scanner may hold the target."""
+    for attempt in range(6):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == 5:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def publish(tmp: str, target: str, policy: str) -> str | None:
+    """Move a finished temp file to its final name without ever clobbering a file that
+    appeared since planning (unless the policy is overwrite). Returns the final path, or None
+    when the skip policy found the target taken."""
+    if policy == "overwrite":
+        _replace(tmp, target)
+        return target
+    candidate = target
+    for n in range(1, 10000):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here (FAT, some network shares): check, then replace
+            if not os.path.lexists(candidate):
+                _replace(tmp, candidate)
+                return candidate
+        else:
+            os.unlink(tmp)
+            return candidate
+        if policy == "skip":
+            os.unlink(tmp)
+            return None
+        candidate = renamed(target, n)
+    raise ConversionError("could not find a free output name")
+
+
+def find_published(info: dict[str, Any]) -> str | None:
+    """Where an output a worker announced before publishing (its "target" and "inode") landed,
+    if it did: the target or one of its renamed siblings holding that very file."""
+    want = tuple(info["inode"])
+    for n in range(10000):
+        candidate = renamed(info["target"], n)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            return None
+        if (st.st_dev, st.st_ino) == want:
+            return candidate
+    return None
+
+
+def temp_files(folder: str, prefix: str = TEMP_PREFIX) -> list[Path]:
+    """Pixmill temp files left in a folder whose names start with prefix."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [Path(folder, n) for n in names if n.startswith(prefix) and n.endswith(TEMP_SUFFIX)]
+
+
+def sweep(folder: str, prefix: str = TEMP_PREFIX) -> None:
+    """Remove the temp files in folder whose names start with prefix."""
+    for tmp in temp_files(folder, prefix):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+class PendingSweeps:
+    """Temp files of killed workers, removed once each worker is really gone (a killed
+    process may still be on its way out, writing)."""
+
+    def __init__(self) -> None:
+        self._entries: set[tuple[str, str, int]] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def add(self, folder: str, tag: str, pid: int) -> None:
+        """Sweep what the worker pid of the pool tagged tag left in folder."""
+        self._entries.add((folder, f"{TEMP_PREFIX}{tag}{pid}-", pid))
+
+    def run(self, alive: set[int] | dict[int, Any]) -> None:
+        """Sweep for every worker not in alive."""
+        for entry in list(self._entries):
+            folder, prefix, pid = entry
+            if pid not in alive:
+                sweep(folder, prefix)
+                self._entries.discard(entry)
+
+    def finish(self, alive: Any, timeout: float = 2.0) -> None:
+        """At the end of a batch: wait up to timeout for the workers to go (alive() gives the
+        live pids), then sweep everything left."""
+        deadline = time.monotonic() + timeout
+        while self._entries and time.monotonic() < deadline:
+            self.run(alive())
+            if self._entries:
+                time.sleep(0.02)
+        self.run(set())

@@ -1,0 +1,377 @@
+"""The supervisor: one thread per batch that owns all of the batch's state. It feeds the pool
+chunks of files inside a bounded window, reads the workers' per-file messages and hands them
+to the books (flight.py); its Watchdog notices dead, stuck and unbootable workers, retries or
+fails their files and sweeps their temp files. Pause, resume and cancel arrive from any thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import how_it_ended
+from .events import BatchListener
+from .flight import Flight, InFlight
+from .job import Job
+from .pool import PoolKeeper, WorkerPool
+from .publish import TEMP_PREFIX, PendingSweeps, find_published, sweep
+from .report import Report
+from .result import job_result
+
+log = logging.getLogger(__name__)
+
+_TICK = 0.05
+_WATCH_INTERVAL = 0.1
+_PROGRESS_INTERVAL = 0.1
+_CANCEL_GRACE = 0.25
+# Once a worker message arrives, let others gather for this long before reading them: with
+# small files the workers send thousands a second, and waking for each one cost the main
+# process (which shares the cores with the workers) a thread wake-up, a poll and a GIL
+# hand-off per message.
+_GATHER = 0.002
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How a batch runs: pool size, tasks in flight per worker, seconds one file may take,
+    and how often a file whose worker died is tried again on a fresh worker."""
+
+    workers: int
+    window_per_worker: int = 4
+    time_limit: float = 600.0
+    crash_retries: int = 1
+
+
+class Supervisor:
+    """One batch on its own thread: start() it, then request_cancel(), set_paused() and
+    join() from any thread; `report` holds the Report once the thread has ended."""
+
+    def __init__(
+        self, jobs: list[Job], listener: BatchListener, keeper: PoolKeeper, limits: Limits
+    ) -> None:
+        self.jobs = jobs
+        self.limits = limits
+        self.report: Report | None = None
+        self.pool: WorkerPool | None = None
+        self.flight = Flight(jobs, listener)
+        self._keeper = keeper
+        self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._cancel = threading.Event()
+        self._paused = threading.Event()
+        self._sweeps = PendingSweeps()
+        self._watchdog = Watchdog(self, self._sweeps)
+        self._thread = threading.Thread(target=self._run, name="pixmill-batch", daemon=True)
+
+    # --- control (any thread) --------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+        pool = self.pool
+        if pool is not None:
+            pool.set_cancelled()  # workers stop at their next checkpoint
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def set_paused(self, paused: bool) -> None:
+        """Paused: no file starts; each worker stops after the file it is on."""
+        if paused:
+            self._paused.set()
+        else:
+            self._paused.clear()
+        pool = self.pool
+        if pool is not None:
+            pool.set_paused(paused)
+
+    # --- the thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        t0 = time.monotonic()
+        flight = self.flight
+        try:
+            flight.notify("batch_started", len(self.jobs))
+            for job in self.jobs:
+                if job.action == "skip":
+                    flight.finish(job_result(job, "skipped", job.reason, job.target))
+            if flight and not self._cancel.is_set():
+                self.use_pool(self._keeper.current(self.limits.workers))
+            self._loop(t0)
+            if self._sweeps and self.pool is not None:
+                self._sweeps.finish(self.pool.processes)
+        except BaseException as exc:  # the batch must always end with a report
+            log.exception("batch supervisor failed")
+            for job in self.jobs:
+                if job.index not in flight.results:
+                    flight.finish(job_result(job, "failed", f"internal error: {exc}"))
+        files = [flight.results[j.index] for j in self.jobs if j.index in flight.results]
+        self.report = Report(files, time.monotonic() - t0, cancelled=self._cancel.is_set())
+        self._emit_progress(time.monotonic() - t0)
+        flight.notify("batch_finished", self.report)
+
+    def use_pool(self, pool: WorkerPool) -> None:
+        """Feed this pool from now on (the first one, or a replacement)."""
+        self.pool = pool
+        if self._cancel.is_set():
+            pool.set_cancelled()
+        if self._paused.is_set():
+            pool.set_paused(True)
+
+    def _loop(self, t0: float) -> None:
+        next_watch = next_progress = time.monotonic()
+        while self.flight:
+            self.flight.meter.tick(self._paused.is_set())
+            if self._cancel.is_set():
+                self._cancel_batch()
+                return
+            if not self._paused.is_set():
+                self._feed()
+            self._pump(_TICK)
+            now = time.monotonic()
+            if now >= next_watch:
+                if self.pool is not None:
+                    self._watchdog.watch(self.pool)
+                next_watch = now + _WATCH_INTERVAL
+            if now >= next_progress:
+                self._emit_progress(now - t0)
+                next_progress = now + _PROGRESS_INTERVAL
+
+    def _feed(self) -> None:
+        pool = self.pool
+        assert pool is not None
+        window = self.limits.workers * self.limits.window_per_worker
+        while (files := self.flight.next_chunk(window)) is not None:
+            chunk = self.flight.launch(pool, files)
+            pool.submit(
+                [(f.fid, f.job) for f in files],
+                functools.partial(self._on_chunk_done, chunk.cid),
+                functools.partial(self._on_chunk_error, chunk.cid),
+            )
+
+    # Pool callbacks run on the pool's result-handler thread: enqueue only, never raise.
+    def _on_chunk_done(self, cid: int, undelivered: list[dict[str, Any]]) -> None:
+        try:
+            if undelivered:
+                self._events.put(("undelivered", cid, undelivered))
+        except BaseException:
+            pass
+
+    def _on_chunk_error(self, cid: int, exc: BaseException) -> None:
+        try:
+            self._events.put(("error", cid, exc))
+        except BaseException:
+            pass
+
+    def _pump(self, timeout: float) -> None:
+        """Wait up to timeout for worker messages, then handle every message and event."""
+        pool = self.pool
+        if pool is not None and pool.wait(timeout):
+            time.sleep(_GATHER)
+            self.receive(pool)
+        elif pool is None:
+            time.sleep(timeout)
+        while True:
+            try:
+                kind, cid, payload = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if pool is not None:
+                self.receive(pool)  # the chunk's own messages come first
+            chunk = self.flight.chunks.get(cid)
+            if chunk is None:
+                continue
+            if kind == "undelivered":
+                for result in payload:
+                    self.flight.settle(result.pop("file", None), result)
+            else:
+                for f in list(chunk.files.values()):
+                    self.flight.fail(f, f"internal error: {type(payload).__name__}: {payload}")
+
+    def receive(self, pool: WorkerPool) -> None:
+        """Handle every message pool's workers have sent."""
+        flight = self.flight
+        for kind, fid, payload in pool.receive():
+            if kind == "ready":
+                pool.mark_ready(*payload)
+                continue
+            f = flight.files.get(fid)
+            if f is None or f.chunk is None or f.chunk.pool is not pool:
+                continue  # a late message about a file already settled elsewhere
+            flight.last_activity = time.monotonic()
+            if kind == "start":
+                flight.started(f, payload)
+            elif kind == "publishing":
+                f.publishing = payload
+            elif kind == "deferred":  # paused: the worker handed this file back
+                flight.defer(f)
+            else:
+                payload.pop("file", None)
+                if f.attempt:
+                    payload["attempts"] = f.attempt + 1
+                flight.settle(fid, payload)
+        flight.requeue_deferred()
+
+    def _emit_progress(self, elapsed: float) -> None:
+        snapshot = self.flight.meter.snapshot(elapsed, self._paused.is_set())
+        self.flight.notify("progress", snapshot)
+
+    def _cancel_batch(self) -> None:
+        """Stop feeding, give running files a moment to finish, then stop the workers and
+        sweep their temp files. Every unfinished file is reported as cancelled."""
+        flight = self.flight
+        for f in flight.pending:
+            flight.finish(job_result(f.job, "cancelled"))
+        flight.pending.clear()
+        pool = self.pool
+        if pool is None:
+            return
+        pool.set_cancelled()
+        deadline = time.monotonic() + _CANCEL_GRACE
+        while flight.files and time.monotonic() < deadline:
+            self._pump(0.02)
+        if not flight.files:
+            return  # everything stopped at a checkpoint: the pool stays warm
+        folders = {os.path.dirname(f.job.target) for f in flight.files.values()}
+        self._keeper.retire(pool, wait=True)
+        self.receive(pool)  # results that raced the terminate still count
+        for folder in folders:
+            sweep(folder, prefix=TEMP_PREFIX + pool.tag)
+        for f in list(flight.files.values()):
+            flight.settle(f.fid, job_result(f.job, "cancelled"))
+
+    @property
+    def keeper(self) -> PoolKeeper:
+        return self._keeper
+
+
+_STALL_SECONDS = 8.0
+_MAX_STALLS = 2
+_START_DEATHS = 4  # workers dead before they were ready, with none ready: they cannot start
+_SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+
+
+class Watchdog:
+    """A batch's supervision, a few times a second: files whose worker died are retried
+    (or failed, or counted done when their output had already landed), workers past the time
+    limit are killed, a pool that stopped taking work is replaced, and a pool whose workers
+    cannot even start fails the batch at once."""
+
+    def __init__(self, supervisor: Supervisor, sweeps: PendingSweeps) -> None:
+        self._batch = supervisor
+        self._flight = supervisor.flight
+        self._limits = supervisor.limits
+        self._sweeps = sweeps
+
+    def watch(self, pool: WorkerPool) -> None:
+        procs = pool.processes()
+        if not pool.any_ready and pool.died_starting() >= max(_START_DEATHS, 2 * pool.workers):
+            self._cannot_start(pool)
+            return
+        flight = self._flight
+        dead = [c for c in flight.chunks.values() if c.pid is not None and c.pid not in procs]
+        if dead:
+            self._batch.receive(pool)  # whatever the dead worker said before it died
+        for chunk in dead:
+            if chunk.cid not in flight.chunks:
+                continue
+            for f in [f for f in chunk.files.values() if f.started is not None]:
+                self._sweep_later(pool, f)
+                self._crashed(f, pool.exitcode(f.pid))
+            flight.unfinished(chunk)
+        self._sweeps.run(procs)
+        self._enforce_time_limit(pool)
+        waiting = [c for c in flight.chunks.values() if c.pid is None]
+        quiet = time.monotonic() - max(flight.last_activity, pool.created)
+        stalled = waiting and len(waiting) == len(flight.chunks) and quiet > _STALL_SECONDS
+        if stalled and not self._batch.paused:
+            # Workers are idle but nothing starts: one died holding the task queue's lock.
+            log.warning("pool stalled for %.1f s; replacing it", quiet)
+            self._replace_pool(pool)
+
+    def _enforce_time_limit(self, pool: WorkerPool) -> None:
+        now, limit = time.monotonic(), self._limits.time_limit
+        for chunk in list(self._flight.chunks.values()):
+            for f in list(chunk.files.values()):
+                if f.pid is None or f.started is None or now - f.started <= limit:
+                    continue
+                try:
+                    os.kill(f.pid, _SIGKILL)
+                except OSError:
+                    pass
+                self._sweep_later(pool, f)
+                name = os.path.basename(f.job.source)
+                self._flight.fail(
+                    f, f"took longer than the {limit:g} s time limit converting {name}; stopped"
+                )
+                self._flight.unfinished(chunk)
+                break
+
+    def _sweep_later(self, pool: WorkerPool, f: InFlight) -> None:
+        """Remember to remove the temp file a dead (or dying) worker left for this file."""
+        if f.pid is not None:
+            self._sweeps.add(os.path.dirname(f.job.target), pool.tag, f.pid)
+
+    def _crashed(self, f: InFlight, exitcode: int | None) -> None:
+        """f's worker died while converting it: it is done if its output had landed, else it
+        goes back to the queue for another try, or fails."""
+        flight = self._flight
+        info, f.publishing = f.publishing, None
+        landed = find_published(info) if info else None
+        if info is not None and landed is not None:
+            # The worker died after its output was in place: the file is done, and a retry
+            # would only write a second copy.
+            result = job_result(f.job, "ok", target=landed)
+            result.update(bytes_out=info["bytes_out"], width=info["width"], height=info["height"])
+            flight.settle(f.fid, result)
+        elif f.attempt < self._limits.crash_retries and not self._batch.cancelled:
+            flight.retry(f)
+        else:
+            tries = f" on {f.attempt + 1} tries" if f.attempt else ""
+            name = os.path.basename(f.job.source)
+            flight.fail(f, f"worker crashed while converting {name}{how_it_ended(exitcode)}{tries}")
+
+    def _replace_pool(self, old: WorkerPool) -> None:
+        keeper = self._batch.keeper
+        keeper.retire(old, wait=False)
+        self._batch.use_pool(keeper.current(self._limits.workers))
+        flight = self._flight
+        flight.last_activity = time.monotonic()
+        for chunk in list(flight.chunks.values()):
+            for f in chunk.files.values():
+                f.stalls += 1
+            flight.unfinished(chunk)
+        for f in [f for f in flight.pending if f.stalls > _MAX_STALLS]:
+            flight.pending.remove(f)
+            name = os.path.basename(f.job.source)
+            flight.finish(job_result(f.job, "failed", f"worker crashed while converting {name}"))
+
+    def _cannot_start(self, pool: WorkerPool) -> None:
+        """Worker after worker died before it was ready (Python or a library it loads crashes
+        at start-up): fail every file with that, instead of waiting for stall after stall."""
+        why = f"the worker processes could not start{how_it_ended(pool.last_exitcode())}"
+        log.error("worker processes keep dying during start-up; failing the batch")
+        self._batch.keeper.retire(pool, wait=False)
+        flight = self._flight
+        for f in list(flight.files.values()):
+            flight.fail(f, why)
+        flight.chunks.clear()
+        while flight.pending:
+            flight.finish(job_result(flight.pending.popleft().job, "failed", why))
