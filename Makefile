@@ -21,9 +21,11 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests
 
+# ruff, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
@@ -61,7 +63,7 @@ $(STAMP): pyproject.toml $(APT_STAMP)
 	@touch $@
 
 clean:
-	rm -rf $(VENV) $(APT_STAMP) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) $(APT_STAMP) build dist *.egg-info .pytest_cache .import_linter_cache
 
 include packaging/package.mk
 include tests/benchmarks/bench.mk

@@ -52,7 +52,7 @@ class ResizeEditor(QObject):
     the fields the chosen mode uses.
 
     Signals:
-        changed(object): None; any field was edited (read the value with resize()).
+        changed(object): None; any field was edited (read the value with resize_value()).
     """
 
     changed = Signal(object)

@@ -39,7 +39,7 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 REGRESSIONS = os.path.join(HERE, "regressions")
 TORTURE = os.path.join(os.path.dirname(HERE), "torture")
-MEMORY_LIMIT = 2 << 30  # what a pool worker gets at least (engine.runner.default_memory_limit)
+MEMORY_LIMIT = 2 << 30  # what a pool worker gets at least (engine.pool.default_memory_limit)
 
 OUT_FORMATS = ("png", "jpeg", "webp", "gif", "tiff", "bmp", "avif", "png")
 RESIZES = (
