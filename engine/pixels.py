@@ -90,7 +90,10 @@ def _normalise_mode(
         return im.convert("RGBA"), icc
     if mode in _SIXTEEN_BIT:
         if fmt in ("png", "tiff"):
-            return (im if mode == "I;16" else im.convert("I;16")), icc
+            if mode in ("I;16B", "I;16L", "I;16N"):
+                # Pillow converts these to I;16 by clamping at 255: go through 32 bits.
+                im = im.convert("I")
+            return (im if im.mode == "I;16" else im.convert("I;16")), icc
         return _sixteen_to_eight(im), icc
     if mode == "F":
         return im.convert("L"), icc
