@@ -64,8 +64,9 @@ class BatchListener:
 
 
 class ProgressMeter:
-    """Counts finished files and measures throughput over the last RATE_WINDOW seconds of
-    unpaused time; snapshot() gives the Progress to show."""
+    """Counts finished files and measures throughput: the files finished in the last
+    RATE_WINDOW seconds, over that window or over the batch's unpaused time if that is
+    shorter. snapshot() gives the Progress to show."""
 
     def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = total
@@ -128,10 +129,11 @@ class Throttle:
 
     def wait(self) -> float:
         now = self._clock()
-        if self._last is None or now - self._last >= self.interval:
+        remaining = 0.0 if self._last is None else self._last + self.interval - now
+        if remaining <= 0.0:
             self._last = now
             return 0.0
-        return self._last + self.interval - now
+        return remaining
 
     def reset(self) -> None:
         """Let the next update through at once (a new batch)."""

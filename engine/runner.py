@@ -116,7 +116,8 @@ class BatchRunner:
     @contextlib.contextmanager
     def workers_held(self) -> Iterator[None]:
         """Test seam: while inside, every worker of the running batch blocks at its next
-        message to the runner (after publishing, before saying so, say)."""
+        message to the runner. A worker busy encoding then stops with its output finished in
+        a temp file, just before it announces and publishes it."""
         b = self._batch
         pool = b.pool if b is not None else None
         if pool is None:
