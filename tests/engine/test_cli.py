@@ -1,9 +1,11 @@
-"""`pixmill` as a user runs it: a real subprocess on real folders."""
+"""pixmill.engine.cli: `pixmill convert` and `pixmill presets` as a user runs them, a real
+subprocess on real folders."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +19,12 @@ from tests.conftest import make_image, temp_leftovers, tree_hashes
 pytestmark = pytest.mark.timeout(120)
 
 PIXMILL = [sys.executable, "-m", "pixmill"]
+
+
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path, monkeypatch):
+    """The subprocesses see an empty configuration folder: a user's own presets never count."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
 
 
 def pixmill(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -124,8 +132,11 @@ def test_presets_are_listed_and_usable(photos, tmp_path):
     out = tmp_path / "out"
     r = pixmill("convert", photos, "-o", out, "--preset", "Square 1080 (fill)", "--flat")
     assert r.returncode == 0, r.stderr
-    sizes = {Image.open(p).size for p in out.iterdir()}
-    assert all(w == h for w, h in sizes)
+    sizes = set()
+    for p in out.iterdir():
+        with Image.open(p) as im:
+            sizes.add(im.size)
+    assert sizes and all(w == h for w, h in sizes)
 
 
 def test_flags_override_a_preset_file(photos, tmp_path):
@@ -276,6 +287,12 @@ def test_a_cli_run_that_skips_interpreter_teardown_still_cleans_up_and_flushes(p
     assert r.returncode == 0, r.stderr
     last = r.stderr.splitlines()[-1]
     assert last.startswith("5 converted, 0 skipped, 0 failed, ") and last.endswith(" s"), last
+    # the plain (ASCII) form of report.summary_text, e.g. "..., saved 1.2 MB (...), in 0.2 s"
+    assert re.fullmatch(
+        r"5 converted, 0 skipped, 0 failed, (saved|grew by) [\d.]+ [KMG]?B "
+        r"\([\d.]+ [KMG]?B -> [\d.]+ [KMG]?B\), in \d+\.\d s",
+        last,
+    ), last
     assert listing.returncode == 0 and listing.stdout.count(" -> ") == 5, listing.stdout
     assert semaphores() - before == set()
     deadline = time.monotonic() + 5

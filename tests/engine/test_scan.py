@@ -1,3 +1,6 @@
+"""pixmill.engine.scan: walking the inputs (folders and files) into Sources, each image once,
+and the problems found on the way."""
+
 from __future__ import annotations
 
 import os
@@ -5,37 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from pixmill.engine.plan import format_plan, plan, plan_jobs
-from pixmill.engine.recipe import Recipe, Resize
-from pixmill.engine.scan import collect_sources
+from pixmill.engine.scan import ScanCancelled, ScanOptions, collect_sources
 from tests.conftest import make_image
 
 pytestmark = pytest.mark.timeout(30)
 
 
-def rel_targets(p, out: Path) -> dict[str, str]:
-    return {Path(j.source).name: os.path.relpath(j.target, out) for j in p.jobs}
+def names(sources) -> list[str]:
+    return [Path(s.path).name for s in sources]
 
 
-def test_tree_is_preserved_below_each_input_folder(photos, tmp_path):
-    out = tmp_path / "out"
-    p = plan([photos], Recipe(format="webp"), out)
-    assert rel_targets(p, out) == {
-        "a.jpg": "a.webp",
-        "b.jpg": "b.webp",
-        "c.png": "c.webp",
-        "d.png": "sub/d.webp",
-        "e.webp": "sub/deeper/e.webp",
-    }
-    assert all(j.action == "convert" for j in p.jobs)
-
-
-def test_flat_and_no_recursive(photos, tmp_path):
-    out = tmp_path / "out"
-    flat = plan([photos], Recipe(format="png", preserve_tree=False), out)
-    assert {Path(j.target).parent for j in flat.jobs} == {out}
-    shallow = plan([photos], Recipe(recursive=False), out)
-    assert sorted(Path(j.source).name for j in shallow.jobs) == ["a.jpg", "b.jpg", "c.png"]
+def touch(path: Path, data: bytes = b"x") -> Path:
+    """An image-named file: the walk reads directories only, never the files' contents."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
 
 
 def test_only_image_files_are_planned_and_hidden_entries_skipped(tmp_path):
@@ -50,79 +37,10 @@ def test_only_image_files_are_planned_and_hidden_entries_skipped(tmp_path):
     assert problems == []
 
 
-def test_explicit_files_are_planned_whatever_their_extension(tmp_path):
-    f = tmp_path / "scan0001"
-    make_image(f, format="PNG")
-    p = plan([f], Recipe(format="jpeg"), tmp_path / "out")
-    assert [Path(j.target).name for j in p.jobs] == ["scan0001.jpg"]
-
-
-def test_collisions_between_inputs_are_renamed(tmp_path):
-    src = tmp_path / "in"
-    make_image(src / "a.png")
-    make_image(src / "a.jpg")
-    make_image(src / "A.gif")
-    out = tmp_path / "out"
-    p = plan([src], Recipe(format="webp"), out)
-    names = sorted(Path(j.target).name for j in p.jobs)
-    assert len(set(n.casefold() for n in names)) == 3
-    assert "a.webp" in names or "A.webp" in names
-
-
-def test_existing_targets_follow_the_policy(tmp_path):
-    src = tmp_path / "in"
-    make_image(src / "a.jpg")
-    out = tmp_path / "out"
-    make_image(out / "a.webp")
-    renamed = plan([src], Recipe(format="webp"), out).jobs[0]
-    assert Path(renamed.target).name == "a-1.webp" and renamed.action == "convert"
-    skipped = plan([src], Recipe(format="webp", on_conflict="skip"), out).jobs[0]
-    assert skipped.action == "skip" and "exists" in skipped.reason
-    over = plan([src], Recipe(format="webp", on_conflict="overwrite"), out).jobs[0]
-    assert Path(over.target).name == "a.webp" and over.action == "convert"
-
-
-def test_skip_policy_skips_the_second_of_two_colliding_inputs(tmp_path):
-    src = tmp_path / "in"
-    make_image(src / "a.jpg")
-    make_image(src / "a.png")
-    jobs = plan([src], Recipe(format="webp", on_conflict="skip"), tmp_path / "out").jobs
-    assert [j.action for j in jobs] == ["convert", "skip"]
-    assert "batch" in jobs[1].reason
-
-
-@pytest.mark.parametrize("policy", ["rename", "overwrite"])
-def test_output_into_the_input_folder_never_targets_a_source(tmp_path, policy):
-    src = tmp_path / "in"
-    make_image(src / "a.jpg")
-    make_image(src / "b.png")
-    jobs = plan([src], Recipe(format="same", on_conflict=policy), src).jobs
-    sources = {j.source for j in jobs}
-    assert all(j.target not in sources for j in jobs)
-    assert sorted(Path(j.target).name for j in jobs) == ["a-1.jpg", "b-1.png"]
-
-
-def test_output_folder_inside_the_input_is_never_rescanned(tmp_path):
-    src = tmp_path / "in"
-    make_image(src / "a.jpg")
-    out = src / "out"
-    make_image(out / "old.jpg")
-    jobs = plan([src], Recipe(), out).jobs
-    assert [Path(j.source).name for j in jobs] == ["a.jpg"]
-
-
-def test_subfolder_next_to_each_source(photos):
-    p = plan([photos], Recipe(format="png"), None)
-    for j in p.jobs:
-        assert Path(j.target).parent == Path(j.source).parent / "converted"
-    make_image(photos / "converted" / "z.jpg")
-    again = plan([photos], Recipe(format="png"), None)
-    assert "z.jpg" not in {Path(j.source).name for j in again.jobs}
-
-
-def test_the_same_folder_twice_plans_each_file_once(photos, tmp_path):
-    p = plan([photos, photos, photos / "a.jpg", photos / "sub"], Recipe(), tmp_path / "o")
-    assert len(p.jobs) == 5
+def test_the_same_folder_twice_plans_each_file_once(photos):
+    sources, problems = collect_sources([photos, photos, photos / "a.jpg", photos / "sub"])
+    assert len(sources) == 5
+    assert len({s.path for s in sources}) == 5
 
 
 def test_symlink_loops_end_and_fifos_are_ignored(tmp_path):
@@ -145,37 +63,145 @@ def test_missing_input_and_empty_folder_are_reported(tmp_path):
     assert "no images" in messages[str(tmp_path / "empty")]
 
 
-def test_naming_tokens(tmp_path):
-    src = tmp_path / "holiday"
-    make_image(src / "IMG_1.JPG", (400, 300))
-    os.utime(src / "IMG_1.JPG", (1_700_000_000, 1_700_000_000))
-    r = Recipe(
-        format="webp",
-        resize=Resize("fit", width=200, height=200),
-        name_template="{parent}-{stem}-{ext}-{width}x{height}-{index:03d}-{date}",
-    )
-    job = plan([src], r, tmp_path / "out").jobs[0]
-    assert Path(job.target).name.startswith("holiday-IMG_1-jpg-200x150-001-2023-11-1")
-
-
-def test_unsafe_characters_in_names_are_replaced(tmp_path):
+def test_walk_is_sorted_within_folders_and_depth_first(tmp_path):
     src = tmp_path / "in"
-    make_image(src / "a.jpg")
-    job = plan([src], Recipe(name_template="{stem}/../x:y"), tmp_path / "out").jobs[0]
-    assert Path(job.target).parent == tmp_path / "out"
-    assert "/" not in Path(job.target).name
+    for rel in ("b.jpg", "a.png", "sub2/z.jpg", "sub1/y.jpg", "sub1/deep/x.jpg", "c.gif"):
+        touch(src / rel)
+    sources, _ = collect_sources([src])
+    rel = [os.path.relpath(s.path, src) for s in sources]
+    assert rel == ["a.png", "b.jpg", "c.gif", "sub1/y.jpg", "sub1/deep/x.jpg", "sub2/z.jpg"]
 
 
-def test_plan_jobs_are_indexed_in_order(photos, tmp_path):
-    sources, _ = collect_sources([photos])
-    jobs = plan_jobs(sources, Recipe(), tmp_path / "out")
-    assert [j.index for j in jobs] == list(range(1, len(jobs) + 1))
+def test_inputs_keep_their_order(tmp_path):
+    touch(tmp_path / "one" / "z.jpg")
+    touch(tmp_path / "two" / "a.jpg")
+    touch(tmp_path / "m.png")
+    sources, _ = collect_sources([tmp_path / "two", tmp_path / "m.png", tmp_path / "one"])
+    assert names(sources) == ["a.jpg", "m.png", "z.jpg"]
 
 
-def test_dry_run_listing_mentions_every_source(photos, tmp_path):
-    p = plan([photos], Recipe(format="jpeg"), tmp_path / "out")
-    text = format_plan(p)
-    for j in p.jobs:
-        assert j.source in text
-    assert "5 to convert" in text
-    assert not (tmp_path / "out").exists()
+def test_sources_carry_root_size_and_mtime(tmp_path):
+    src = tmp_path / "in"
+    walked = touch(src / "sub" / "a.jpg", b"12345")
+    os.utime(walked, (1_600_000_000, 1_600_000_000))
+    given = touch(tmp_path / "b.jpg", b"123")
+    sources, _ = collect_sources([src, given])
+    by_name = {Path(s.path).name: s for s in sources}
+    assert by_name["a.jpg"].root == str(src) and by_name["b.jpg"].root is None
+    assert by_name["a.jpg"].size == 5 and by_name["b.jpg"].size == 3
+    assert by_name["a.jpg"].mtime == 1_600_000_000
+
+
+def test_relative_inputs_become_absolute_paths(tmp_path, monkeypatch):
+    touch(tmp_path / "in" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    sources, _ = collect_sources(["in"])
+    assert sources[0].path == str(tmp_path / "in" / "a.jpg")
+    assert sources[0].root == str(tmp_path / "in")
+
+
+def test_extensions_are_matched_whatever_their_case(tmp_path):
+    touch(tmp_path / "in" / "A.JPG")
+    touch(tmp_path / "in" / "b.Png")
+    sources, _ = collect_sources([tmp_path / "in"])
+    assert names(sources) == ["A.JPG", "b.Png"]
+
+
+def test_explicit_files_are_taken_whatever_their_name(tmp_path):
+    odd = touch(tmp_path / "scan0001")
+    hidden = touch(tmp_path / ".hidden.jpg")
+    sources, problems = collect_sources([odd, hidden])
+    assert names(sources) == ["scan0001", ".hidden.jpg"]
+    assert problems == []
+
+
+def test_a_non_regular_input_is_a_problem(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    sources, problems = collect_sources([tmp_path / "pipe.jpg"])
+    assert sources == []
+    assert problems == [(str(tmp_path / "pipe.jpg"), "not a regular file or folder")]
+
+
+def test_a_folder_of_only_non_images_holds_no_images(tmp_path):
+    touch(tmp_path / "docs" / "readme.txt")
+    _, problems = collect_sources([tmp_path / "docs"])
+    assert problems == [(str(tmp_path / "docs"), "holds no images")]
+
+
+def test_not_recursive_stays_in_the_top_folder(tmp_path):
+    touch(tmp_path / "in" / "a.jpg")
+    touch(tmp_path / "in" / "sub" / "b.jpg")
+    sources, _ = collect_sources([tmp_path / "in"], ScanOptions(recursive=False))
+    assert names(sources) == ["a.jpg"]
+
+
+def test_excluded_folders_are_skipped_by_path_even_through_a_symlink(tmp_path):
+    src = tmp_path / "in"
+    touch(src / "a.jpg")
+    touch(src / "out" / "old.jpg")
+    touch(src / "keep" / "b.jpg")
+    (tmp_path / "alias").symlink_to(src / "out", target_is_directory=True)
+    options = ScanOptions(exclude_dirs=(str(tmp_path / "alias"),))
+    sources, _ = collect_sources([src], options)
+    assert names(sources) == ["a.jpg", "b.jpg"]
+
+
+def test_excluded_names_skip_that_folder_at_every_depth(tmp_path):
+    src = tmp_path / "in"
+    touch(src / "converted" / "x.jpg")
+    touch(src / "sub" / "converted" / "y.jpg")
+    touch(src / "sub" / "z.jpg")
+    sources, _ = collect_sources([src], ScanOptions(exclude_names=("converted",)))
+    assert names(sources) == ["z.jpg"]
+
+
+def test_a_symlinked_folder_is_entered_and_a_linked_file_counts_once(tmp_path):
+    outside = tmp_path / "elsewhere"
+    touch(outside / "far.jpg")
+    src = tmp_path / "in"
+    real = touch(src / "a.jpg")
+    (src / "link").symlink_to(outside, target_is_directory=True)
+    (src / "z-alias.jpg").symlink_to(real)
+    sources, _ = collect_sources([src])
+    assert [os.path.relpath(s.path, src) for s in sources] == ["a.jpg", "link/far.jpg"]
+    assert {s.root for s in sources} == {str(src)}
+
+
+def test_an_unreadable_subfolder_is_a_problem_and_the_walk_goes_on(tmp_path, monkeypatch):
+    src = tmp_path / "in"
+    touch(src / "a.jpg")
+    locked = src / "locked"
+    touch(locked / "b.jpg")
+    touch(src / "z" / "c.jpg")
+    scandir = os.scandir
+
+    def refusing(path):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)  # works as root too, unlike chmod 0
+    sources, problems = collect_sources([src])
+    assert names(sources) == ["a.jpg", "c.jpg"]
+    assert problems == [(str(locked), "cannot read folder: Permission denied")]
+
+
+def test_cancel_stops_a_walk_with_scan_cancelled(tmp_path):
+    for i in range(5):
+        touch(tmp_path / "in" / f"d{i}" / "a.jpg")
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) >= 3
+
+    with pytest.raises(ScanCancelled):
+        collect_sources([tmp_path / "in"], cancel=cancel)
+    assert len(calls) == 3
+
+
+def test_a_cancel_that_never_fires_changes_nothing(tmp_path):
+    for i in range(3):
+        touch(tmp_path / "in" / f"d{i}" / "a.jpg")
+    sources, _ = collect_sources([tmp_path / "in"], cancel=lambda: False)
+    assert len(sources) == 3

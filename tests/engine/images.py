@@ -1,0 +1,107 @@
+"""Image-making and conversion helpers shared by the engine's conversion-side tests: jobs for
+real files, a one-call conversion, and sources stored under each EXIF orientation."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from pixmill.engine.convert import convert_one
+from pixmill.engine.job import Job, Source
+from pixmill.engine.plan import plan_jobs
+from pixmill.engine.recipe import Recipe
+
+ORIENTATION_TAG = 0x0112
+GPS_IFD = 0x8825
+MAKE_TAG = 0x010F
+
+
+def job_for(src: Path, out: Path, recipe: Recipe) -> Job:
+    """The job the planner makes for one source file into the folder out."""
+    st = src.stat()
+    return plan_jobs([Source(str(src), None, st.st_size, st.st_mtime)], recipe, out)[0]
+
+
+def open_output(path: str | Path) -> Image.Image:
+    """An output file, decoded from a copy of its bytes: nothing keeps the file open (a
+    multi-frame image would otherwise hold it until it is garbage-collected)."""
+    im = Image.open(io.BytesIO(Path(path).read_bytes()))
+    im.load()
+    return im
+
+
+def run(src: Path, out: Path, **recipe: Any) -> tuple[dict[str, Any], Image.Image | None]:
+    """Convert src into the folder out with Recipe(**recipe): the result and the decoded
+    output (None unless the status is ok)."""
+    res = convert_one(job_for(src, out, Recipe(**recipe)))
+    if res["status"] != "ok":
+        return res, None
+    return res, open_output(res["target"])
+
+
+# The transpose that stores an upright picture so that EXIF orientation N gives it back.
+STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def stored_for(upright: Image.Image, orientation: int) -> Image.Image:
+    """`upright` turned the way a camera stores it under EXIF `orientation`."""
+    op = STORE_FOR_ORIENTATION[orientation]
+    return upright if op is None else upright.transpose(op)
+
+
+def store_oriented(upright: Image.Image, path: Path, orientation: int, **save: Any) -> Path:
+    """Save `upright` turned so that a viewer applying EXIF `orientation` shows it upright."""
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    stored_for(upright, orientation).save(path, exif=exif.tobytes(), **save)
+    return path
+
+
+def corner_marked(w: int = 60, h: int = 40) -> Image.Image:
+    """A grey w x h picture with a red 10x10 top-left corner."""
+    arr = np.full((h, w, 3), 200, np.uint8)
+    arr[:10, :10] = (255, 0, 0)
+    return Image.fromarray(arr)
+
+
+def oriented_source(path: Path, orientation: int) -> Path:
+    """A 60x40 upright image with a red top-left corner, stored as orientation N expects."""
+    return store_oriented(corner_marked(), path, orientation, quality=95)
+
+
+def exif_with_gps() -> bytes:
+    """EXIF with a camera make, a date and a GPS latitude."""
+    exif = Image.Exif()
+    exif[MAKE_TAG] = "PixmillCam"
+    exif[0x0132] = "2024:05:01 10:00:00"
+    gps = exif.get_ifd(GPS_IFD)
+    gps[1] = "N"
+    gps[2] = (52.0, 30.0, 0.0)
+    return exif.tobytes()
+
+
+def srgb_profile() -> bytes:
+    """The bytes of an sRGB ICC profile."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def bands(w: int = 300, h: int = 100) -> np.ndarray:
+    """Left third red, middle green, right third blue."""
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[:, : w // 3, 0] = 255
+    arr[:, w // 3 : 2 * w // 3, 1] = 255
+    arr[:, 2 * w // 3 :, 2] = 255
+    return arr

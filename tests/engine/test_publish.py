@@ -1,0 +1,301 @@
+"""pixmill.engine.publish: exclusive temp files, publishing under each conflict policy without
+clobbering, finding what a dead worker published, and sweeping temp files (PendingSweeps)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pixmill.engine import publish as publish_module
+from pixmill.engine.convert import convert_one
+from pixmill.engine.publish import (
+    TEMP_PREFIX,
+    PendingSweeps,
+    create_temp,
+    find_published,
+    publish,
+    sweep,
+    temp_files,
+)
+from pixmill.engine.recipe import Recipe
+from tests.conftest import make_image
+from tests.engine.images import job_for, run
+
+pytestmark = pytest.mark.timeout(60)
+
+
+# --- through convert_one ----------------------------------------------------------------------
+
+
+def test_output_appears_atomically_and_keeps_dates(tmp_path):
+    src = make_image(tmp_path / "a.jpg", quality=90)
+    os.utime(src, (1_600_000_000, 1_600_000_000))
+    res, _ = run(src, tmp_path / "out", format="png", keep_dates=True)
+    assert os.stat(res["target"]).st_mtime == 1_600_000_000
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    mode = os.stat(res["target"]).st_mode & 0o777
+    assert mode & 0o044, "outputs are readable by others like any saved file"
+
+
+def test_a_target_that_appears_meanwhile_is_never_clobbered(tmp_path):
+    src = make_image(tmp_path / "a.jpg", quality=90)
+    job = job_for(src, tmp_path / "out", Recipe(format="png"))
+    make_image(tmp_path / "out" / "a.png", (10, 10))  # appears after planning
+    before = (tmp_path / "out" / "a.png").read_bytes()
+    res = convert_one(job)
+    assert res["status"] == "ok" and Path(res["target"]).name == "a-1.png"
+    assert (tmp_path / "out" / "a.png").read_bytes() == before
+    skip_job = job_for(src, tmp_path / "out2", Recipe(format="png", on_conflict="skip"))
+    make_image(tmp_path / "out2" / "a.png", (10, 10))
+    assert convert_one(skip_job)["status"] == "skipped"
+
+
+# --- create_temp ------------------------------------------------------------------------------
+
+
+def finished_temp(folder: Path, content: bytes, tag: str = "") -> tuple[str, int]:
+    """A temp file holding content, as a worker leaves it before publishing: (path, inode)."""
+    fd, path = create_temp(str(folder), tag)
+    with os.fdopen(fd, "wb") as f:
+        f.write(content)
+    return path, os.stat(path).st_ino
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_create_temp_makes_the_folder_and_a_tagged_hidden_name(tmp_path):
+    folder = tmp_path / "deep" / "er"
+    fd, path = create_temp(str(folder), "c0ffee-123-")
+    os.close(fd)
+    assert os.path.dirname(path) == str(folder)
+    assert re.fullmatch(r"\.pixmill-c0ffee-123-[0-9a-f]{10}\.tmp", os.path.basename(path))
+    assert path.startswith(str(folder / TEMP_PREFIX))
+    assert os.path.getsize(path) == 0
+
+
+def test_create_temp_gives_the_permissions_of_any_saved_file(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fd, path = create_temp(str(tmp_path))
+        os.close(fd)
+    finally:
+        os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_create_temp_never_reuses_a_name(tmp_path):
+    paths = set()
+    for _ in range(50):
+        fd, path = create_temp(str(tmp_path), "t-")
+        os.close(fd)
+        paths.add(path)
+    assert len(paths) == 50 and len(temp_files(str(tmp_path))) == 50
+
+
+def test_create_temp_recreates_a_folder_removed_since_it_was_made(tmp_path):
+    folder = tmp_path / "out"
+    fd, first = create_temp(str(folder))
+    os.close(fd)
+    shutil.rmtree(folder)  # the user deleted the output folder mid-batch
+    fd, second = create_temp(str(folder))
+    os.close(fd)
+    assert os.path.isfile(second) and not os.path.exists(first)
+    shutil.rmtree(folder)
+    fd, third = create_temp(str(folder))  # and again: each removal is noticed
+    os.close(fd)
+    assert os.path.isfile(third)
+
+
+# --- publish ----------------------------------------------------------------------------------
+
+
+def test_rename_publishes_under_the_target_when_it_is_free(tmp_path):
+    tmp, inode = finished_temp(tmp_path, b"new")
+    target = str(tmp_path / "a.png")
+    assert publish(tmp, target, "rename") == target
+    assert names(tmp_path) == ["a.png"]
+    assert Path(target).read_bytes() == b"new" and os.stat(target).st_ino == inode
+
+
+def test_rename_takes_the_next_free_sibling_and_keeps_what_is_there(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"first")
+    (tmp_path / "a-1.png").write_bytes(b"second")
+    tmp, inode = finished_temp(tmp_path, b"new")
+    final = publish(tmp, str(tmp_path / "a.png"), "rename")
+    assert final == str(tmp_path / "a-2.png")
+    assert names(tmp_path) == ["a-1.png", "a-2.png", "a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"first"
+    assert (tmp_path / "a-1.png").read_bytes() == b"second"
+    assert Path(final).read_bytes() == b"new" and os.stat(final).st_ino == inode
+
+
+def test_skip_leaves_a_taken_target_alone_and_removes_the_temp(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"theirs")
+    tmp, _ = finished_temp(tmp_path, b"ours")
+    assert publish(tmp, str(tmp_path / "a.png"), "skip") is None
+    assert names(tmp_path) == ["a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"theirs"
+    tmp, _ = finished_temp(tmp_path, b"ours")
+    assert publish(tmp, str(tmp_path / "b.png"), "skip") == str(tmp_path / "b.png")
+    assert (tmp_path / "b.png").read_bytes() == b"ours" and names(tmp_path) == ["a.png", "b.png"]
+
+
+def test_overwrite_replaces_the_target_in_one_step(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"old")
+    tmp, inode = finished_temp(tmp_path, b"new")
+    assert publish(tmp, str(tmp_path / "a.png"), "overwrite") == str(tmp_path / "a.png")
+    assert names(tmp_path) == ["a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"new"
+    assert os.stat(tmp_path / "a.png").st_ino == inode
+
+
+def test_a_target_that_is_a_dangling_symlink_is_never_written_through(tmp_path):
+    elsewhere = tmp_path / "elsewhere.png"
+    (tmp_path / "a.png").symlink_to(elsewhere)
+    tmp, _ = finished_temp(tmp_path, b"new")
+    assert publish(tmp, str(tmp_path / "a.png"), "rename") == str(tmp_path / "a-1.png")
+    assert not elsewhere.exists() and (tmp_path / "a.png").is_symlink()
+
+
+@pytest.fixture
+def no_hard_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.link fails as it does on FAT and some network shares."""
+
+    def refuse(src: str, dst: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted", src, None, dst)
+
+    monkeypatch.setattr(publish_module.os, "link", refuse)
+
+
+def test_without_hard_links_a_free_target_is_still_published(tmp_path, no_hard_links):
+    tmp, inode = finished_temp(tmp_path, b"new")
+    target = str(tmp_path / "a.png")
+    assert publish(tmp, target, "rename") == target
+    assert names(tmp_path) == ["a.png"] and os.stat(target).st_ino == inode
+
+
+def test_without_hard_links_a_taken_target_is_still_never_clobbered(tmp_path, no_hard_links):
+    (tmp_path / "a.png").write_bytes(b"theirs")
+    tmp, _ = finished_temp(tmp_path, b"ours")
+    assert publish(tmp, str(tmp_path / "a.png"), "rename") == str(tmp_path / "a-1.png")
+    assert (tmp_path / "a.png").read_bytes() == b"theirs"
+    assert (tmp_path / "a-1.png").read_bytes() == b"ours"
+    tmp, _ = finished_temp(tmp_path, b"ours again")
+    assert publish(tmp, str(tmp_path / "a.png"), "skip") is None
+    assert names(tmp_path) == ["a-1.png", "a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"theirs"
+
+
+# --- find_published ---------------------------------------------------------------------------
+
+
+def test_find_published_finds_the_output_among_its_renamed_siblings(tmp_path):
+    target = str(tmp_path / "a.png")
+    announced = []
+    for content in (b"one", b"two", b"three"):
+        tmp, _ = finished_temp(tmp_path, content)
+        st = os.stat(tmp)
+        announced.append({"target": target, "inode": [st.st_dev, st.st_ino]})
+        publish(tmp, target, "rename")
+    assert [find_published(info) for info in announced] == [
+        target,
+        str(tmp_path / "a-1.png"),
+        str(tmp_path / "a-2.png"),
+    ]
+
+
+def test_find_published_is_none_when_the_output_never_landed(tmp_path):
+    target = str(tmp_path / "a.png")
+    tmp, _ = finished_temp(tmp_path, b"lost")
+    st = os.stat(tmp)
+    info = {"target": target, "inode": [st.st_dev, st.st_ino]}
+    assert find_published(info) is None  # nothing at the target at all
+    (tmp_path / "a.png").write_bytes(b"someone else's")
+    (tmp_path / "a-1.png").write_bytes(b"someone else's too")
+    assert find_published(info) is None  # the names are taken by other files
+
+
+# --- temp_files, sweep, PendingSweeps ---------------------------------------------------------
+
+
+def test_sweep_removes_only_temp_files_with_the_prefix(tmp_path):
+    mine, _ = finished_temp(tmp_path, b"x", "aa-1-")
+    sibling, _ = finished_temp(tmp_path, b"x", "aa-12-")
+    other, _ = finished_temp(tmp_path, b"x", "bb-1-")
+    (tmp_path / ".pixmill-aa-1-notes.txt").write_bytes(b"not a temp")
+    (tmp_path / "photo.jpg").write_bytes(b"an output")
+    assert sorted(map(str, temp_files(str(tmp_path)))) == sorted([mine, sibling, other])
+    assert temp_files(str(tmp_path), ".pixmill-aa-1-") == [Path(mine)]
+    sweep(str(tmp_path), ".pixmill-aa-1-")
+    assert names(tmp_path) == sorted(
+        [".pixmill-aa-1-notes.txt", "photo.jpg", Path(sibling).name, Path(other).name]
+    )
+    sweep(str(tmp_path))
+    assert names(tmp_path) == [".pixmill-aa-1-notes.txt", "photo.jpg"]
+
+
+def test_temp_files_and_sweep_of_a_missing_folder_are_quiet(tmp_path):
+    assert temp_files(str(tmp_path / "gone")) == []
+    sweep(str(tmp_path / "gone"))
+
+
+def live(pids: set[int]) -> set[int]:
+    """The pids among these whose processes still run (not zombies)."""
+    out = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pending_sweeps_only_sweep_the_temps_of_workers_that_are_gone(tmp_path):
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        out_a, out_b = tmp_path / "a", tmp_path / "b"
+        running, _ = finished_temp(out_a, b"half", f"tag-{worker.pid}-")
+        left, _ = finished_temp(out_a, b"half", f"tag-{dead.pid}-")
+        left_b, _ = finished_temp(out_b, b"half", f"tag-{dead.pid}-")
+        other_pool, _ = finished_temp(out_a, b"half", f"else-{dead.pid}-")
+        pending = PendingSweeps()
+        assert not pending
+        pending.add(str(out_a), "tag-", worker.pid)
+        pending.add(str(out_a), "tag-", dead.pid)
+        pending.add(str(out_b), "tag-", dead.pid)
+        pids = {worker.pid, dead.pid}
+        pending.run(live(pids))
+        assert os.path.exists(running) and os.path.exists(other_pool)
+        assert not os.path.exists(left) and not os.path.exists(left_b)
+        assert pending  # the running worker's sweep is still due
+        worker.kill()
+        worker.wait()
+        pending.run(live(pids))
+        assert not os.path.exists(running) and not pending
+        assert os.path.exists(other_pool)  # another pool's worker with the same pid: not ours
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_pending_sweeps_finish_sweeps_everything_even_if_a_worker_lingers(tmp_path):
+    tmp, _ = finished_temp(tmp_path, b"half", f"tag-{os.getpid()}-")
+    pending = PendingSweeps()
+    pending.add(str(tmp_path), "tag-", os.getpid())
+    pending.finish(lambda: {os.getpid()}, timeout=0.05)  # this process never goes
+    assert not os.path.exists(tmp) and not pending
