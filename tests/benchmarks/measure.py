@@ -181,6 +181,7 @@ def run_measured(
     sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(st)
     reader.join(5)
+    proc.stderr.close()
     return RunResult(
         seconds=seconds,
         cpu_seconds=usage.ru_utime + usage.ru_stime,

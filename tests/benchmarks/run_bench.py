@@ -546,7 +546,8 @@ def _versions() -> dict[str, Any]:
 
     pil = out([PYTHON, "-c", "import PIL; print(PIL.__version__)"])
     commit = out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
-    dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", "engine", "gui", "packaging/pixmill"])
+    sources = ["engine", "gui", "packaging/pixmill"]
+    dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", *sources])
     return {
         "python": out([PYTHON, "-c", "import sys; print(sys.version.split()[0])"]),
         "pillow": pil,

@@ -25,9 +25,12 @@ from pixmill.engine.convert import convert_one
 from pixmill.engine.plan import plan
 from pixmill.engine.recipe import Recipe, Resize
 
-# Pillow warns about every broken TIFF/EXIF block it skips: expected for this corpus.
 pytestmark = [
+    pytest.mark.timeout(120),
+    # Pillow warns about every broken TIFF/EXIF block it skips: expected for this corpus.
     pytest.mark.filterwarnings("ignore::UserWarning"),
+    # Opening an .im file warns (Pillow deprecates the IM format, removal in Pillow 15); the
+    # in-process sweeps open the corpus's IM files, and Pixmill still reads .im.
     pytest.mark.filterwarnings("ignore:IM image format is deprecated:DeprecationWarning"),
 ]
 

@@ -26,6 +26,8 @@ from faultkit.trials import (
 
 from pixmill.engine.recipe import Recipe
 
+pytestmark = pytest.mark.timeout(90)
+
 needs_mount = pytest.mark.skipif(not can_mount(), reason="needs root and mount (tmpfs, bind)")
 
 OUT_FORMATS = [

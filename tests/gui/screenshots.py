@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # this checkout's gui/ and engine/, whatever is installed
 SIZE = (1280, 800)
 
 

@@ -13,6 +13,8 @@ from pixmill.engine.result import make_result
 from pixmill.gui.bridge import BackgroundTask, BatchBridge
 from pixmill.gui.results import ResultsModel
 
+pytestmark = pytest.mark.timeout(30)
+
 
 def _result(i: int, status: str = "ok") -> dict:
     r = make_result(i, f"/in/img{i}.png", status, None if status == "ok" else "broken")
@@ -108,12 +110,26 @@ def test_fifty_thousand_cross_thread_emits_do_not_crash(qtbot):
     assert model.result(n - 1)["index"] == n - 1
 
 
-def test_a_relay_outliving_its_bridge_is_harmless(qtbot):
+def test_a_relay_outliving_its_bridge_is_harmless(qtbot, monkeypatch):
+    """The runner keeps calling the listener after the window (and its bridge) is gone:
+    every call must return quietly, on the runner's thread and on any other."""
     bridge = BatchBridge()
     listener = bridge.listener()
     bridge.deleteLater()
     qtbot.waitUntil(lambda: _deleted(bridge), timeout=2000)
-    _in_thread(lambda: listener.job_finished(_result(1))).join()  # must not raise
+
+    def every_event():
+        listener.batch_started(1)
+        listener.job_started(1, "/in/img1.png")
+        listener.job_finished(_result(1))
+        listener.progress(_progress(1, 1))
+        listener.batch_finished(Report([_result(1)], 1.0))
+
+    escaped: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    _in_thread(every_event).join()
+    assert escaped == [], f"the relay raised in its thread: {escaped!r}"
+    every_event()  # and here, where an exception would fail the test directly
 
 
 def _deleted(obj) -> bool:

@@ -116,7 +116,8 @@ def test_next_to_each_source_and_reports_in_json_and_csv(qtbot, window, images, 
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["summary"]["ok"] == 3 and len(data["files"]) == 3
     window.results.save_report(str(tmp_path / "report.csv"))
-    rows = list(csv.DictReader((tmp_path / "report.csv").open()))
+    with (tmp_path / "report.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
     assert {r["status"] for r in rows} == {"ok"} and len(rows) == 3
 
     # A second Start does not pick up the "converted" subfolders as sources.

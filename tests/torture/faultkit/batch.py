@@ -202,6 +202,7 @@ class Outcome:
     seed: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int | None = None
+    kills: int = 0  # workers the trial actually killed (a SIGKILL that reached one)
 
 
 @contextlib.contextmanager
@@ -439,14 +440,19 @@ class CliRun:
                 out.append(pid)
         return out
 
-    def signal(self, sig: int, group: bool = False) -> None:
+    def signal(self, sig: int, group: bool = False) -> bool:
+        """Send sig to the CLI (group: to its whole process group, like a terminal's Ctrl-C).
+        False when there was nobody left to receive it (the CLI had already exited)."""
+        if self.proc.poll() is not None:
+            return False
         try:
             if group:
                 os.killpg(self.proc.pid, sig)
             else:
                 self.proc.send_signal(sig)
         except ProcessLookupError:
-            pass
+            return False
+        return True
 
     def wait(self) -> int | None:
         try:

@@ -91,6 +91,22 @@ def _psd(im: Image.Image) -> bytes:
     return head + body + planes
 
 
+def _im(im: Image.Image) -> bytes:
+    """An RGB IFUNC IM file, written by hand: the bytes Pillow's IM writer gives, without the
+    writer, which is deprecated (a DeprecationWarning on every save, removal in Pillow 15).
+    Pixmill still reads .im, so the corpus keeps one; when Pillow drops the reader the engine
+    must drop the extension, and this file's failures will say so."""
+    im = im.convert("RGB")
+    w, h = im.size
+    head = f"Image type: RGB image\r\nImage size (x*y): {w}*{h}\r\n".encode("ascii")
+    head += b"File size (no of images): 1\r\n"
+    head += b"\0" * (511 - len(head)) + b"\x1a"
+    bands = [band.tobytes() for band in im.split()]
+    # Bottom row first; each row holds its red, then green, then blue line ("RGB;L").
+    rows = (band[y * w : (y + 1) * w] for y in reversed(range(h)) for band in bands)
+    return head + b"".join(rows)
+
+
 def _exif_rotated_jpeg() -> bytes:
     im = photo(48, 32, seed=3)
     exif = Image.Exif()
@@ -137,7 +153,7 @@ def valid_images() -> dict[str, bytes]:
         "photo.jp2": _save(rgb, "JPEG2000", irreversible=True),
         "photo.j2k": _save(rgb, "JPEG2000"),
         "photo.jpx": _save(rgb, "JPEG2000"),
-        "photo.im": _save(rgb, "IM"),
+        "photo.im": _im(rgb),
         "bits.xbm": _save(rgb.convert("1"), "XBM"),
     }
     return out

@@ -120,6 +120,21 @@ def wait_gone(who: Iterable[Ident], timeout: float = 5.0) -> list[Ident]:
         time.sleep(0.05)
 
 
+def blocked_on(pid: int) -> str | None:
+    """What the process's main thread sleeps in (its /proc wchan: "futex..." for a lock or an
+    event, "...pipe_read" for a pipe), or None while it runs, when it is gone or when the
+    kernel does not say."""
+    st = _stat(pid)
+    if st is None or st[0] != "S":
+        return None
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            wchan = f.read().strip()
+    except OSError:
+        return None
+    return wchan if wchan not in ("", "0") else None
+
+
 def describe(who: Ident) -> str:
     pid = who[0]
     try:

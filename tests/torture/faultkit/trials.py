@@ -51,26 +51,61 @@ def _est_duration(n_slow: int, workers: int = 2) -> float:
 
 
 # --- SIGKILL a worker ------------------------------------------------------------------------
+def _kill_a_worker(
+    rng: random.Random,
+    workers: Callable[[], list[int]],
+    running: Callable[[], bool],
+    look: Callable[[int], int | None] = lambda pid: None,
+    patience: float = 15.0,
+) -> tuple[int | None, int | None, str]:
+    """SIGKILL a random worker of a running batch: (pid, what look(pid) said it was doing
+    just before, "") once one is hit, (None, None, "ended") when the batch was over first,
+    (None, None, why) when it ran on for `patience` seconds with no worker to hit. A worker
+    that is gone by the time the signal is sent (replaced since it was listed) is not a hit:
+    another one is picked."""
+    deadline = time.monotonic() + patience
+    while running():
+        pids = workers()
+        if pids:
+            pid = rng.choice(pids)
+            doing = look(pid)
+            try:
+                os.kill(pid, SIGKILL)
+            except ProcessLookupError:
+                pass
+            else:
+                return pid, doing, ""
+        if time.monotonic() > deadline:
+            return None, None, f"no worker to kill for {patience:g} s while the batch ran"
+        time.sleep(0.01)
+    return None, None, "ended"
+
+
 def trial_kill(rng: random.Random, work: str, mode: str | None = None, kills: int = 1) -> Outcome:
     """SIGKILL a random worker at a random moment (kills times), through the API or the CLI.
-    One kill costs at most one retry, so every file must still convert."""
+    One kill costs at most one retry, so every file must still convert. A kill moment after
+    the batch ended hits nothing (the note says so); a running batch without a worker to hit
+    is a violation."""
     mode = mode or rng.choice(["api", "cli"])
     inp = _inputs(work, rng, small=8, medium=2, slow=4)
     out = os.path.join(work, "out")
     recipe = random_recipe(rng, on_conflict=rng.choice(["rename", "skip", "overwrite"]))
     span = _est_duration(4)
+    missed: list[str] = []
     if mode == "api":
         run = ApiRun([inp], out, recipe, faults=SLOW).start()
         kill_times: list[tuple[float, int | None]] = []
         for _ in range(kills):
             time.sleep(rng.uniform(0.0, span))
-            pids = run.worker_pids()
-            if not pids:
-                continue
-            pid = rng.choice(pids)
-            victim = running_jobs(run.runner).get(pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, SIGKILL)
+            pid, victim, why = _kill_a_worker(
+                rng,
+                run.worker_pids,
+                lambda: run.events.done_at is None,
+                lambda pid: running_jobs(run.runner).get(pid),
+            )
+            if pid is None:
+                missed.append(why)
+                break
             kill_times.append((time.monotonic(), victim))
         run.wait()
         recovery = None
@@ -82,8 +117,11 @@ def trial_kill(rng: random.Random, work: str, mode: str | None = None, kills: in
         v = run.check(statuses=ok_only)
         if kills > 1:
             v += _crash_messages_only(run.report.files)
+        v += [f"[!] {why}" for why in missed if why != "ended"]
         hit = sum(1 for _, victim in kill_times if victim is not None)
         note = f"api, {len(kill_times)} kill(s), {hit} mid-file"
+        if "ended" in missed:
+            note += ", batch over before a kill"
         return Outcome(
             "kill worker",
             v,
@@ -91,27 +129,31 @@ def trial_kill(rng: random.Random, work: str, mode: str | None = None, kills: in
             time.monotonic() - run.t0,
             note,
             files=run.report.files if run.report else [],
+            kills=len(kill_times),
         )
     report = os.path.join(work, "report.json")
     run_c = CliRun([inp], out, recipe_cli_args(recipe), report, faults=SLOW).start()
     killed = 0
     for _ in range(kills):
         time.sleep(rng.uniform(0.2, span + 0.3))
-        pids = run_c.workers()
-        if pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(rng.choice(pids), SIGKILL)
-            killed += 1
+        pid, _, why = _kill_a_worker(rng, run_c.workers, lambda: run_c.proc.poll() is None)
+        if pid is None:
+            missed.append(why)
+            break
+        killed += 1
     run_c.wait()
     ok_only = {key(j.source): {"ok", "skipped"} for j in run_c.plan.jobs} if kills == 1 else {}
     v = run_c.check(statuses=ok_only)
+    v += [f"[!] {why}" for why in missed if why != "ended"]
+    note = f"cli, {killed} kill(s)" + (", batch over before a kill" if "ended" in missed else "")
     return Outcome(
         "kill worker",
         v,
         None,
         run_c.exit_at - run_c.t0,
-        f"cli, {killed} kill(s)",
+        note,
         exit_code=run_c.exit_code,
+        kills=killed,
     )
 
 
@@ -217,7 +259,7 @@ def trial_cancel(rng: random.Random, work: str, mode: str | None = None) -> Outc
     time.sleep(rng.uniform(0.0, span))
     t_cancel = time.monotonic()
     sig = signal.SIGTERM if how == "SIGTERM" else signal.SIGINT
-    run_c.signal(sig, group=how.endswith("group"))
+    delivered = run_c.signal(sig, group=how.endswith("group"))
     code = run_c.wait()
     # The CLI starts its workers while it scans: a signal before the batch starts ends it
     # with 130 and no report, which is fine as long as nothing was written.
@@ -225,6 +267,8 @@ def trial_cancel(rng: random.Random, work: str, mode: str | None = None) -> Outc
     if code not in (0, 1, 130):
         v.append(f"[5] {how} gave exit status {code}")
     note = f"cli {how}" + ("" if run_c.load_report() else ", before the batch")
+    if not delivered:
+        note += ", after the CLI had exited"
     return Outcome(
         "cancel", v, run_c.exit_at - t_cancel, run_c.exit_at - run_c.t0, note, exit_code=code
     )
@@ -238,10 +282,10 @@ def trial_cancel_early(rng: random.Random, work: str) -> Outcome:
     run_c = CliRun([inp], out, ["--format", "png"], report, faults=SLOW).start()
     time.sleep(rng.uniform(0.0, 0.6))
     t_cancel = time.monotonic()
-    run_c.signal(signal.SIGINT, group=rng.random() < 0.5)
+    delivered = run_c.signal(signal.SIGINT, group=rng.random() < 0.5)
     code = run_c.wait()
     v = run_c.check(cancelled=True, allow_no_report=True)
-    note = f"exit {code}"
+    note = f"exit {code}" + ("" if delivered else ", signal after the CLI had exited")
     if "Traceback" in run_c.stderr:
         # Not an invariant; pinned by test_ctrl_c_while_the_cli_imports_exits_quietly.
         note += ", traceback"
