@@ -24,10 +24,13 @@ def scan_options(
     recursive: bool, output_dir: str | os.PathLike[str] | None, subfolder: str = DEFAULT_SUBFOLDER
 ) -> ScanOptions:
     """What a scan must skip for outputs that go to output_dir (None: a subfolder next to
-    each source), so that a batch never converts its own outputs."""
-    if output_dir is not None:
-        return ScanOptions(recursive, exclude_dirs=(os.fspath(output_dir),))
-    return ScanOptions(recursive, exclude_names=(subfolder,))
+    each source; "": not chosen yet, nothing to skip), so that a batch never converts its
+    own outputs."""
+    if output_dir is None:
+        return ScanOptions(recursive, exclude_names=(subfolder,))
+    if not os.fspath(output_dir):
+        return ScanOptions(recursive)
+    return ScanOptions(recursive, exclude_dirs=(os.fspath(output_dir),))
 
 
 class _DirListing:

@@ -4,6 +4,7 @@ look at what a worker process is blocked on."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,12 @@ from PIL import Image
 from pixmill.engine.events import BatchListener, Progress
 from pixmill.engine.runner import BatchRunner
 from tests.conftest import child_pids, make_image, temp_leftovers
+
+_TORTURE = str(Path(__file__).resolve().parents[1] / "torture")
+if _TORTURE not in sys.path:
+    sys.path.insert(0, _TORTURE)
+
+from faultkit import procs  # noqa: E402 - the fault kit's process helpers, one copy
 
 
 class Recorder(BatchListener):
@@ -88,18 +95,14 @@ def wait_for(cond: Callable[[], object], timeout: float = 30.0, interval: float 
 
 
 def blocked_on(pid: int) -> str | None:
-    """What the process's main thread sleeps in, from /proc ("futex..." for a lock or an
-    event, "...pipe_read" for a pipe), or None while it runs or is gone. Skips the test where
-    the kernel does not tell."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        with open(f"/proc/{pid}/wchan") as f:
-            wchan = f.read().strip()
-    except OSError:
-        return None
-    if state != "S":
-        return None
-    if wchan in ("", "0"):
+    """The fault kit's look at what a process sleeps in (procs.blocked_on); skips the test
+    where the kernel does not tell (/proc/PID/wchan empty)."""
+    if not procs.wchan_shown():
         pytest.skip("this kernel does not show what a process waits in (/proc/PID/wchan)")
-    return wchan
+    return procs.blocked_on(pid)
+
+
+def parked(pid: int) -> bool:
+    """Whether a worker is held at its next message (see BatchRunner.workers_held)."""
+    blocked_on(pid)  # skip where it cannot be seen
+    return procs.parked(pid)

@@ -149,6 +149,12 @@ def test_scan_options_without_an_output_folder_exclude_the_subfolder_by_name():
     assert scan_options(False, None, "small") == ScanOptions(False, exclude_names=("small",))
 
 
+def test_scan_options_for_an_output_folder_not_chosen_yet_skip_nothing():
+    """The window counts its sources while the output folder field is still empty: that must
+    not exclude the current directory (what "" resolves to)."""
+    assert scan_options(True, "") == ScanOptions(True)
+
+
 def test_a_custom_subfolder_is_used_and_never_rescanned(tmp_path):
     src = tmp_path / "in"
     touch(src / "a.jpg")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from tests.engine.conftest import (
     assert_outputs_complete,
     blocked_on,
     many,
+    parked,
     shut_down,
     wait_for,
 )
@@ -230,15 +230,7 @@ def test_workers_held_parks_a_worker_at_its_next_message_until_released(tmp_path
         assert wait_for(lambda: first in runner.converting().values(), 30)
         (pid,) = runner.converting()
         with runner.workers_held():
-
-            def parked() -> bool:  # waiting on the message lock, several looks in a row
-                for _ in range(5):
-                    if "futex" not in (blocked_on(pid) or ""):
-                        return False
-                    time.sleep(0.02)
-                return True
-
-            assert wait_for(parked, 30), blocked_on(pid)
+            assert wait_for(lambda: parked(pid), 30), blocked_on(pid)
             assert runner.converting() == {pid: first}
             assert rec.finished == [] and rec.started == [first]
             assert not Path(jobs[0].target).exists()

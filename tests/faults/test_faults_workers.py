@@ -6,7 +6,6 @@ import logging
 import os
 import random
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from faultkit.batch import (
     wait_for,
 )
 from faultkit.invariants import assert_clean, key
-from faultkit.procs import blocked_on
+from faultkit.procs import blocked_on, parked
 from faultkit.trials import SLOW, trial_alloc, trial_hang, trial_kill
 from PIL import Image
 
@@ -237,15 +236,7 @@ def test_worker_killed_with_its_output_finished_but_unpublished_converts_it_once
     assert wait_for(encoding, 30, 0.001), "never saw the worker write"
     (pid,) = running_jobs(run.runner)
     with run.runner.workers_held():
-
-        def parked() -> bool:  # waiting on the message lock, several looks in a row
-            for _ in range(5):
-                if "futex" not in (blocked_on(pid) or ""):
-                    return False
-                time.sleep(0.02)
-            return True
-
-        assert wait_for(parked, 30), f"the worker never parked: {blocked_on(pid)}"
+        assert wait_for(lambda: parked(pid), 30), f"the worker never parked: {blocked_on(pid)}"
         assert not os.path.exists(final), "published before announcing"
         assert encoding(), "the finished temp file"
         os.kill(pid, signal.SIGKILL)
