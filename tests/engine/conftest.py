@@ -94,15 +94,5 @@ def wait_for(cond: Callable[[], object], timeout: float = 30.0, interval: float 
     return bool(cond())
 
 
-def blocked_on(pid: int) -> str | None:
-    """The fault kit's look at what a process sleeps in (procs.blocked_on); skips the test
-    where the kernel does not tell (/proc/PID/wchan empty)."""
-    if not procs.wchan_shown():
-        pytest.skip("this kernel does not show what a process waits in (/proc/PID/wchan)")
-    return procs.blocked_on(pid)
-
-
-def parked(pid: int) -> bool:
-    """Whether a worker is held at its next message (see BatchRunner.workers_held)."""
-    blocked_on(pid)  # skip where it cannot be seen
-    return procs.parked(pid)
+blocked_on = procs.blocked_on  # what a process sleeps in, from /proc (the fault kit's)
+parked = procs.parked  # whether a worker is held at its next message (workers_held)

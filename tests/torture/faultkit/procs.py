@@ -135,21 +135,6 @@ def blocked_on(pid: int) -> str | None:
     return wchan if wchan not in ("", "0") else None
 
 
-def wchan_shown() -> bool:
-    """Whether this kernel says what a sleeping process waits in (some hide /proc/PID/wchan):
-    asked of init or of this process's parent, which sleep."""
-    for pid in (1, os.getppid()):
-        st = _stat(pid)
-        if st is None or st[0] != "S":
-            continue
-        try:
-            with open(f"/proc/{pid}/wchan") as f:
-                return f.read().strip() not in ("", "0")
-        except OSError:
-            return False
-    return False
-
-
 def parked(pid: int, looks: int = 5) -> bool:
     """Whether the process sleeps on a lock (a futex), several looks in a row: a worker held
     at its next message to the runner (BatchRunner.workers_held)."""
