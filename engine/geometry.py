@@ -7,6 +7,7 @@ Pixmill resizes there and turns the small result, never the big source. Pillow-f
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -119,13 +120,21 @@ def plan_geometry(raw_size: tuple[int, int], resize: Resize, orientation: int) -
     return Geometry(orientation, raw_size, size, stored_crop, out_w / crop[0])
 
 
-def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
-    """The output size a recipe would give this file, reading only its header; (0, 0) when
-    the file cannot be read (the conversion itself will then report why)."""
-    from PIL import Image  # only naming templates with {width}/{height} need it here
+@functools.cache
+def _pillow() -> Any:
+    """PIL.Image, loaded on first use: only naming templates with {width}/{height} need it
+    in the main process."""
+    from PIL import Image
 
     # Pillow warns between 1x and 2x its pixel limit and raises above 2x; the 2x line is ours.
     warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    return Image
+
+
+def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
+    """The output size a recipe would give this file, reading only its header; (0, 0) when
+    the file cannot be read (the conversion itself will then report why)."""
+    Image = _pillow()
     try:
         with Image.open(path) as im:
             w, h = im.size
