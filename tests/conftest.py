@@ -4,6 +4,7 @@ check that no worker process outlives a test."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,3 +97,15 @@ def photos(tmp_path: Path) -> Iterator[Path]:
     make_image(root / "sub" / "d.png", (200, 300), seed=4)
     make_image(root / "sub" / "deeper" / "e.webp", (320, 240), seed=5)
     yield root
+
+
+@pytest.fixture
+def supervision(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The supervisor's log: a stalled pool (the slow way out) shows up here."""
+    caplog.set_level(logging.INFO, logger="pixmill.engine.supervisor")
+    return caplog
+
+
+def stalls(log: pytest.LogCaptureFixture) -> list[str]:
+    """The "pool stalled" lines in a supervision log."""
+    return [r.getMessage() for r in log.records if "pool stalled" in r.getMessage()]

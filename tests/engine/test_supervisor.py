@@ -4,7 +4,6 @@ that cannot start, and the progress the batch thread reports."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from pixmill.engine.plan import plan
 from pixmill.engine.recipe import Recipe
 from pixmill.engine.runner import BatchRunner
-from tests.conftest import child_pids, make_image
+from tests.conftest import child_pids, make_image, stalls
 from tests.engine.conftest import (
     Recorder,
     assert_outputs_complete,
@@ -24,17 +23,6 @@ from tests.engine.conftest import (
 )
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def supervision(caplog):
-    """The supervisor's log: a stalled pool (the slow way out) shows up here."""
-    caplog.set_level(logging.INFO, logger="pixmill.engine.supervisor")
-    return caplog
-
-
-def stalls(log) -> list[str]:
-    return [r.getMessage() for r in log.records if "pool stalled" in r.getMessage()]
 
 
 def index_of(jobs, name: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import signal
@@ -25,6 +24,7 @@ from faultkit.trials import SLOW, trial_alloc, trial_hang, trial_kill
 from PIL import Image
 
 from pixmill.engine.recipe import Recipe, Resize
+from tests.conftest import stalls
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -33,17 +33,6 @@ def _batch(tmp_path, n_small=6, n_slow=3, seed=0) -> str:
     inp = fresh_dir(str(tmp_path / "in"))
     make_batch(inp, random.Random(seed), small=n_small, medium=0, slow=n_slow)
     return inp
-
-
-@pytest.fixture
-def supervision(caplog):
-    """The supervisor's log: a stalled pool (the slow way out) shows up here."""
-    caplog.set_level(logging.INFO, logger="pixmill.engine.supervisor")
-    return caplog
-
-
-def _stalls(log) -> list[str]:
-    return [r.getMessage() for r in log.records if "pool stalled" in r.getMessage()]
 
 
 @pytest.mark.timeout(60)
@@ -67,7 +56,7 @@ def test_sigkill_mid_file_retries_on_a_fresh_worker(tmp_path, supervision):
     by_index = {f["index"]: f for f in report.files}
     assert by_index[victim]["status"] == "ok"
     assert by_index[victim].get("attempts") == 2
-    assert _stalls(supervision) == []
+    assert stalls(supervision) == []
     assert pid not in run.runner.worker_pids() and survivor in run.runner.worker_pids()
     assert_clean(run.check(statuses={key(j.source): {"ok"} for j in run.jobs}))
 
@@ -129,7 +118,7 @@ def test_hung_decoder_is_stopped_by_the_time_limit(tmp_path, supervision):
     for f in hung:
         name = os.path.basename(f["source"])
         assert f["error"] == f"took longer than the 1.5 s time limit converting {name}; stopped"
-    assert _stalls(supervision) == []
+    assert stalls(supervision) == []
     statuses = {key(j.source): {"ok"} for j in run.jobs if not is_marked(j.source, "hang")}
     assert_clean(run.check(statuses=statuses))
 
@@ -185,7 +174,7 @@ def test_pool_stalled_by_a_dead_worker_holding_the_task_lock_is_replaced(tmp_pat
         os.kill(pid, signal.SIGKILL)
     report = run.start().wait()
     assert report.count("ok") == len(run.jobs)
-    assert len(_stalls(supervision)) == 1, "recovered by replacing the stalled pool, once"
+    assert len(stalls(supervision)) == 1, "recovered by replacing the stalled pool, once"
     assert not set(idle) & set(run.runner.worker_pids())
     assert_clean(run.check())
 
