@@ -18,7 +18,7 @@ from .formats import FORMATS
 from .plan import format_plan, plan
 from .pool import default_workers
 from .presets import PresetStore
-from .recipe import Recipe, RecipeError, Resize
+from .recipe import DEFAULT_MAX_MEGAPIXELS, Recipe, RecipeError, Resize
 from .report import Report, human_duration, summary_text
 from .runner import BatchRunner
 
@@ -67,6 +67,16 @@ def _percent(text: str) -> float:
     return v
 
 
+def _megapixels(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of megapixels, got {text!r}") from None
+    if not 0 <= v <= 1_000_000:
+        raise argparse.ArgumentTypeError("megapixels must be between 0 (no limit) and 1000000")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pixmill",
@@ -99,6 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strip-icc", action="store_true", help="drop the colour profile too")
     c.add_argument("--no-auto-orient", action="store_true", help="do not apply EXIF rotation")
     c.add_argument("--background", metavar="'#rrggbb'", help="colour behind transparency")
+    c.add_argument(
+        "--to-srgb",
+        action="store_true",
+        default=None,
+        help="convert wide-gamut colours (Display P3, Adobe RGB) to sRGB, as the web expects",
+    )
+    c.add_argument(
+        "--raw-preview",
+        action="store_true",
+        default=None,
+        help="camera RAW: use the embedded full-size JPEG preview instead of demosaicing",
+    )
+    c.add_argument(
+        "--max-megapixels",
+        type=_megapixels,
+        metavar="N",
+        help=f"refuse files that decode to more than N megapixels, 0 for no limit "
+        f"(default {DEFAULT_MAX_MEGAPIXELS:g})",
+    )
     c.add_argument("--first-frame", action="store_true", help="drop animation frames and pages")
     c.add_argument(
         "--name",
@@ -128,7 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     c.add_argument("--report", metavar="FILE.json", help="write a JSON (or .csv) report")
-    c.add_argument("--quiet", "-q", action="store_true", help="only print failures")
+    talk = c.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", "-q", action="store_true", help="only print failures")
+    talk.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also print what the decoders said about each file (its warnings)",
+    )
     sub.add_parser("presets", help="list built-in presets")
     return parser
 
@@ -146,6 +182,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         ("name", "name_template"),
         ("on_conflict", "on_conflict"),
         ("keep_dates", "keep_dates"),
+        ("to_srgb", "to_srgb"),
+        ("raw_preview", "raw_preview"),
+        ("max_megapixels", "max_megapixels"),
     ):
         value = getattr(args, attr)
         if value is not None:
@@ -194,10 +233,11 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 class ConsoleListener(BatchListener):
     """Progress bar on a terminal, one line per failure, nothing else."""
 
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
+    def __init__(self, stream: TextIO, quiet: bool, verbose: bool = False) -> None:
         self.stream = stream
         self.tty = stream.isatty() and not quiet
         self.quiet = quiet
+        self.verbose = verbose
         self._throttle = Throttle(0.1)
         self._width = 0
 
@@ -207,10 +247,15 @@ class ConsoleListener(BatchListener):
             self._width = 0
 
     def job_finished(self, result: dict[str, Any]) -> None:
+        said = result.get("warnings") if self.verbose else None
+        if result["status"] != "failed" and not said:
+            return
+        self._clear()
         if result["status"] == "failed":
-            self._clear()
             self.stream.write(f"failed: {result['source']}: {result['error']}\n")
-            self.stream.flush()
+        for line in said or ():
+            self.stream.write(f"warning: {result['source']}: {line}\n")
+        self.stream.flush()
 
     def progress(self, snap: Progress) -> None:
         # The runner sends a snapshot every 0.1 s and a last one at the end: a held-back
@@ -289,7 +334,7 @@ def _run(
         raise UsageError(f"cannot create output folder {outdir}: {exc.strerror}") from None
     if not os.access(outdir, os.W_OK):
         raise UsageError(f"output folder {outdir} is not writable")
-    listener = ConsoleListener(err, args.quiet)
+    listener = ConsoleListener(err, args.quiet, args.verbose)
 
     def on_signal(signum: int, frame: Any) -> None:
         runner.cancel()

@@ -13,13 +13,14 @@ import stat
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from PIL import Image
 
-from . import encode, metadata, pixels
+from . import codecs, encode, frames, metadata, pixels
 from .errors import ConversionError, describe_error
 from .formats import JPEG_FAMILY, ONE_PICTURE, OUTPUT
 from .geometry import plan_geometry, read_orientation
@@ -27,8 +28,9 @@ from .job import Job
 from .publish import create_temp, publish
 from .result import job_result
 
-# Pillow warns between 1x and 2x MAX_IMAGE_PIXELS and raises above 2x; the 2x line is ours.
-warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+codecs.register()
+#: Warnings a file may collect; the rest are counted, not kept.
+_MAX_WARNINGS = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Hooks:
     cancelled: Callable[[], bool] | None = None
     announce: Callable[[dict[str, Any]], None] | None = None
     published: Callable[[str | None], None] | None = None
+    #: What the C libraries printed on stderr since the last call (a pool worker captures
+    #: its stderr so that libtiff's and libjpeg's complaints become the file's warnings).
+    stderr: Callable[[], str] | None = None
 
 
 NO_HOOKS = Hooks()
@@ -57,21 +62,24 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
     tmp: str | None = None
     stage = "read"
     cancelled = hooks.cancelled or _never
+    said: list[str] = []
     try:
         if cancelled():
             result["status"] = "cancelled"
             return result
-        with _open_source(job.source) as fp:
-            st = os.fstat(fp.fileno())
-            result["bytes_in"] = st.st_size
-            frames, kwargs = _decode_and_render(fp, job)
-        first = frames[0]
-        encode.check_size(first, job.format)
-        stage = "write"
-        fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
-        with os.fdopen(fd, "w+b") as out:
-            encode.save(frames, out, job.format, kwargs)
-            written = os.fstat(out.fileno())
+        with _collect_warnings(said, hooks):
+            with _open_source(job.source) as fp:
+                st = os.fstat(fp.fileno())
+                result["bytes_in"] = st.st_size
+                rendered, kwargs = _decode_and_render(fp, job)
+            first = rendered[0]
+            encode.check_size(first, job.format)
+            stage = "write"
+            codecs.check_writable(job.format)
+            fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
+            with os.fdopen(fd, "w+b") as out:
+                encode.save(rendered, out, job.format, kwargs)
+                written = os.fstat(out.fileno())
         if job.recipe.keep_dates:
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         if cancelled():
@@ -113,8 +121,37 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
                 os.unlink(tmp)
             except OSError:
                 pass
+        result["warnings"] = said
         result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
     return result
+
+
+@contextmanager
+def _collect_warnings(said: list[str], hooks: Hooks) -> Iterator[None]:
+    """Keep what the decoders say about this file (Python warnings, and what C libraries
+    printed on a captured stderr) as its warnings list, instead of in the user's terminal."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Pillow warns between half the limit and the limit: below it, nothing to say.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                _add_warning(said, f"{w.category.__name__}: {w.message}")
+            if hooks.stderr is not None:
+                for line in hooks.stderr().splitlines():
+                    _add_warning(said, line)
+
+
+def _add_warning(said: list[str], text: str) -> None:
+    text = " ".join(text.split())
+    if not text or text in said:
+        return
+    if len(said) < _MAX_WARNINGS:
+        said.append(text[:300])
+    elif len(said) == _MAX_WARNINGS:
+        said.append("(more warnings left out)")
 
 
 def _never() -> bool:
@@ -142,42 +179,149 @@ def _open_source(path: str) -> BinaryIO:
 
 def _decode_and_render(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[str, Any]]:
     """The output's frames, ready to encode, and the save() arguments for them."""
+    if codecs.is_raw_name(job.source):
+        try:
+            return _render_raw(fp, job)
+        except codecs.NotRaw:
+            fp.seek(0)  # a JPEG or HEIC named .dng, say: Pillow may know it
+    # The decompression-bomb limit is the recipe's. Pillow refuses above twice its
+    # MAX_IMAGE_PIXELS as soon as a header is read; a JPEG is let through that check, because
+    # it may decode at 1/8 scale in a few megabytes: _check_decode judges it after draft().
+    limit = job.recipe.max_megapixels
+    Image.MAX_IMAGE_PIXELS = int(limit * 1e6 / 2) if limit else None
+    try:
+        im = Image.open(fp)
+    except Image.DecompressionBombError:
+        fp.seek(0)
+        if codecs.sniff(fp.read(32)) != "jpeg":
+            raise
+        fp.seek(0)
+        Image.MAX_IMAGE_PIXELS = None
+        im = Image.open(fp)
+    except Image.UnidentifiedImageError:
+        fp.seek(0)
+        head = fp.read(32)
+        kind = codecs.sniff(head)
+        if kind == "raw":
+            fp.seek(0)
+            return _render_raw(fp, job)
+        if kind == "tiff":  # a TIFF Pillow cannot read may be a camera RAW under another name
+            fp.seek(0)
+            try:
+                return _render_raw(fp, job)
+            except (codecs.NotRaw, ConversionError):
+                pass
+        reason = codecs.unreadable_reason(job.source, head)
+        if reason:
+            raise ConversionError(reason) from None
+        raise
+    except RuntimeError as exc:
+        # pillow-jxl-plugin decodes while opening and raises libjxl's multi-line text.
+        fp.seek(0)
+        if codecs.sniff(fp.read(32)) != "jxl":
+            raise
+        first = str(exc).strip().splitlines()[0].strip().rstrip(".") if str(exc).strip() else ""
+        why = f" ({first})" if first else ""
+        raise ConversionError(f"JPEG XL file is damaged or unsupported{why}") from None
+    if im.format == "TIFF" and _DNG_VERSION in getattr(im, "tag_v2", {}):
+        # A DNG under another name: Pillow would convert its small preview.
+        im.close()
+        fp.seek(0)
+        return _render_raw(fp, job)
+    with im:
+        try:
+            return _render(im, job)
+        except frames.BrokenAnimation as exc:
+            # An APNG whose animation is broken still has its still image, which is what
+            # Pillow and browsers show: convert that and say so.
+            warnings.warn(
+                f"the animation is broken ({exc.reason}): converted the still image only",
+                stacklevel=1,
+            )
+    fp.seek(0)
+    with Image.open(fp) as still:
+        return _render(still, job, still_only=True)
+
+
+def _render_raw(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[str, Any]]:
+    from . import raw  # rawpy (LibRaw, numpy) loads on the first RAW file
+
+    picture = raw.decode(fp.read(), job.source, job.recipe)
+    with picture.image as im:
+        return _render(im, job)
+
+
+def _check_decode(im: Image.Image, job: Job) -> None:
+    """Refuse a frame that would decode to more pixels than the recipe's safety limit, before
+    decoding it (the size is known from the header, and after draft() for a JPEG)."""
+    limit = job.recipe.max_megapixels
+    pixels_ = im.width * im.height
+    if limit and pixels_ > limit * 1e6:
+        raise ConversionError(
+            f"image is {pixels_ / 1e6:.0f} megapixels, above the {limit:g} megapixel safety "
+            "limit (possible decompression bomb; see --max-megapixels or Preferences)"
+        )
+
+
+_DNG_VERSION = 50706  #: the TIFF tag that makes a TIFF a DNG
+
+#: Fewer bytes per pixel than the sparsest complete JPEG holds (about 2 bits per 8x8 block).
+_JPEG_MIN_BYTES_PER_PIXEL = 1 / 512
+
+
+def _check_density(im: Image.Image, job: Job) -> None:
+    """A JPEG declaring more pixels than the limit is decoded at reduced size when the output
+    is small, but one whose file is far too small to hold those pixels is a bomb (a patched
+    header), refused before libjpeg pads gigapixels of missing data."""
+    limit = job.recipe.max_megapixels
+    declared = im.width * im.height
+    if limit and declared > limit * 1e6 and 0 < job.size < declared * _JPEG_MIN_BYTES_PER_PIXEL:
+        raise ConversionError(
+            f"image declares {declared / 1e6:.0f} megapixels in {job.size} bytes, far too "
+            "little data for that (possible decompression bomb)"
+        )
+
+
+def _render(
+    im: Image.Image, job: Job, still_only: bool = False
+) -> tuple[list[Image.Image], dict[str, Any]]:
     recipe, fmt = job.recipe, job.format
-    with Image.open(fp) as im:
-        orientation = read_orientation(im) if recipe.auto_orient else 1
-        icc = im.info.get("icc_profile")
-        # Frames that are parts of one picture, not a sequence: an MPO (multi-picture JPEG:
-        # Android's Ultra HDR, stereo cameras) holds a gain map, depth map or second view,
-        # a PSD its layers. Convert the primary picture or the composite, never an animation.
-        n_frames = 1 if im.format in ONE_PICTURE else getattr(im, "n_frames", 1)
-        multi = n_frames > 1 and recipe.keep_frames and OUTPUT[fmt].frames
+    orientation = read_orientation(im) if recipe.auto_orient else 1
+    # pillow-heif applies the HEIF container's rotation while decoding and says which it was:
+    # the pixels are upright already, but an XMP block may still carry the old orientation.
+    turned = im.info.get("original_orientation") not in (None, 1)
+    icc = im.info.get("icc_profile")
+    # Frames that are parts of one picture, not a sequence: an MPO (multi-picture JPEG:
+    # Android's Ultra HDR, stereo cameras) holds a gain map, depth map or second view, a PSD
+    # its layers, a HEIF a burst or alternatives next to its primary image. Convert the
+    # primary picture or the composite, never an animation.
+    n_frames = 1 if still_only or im.format in ONE_PICTURE else getattr(im, "n_frames", 1)
+    multi = n_frames > 1 and recipe.keep_frames and OUTPUT[fmt].frames
+    kwargs = metadata.kept_metadata(im, recipe, fmt, icc, orientation != 1 or turned)
+    if multi:
+        sequence = frames.read_frames(im, lambda f: _check_decode(f, job))
+        rendered, icc_out = frames.render_frames(sequence, recipe, fmt, orientation, icc)
+        if fmt in ("gif", "webp"):
+            kwargs["duration"] = [f.duration for f in sequence.frames]
+            kwargs["loop"] = sequence.loop
+    else:
         geometry = plan_geometry(im.size, recipe.resize, orientation)
         planar = False
-        if im.format in JPEG_FAMILY and not multi:
-            planar = pixels.planar_ok(im, fmt, geometry)
+        if im.format in JPEG_FAMILY:
+            _check_density(im, job)
+            # The planar path never leaves YCbCr, so it cannot convert colours.
+            recolour = (recipe.to_srgb or not OUTPUT[fmt].icc) and icc and not pixels.is_srgb(icc)
+            planar = not recolour and pixels.planar_ok(im, fmt, geometry)
             request = geometry.draft_request()
             if planar or request:
                 im.draft("YCbCr" if planar else im.mode, request)
-        kwargs = metadata.kept_metadata(im, recipe, fmt, icc, orientation != 1)
-        if not multi:
-            im.load()
-            out, icc_out = pixels.render(im, recipe, fmt, geometry, icc, planar)
-            frames = [metadata.detach(out)]
-        else:
-            frames, durations = [], []
-            icc_out = icc
-            from PIL import ImageSequence
-
-            for frame in ImageSequence.Iterator(im):
-                frame.load()
-                frame_geometry = plan_geometry(frame.size, recipe.resize, orientation)
-                out, icc_out = pixels.render(frame.copy(), recipe, fmt, frame_geometry, icc)
-                frames.append(metadata.detach(out))
-                durations.append(frame.info.get("duration", im.info.get("duration", 100)))
-            if fmt in ("gif", "webp"):
-                kwargs["duration"] = durations
-                kwargs["loop"] = im.info.get("loop", 0)
+        _check_decode(im, job)
+        im.load()
+        out, icc_out = pixels.render(im, recipe, fmt, geometry, icc, planar)
+        rendered = [metadata.detach(out)]
+        kwargs.update(encode.encoder_kwargs(recipe, fmt, planar))
+    if multi:
+        kwargs.update(encode.encoder_kwargs(recipe, fmt, False))
     if icc_out != icc:
         metadata.set_profile(kwargs, icc_out, recipe, fmt)
-    kwargs.update(encode.encoder_kwargs(recipe, fmt, planar))
-    return frames, kwargs
+    return rendered, kwargs

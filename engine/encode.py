@@ -28,6 +28,11 @@ def encoder_kwargs(recipe: Recipe, fmt: str, planar: bool = False) -> dict[str, 
         return {"quality": recipe.quality, "method": 4}
     if fmt == "avif":
         return {"quality": recipe.quality}
+    if fmt == "heic":
+        return {"quality": recipe.quality}
+    if fmt == "jxl":
+        # One thread: the pool already keeps every core busy with a file each.
+        return {"quality": recipe.quality, "effort": 7, "num_threads": 1}
     if fmt == "png":
         return {"compress_level": recipe.png_compress_level}
     if fmt == "tiff":

@@ -1,6 +1,6 @@
-"""What each output format is and can hold, and which files are images.
+"""What each output format is and can hold, and what "same format" means for a source.
 
-One table read by the recipe (valid formats), scanning (image extensions), naming (extensions,
+One table read by the recipe (valid formats), naming (extensions,
 the `same` mapping), pixels (alpha), metadata (EXIF, ICC) and encode (Pillow's name, limits).
 A new format is one row here plus its encoder arguments in encode.py. Pillow-free.
 """
@@ -33,6 +33,9 @@ _TABLE = (
     OutputFormat("webp", "WEBP", ".webp", quality=True, frames=True, exif=True, icc=True,
                  max_side=16383),
     OutputFormat("avif", "AVIF", ".avif", quality=True, exif=True, icc=True, max_side=65536),
+    OutputFormat("heic", "HEIF", ".heic", quality=True, exif=True, icc=True),
+    # pillow-jxl-plugin writes EXIF and XMP but no ICC profile: pixels are made sRGB first.
+    OutputFormat("jxl", "JXL", ".jxl", quality=True, exif=True, max_side=1 << 30),
     OutputFormat("tiff", "TIFF", ".tif", frames=True, exif=True, icc=True),
     OutputFormat("bmp", "BMP", ".bmp", alpha=False),
     OutputFormat("gif", "GIF", ".gif", frames=True, max_side=65535),
@@ -50,11 +53,12 @@ QUALITY_FORMATS = frozenset(f.name for f in _TABLE if f.quality)
 #: File extension written for each output format.
 EXTENSIONS: dict[str, str] = {f.name: f.extension for f in _TABLE}
 
-#: Extensions of the files a folder walk picks up (explicitly named files are always planned).
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".webp", ".avif", ".tif", ".tiff"}
-    | {".bmp", ".dib", ".gif", ".ico", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".psd", ".pcx"}
-    | {".qoi", ".sgi", ".dds", ".jp2", ".j2k", ".jpx", ".im", ".xbm"}
+#: Camera RAW extensions LibRaw reads (its supported-cameras list, by file type): read
+#: through rawpy, never written.
+RAW_EXTENSIONS = frozenset(
+    {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2"}
+    | {".raf", ".pef", ".ptx", ".srw", ".x3f", ".3fr", ".fff", ".iiq", ".mef", ".mos", ".mrw"}
+    | {".erf", ".kdc", ".dcr", ".rwl", ".gpr", ".raw", ".rwz", ".bay", ".cap", ".eip", ".k25"}
 )
 
 #: Source extension -> output format, for format "same" (others become PNG).
@@ -67,6 +71,10 @@ _SAME_FORMAT = {
     ".apng": "png",
     ".webp": "webp",
     ".avif": "avif",
+    ".heic": "heic",
+    ".heif": "heic",
+    ".hif": "heic",
+    ".jxl": "jxl",
     ".tif": "tiff",
     ".tiff": "tiff",
     ".bmp": "bmp",
@@ -77,12 +85,7 @@ _SAME_FORMAT = {
 #: Pillow formats that libjpeg decodes (so draft() and YCbCr planes work).
 JPEG_FAMILY = frozenset({"JPEG", "MPO"})
 #: Pillow formats whose extra frames are parts of one picture, not a sequence.
-ONE_PICTURE = frozenset({"JPEG", "MPO", "PSD"})
-
-
-def is_image_name(name: str) -> bool:
-    """Whether a folder walk picks up a file of this name."""
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+ONE_PICTURE = frozenset({"JPEG", "MPO", "PSD", "HEIF"})
 
 
 def output_format(recipe_format: str, source: str) -> tuple[str, str]:
@@ -92,5 +95,7 @@ def output_format(recipe_format: str, source: str) -> tuple[str, str]:
     ext = os.path.splitext(source)[1].lower()
     fmt = _SAME_FORMAT.get(ext)
     if fmt is None:
-        return "png", ".png"
+        # Camera RAW cannot be written: a photograph becomes a JPEG. Anything else Pixmill
+        # cannot write becomes a lossless PNG.
+        return ("jpeg", ".jpg") if ext in RAW_EXTENSIONS else ("png", ".png")
     return fmt, ext

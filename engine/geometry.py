@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,9 +125,28 @@ def _pillow() -> Any:
     in the main process."""
     from PIL import Image
 
-    # Pillow warns between 1x and 2x its pixel limit and raises above 2x; the 2x line is ours.
-    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    from . import codecs
+
+    codecs.register()
+    # Only headers are read here; the recipe's safety limit applies where files decode.
+    Image.MAX_IMAGE_PIXELS = None
     return Image
+
+
+def _is_raw(path: str) -> bool:
+    from .codecs import is_raw_name
+
+    return is_raw_name(path)
+
+
+def _raw_size(path: str) -> tuple[int, int, int]:
+    """A camera RAW's output size and orientation, from LibRaw (Pillow would read the small
+    TIFF preview of a DNG or NEF instead)."""
+    from .codecs import RAW_FLIP_ORIENTATION, raw_module
+
+    with raw_module().imread(path) as raw:
+        sizes = raw.sizes
+        return sizes.width, sizes.height, RAW_FLIP_ORIENTATION.get(sizes.flip, 1)
 
 
 def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
@@ -136,11 +154,16 @@ def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
     the file cannot be read (the conversion itself will then report why)."""
     Image = _pillow()
     try:
-        with Image.open(path) as im:
-            w, h = im.size
-            orient = read_orientation(im) if recipe.auto_orient else 1
+        if _is_raw(path):
+            w, h, orient = _raw_size(path)
+        else:
+            with Image.open(path) as im:
+                w, h = im.size
+                orient = read_orientation(im)
     except Exception:
         return 0, 0
+    if not recipe.auto_orient:
+        orient = 1
     if orient in SWAPS_AXES:
         w, h = h, w
     tw, th, _ = target_geometry(w, h, recipe.resize)

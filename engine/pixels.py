@@ -7,6 +7,7 @@ Pure image work on Pillow images; no files and no metadata here.
 
 from __future__ import annotations
 
+import functools
 import io
 
 from PIL import Image
@@ -60,6 +61,46 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass
     return im.convert("RGB"), None
+
+
+@functools.lru_cache(maxsize=32)
+def is_srgb(icc: bytes) -> bool:
+    """Whether a profile says it is sRGB (by its description: the copies cameras and editors
+    embed differ in bytes, not in meaning)."""
+    from PIL import ImageCms
+
+    try:
+        name = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+    return "srgb" in name.lower().replace(" ", "")
+
+
+def to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """Convert RGB(A) pixels described by a wide-gamut profile (Display P3, Adobe RGB...) to
+    sRGB through that profile (relative colorimetric). Returns the image and the profile now
+    describing it: Pillow's small sRGB profile, or the old one when nothing was converted."""
+    if not icc or im.mode not in ("RGB", "RGBA") or is_srgb(icc):
+        return im, icc
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if src.profile.xcolor_space.strip() != "RGB":
+            return im, icc
+        dst = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        alpha = im.getchannel("A") if im.mode == "RGBA" else None
+        rgb = im.convert("RGB") if alpha is not None else im
+        out = ImageCms.profileToProfile(
+            rgb, src, dst, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return im, icc
+    if out is None:
+        return im, icc
+    if alpha is not None:
+        out.putalpha(alpha)
+    return out, _srgb_bytes()
 
 
 def _sixteen_to_eight(im: Image.Image) -> Image.Image:
@@ -214,6 +255,10 @@ def render(
         )
     if geometry.orientation != 1:
         im = im.transpose(TRANSPOSE[geometry.orientation])
+    if recipe.to_srgb or (icc and not OUTPUT[fmt].icc):
+        # Asked for, or the format cannot carry the profile: untagged pixels are read as
+        # sRGB, so a wide-gamut source must become sRGB to keep its colours.
+        im, icc = to_srgb(im, icc)
     im = _output_mode(im, fmt, parse_color(recipe.background))
     if im is frame and hasattr(frame, "fp"):
         # Unchanged pixels: wrap them in a plain Image (no copy) so encoders that inspect

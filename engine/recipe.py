@@ -17,6 +17,9 @@ RESIZE_MODES = ("none", "fit", "long_edge", "percent", "exact", "fill")
 METADATA_MODES = ("keep", "strip", "strip_location")
 CONFLICT_POLICIES = ("rename", "skip", "overwrite")
 RESAMPLE_FILTERS = ("lanczos", "bicubic", "bilinear", "nearest")
+#: Decoded megapixels a file may have unless the recipe says otherwise (a 16-bit RGBA
+#: picture of this size needs about 2 GB).
+DEFAULT_MAX_MEGAPIXELS = 250.0
 NAME_TOKENS = ("stem", "ext", "width", "height", "index", "parent", "date")
 
 
@@ -83,6 +86,16 @@ class Recipe:
     keep_icc: bool = True
     background: str = "#ffffff"
     keep_frames: bool = True
+    #: Convert wide-gamut pixels (Display P3, Adobe RGB...) to sRGB through their embedded
+    #: profile, and tag the output sRGB: what browsers assume for untagged images.
+    to_srgb: bool = False
+    #: Camera RAW: use the full-size JPEG preview the camera embedded, when there is one,
+    #: instead of demosaicing the sensor data (many times faster, the camera's own look).
+    raw_preview: bool = False
+    #: Safety limit on the pixels a file may decode to, after any reduced-size decode (a
+    #: JPEG shrunk at decode time counts at its reduced size): larger files are refused as
+    #: possible decompression bombs before anything is decoded. 0 means no limit.
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
     name_template: str = "{stem}"
     preserve_tree: bool = True
     recursive: bool = True
@@ -97,6 +110,8 @@ class Recipe:
             raise RecipeError(f"unknown format {self.format!r} (use one of {', '.join(FORMATS)})")
         if not (1 <= self.quality <= 100):
             raise RecipeError("quality must be between 1 and 100")
+        if not (0 <= self.max_megapixels <= 1_000_000):
+            raise RecipeError("the megapixel limit must be between 0 (none) and 1000000")
         if not (0 <= self.png_compress_level <= 9):
             raise RecipeError("PNG compression level must be between 0 and 9")
         if self.metadata not in METADATA_MODES:

@@ -51,6 +51,8 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         files = [{k: f.get(k) for k in (*FILE_FIELDS, "traceback")} for f in self.files]
+        for f in files:
+            f["warnings"] = f["warnings"] or []
         return {"summary": self.summary, "files": files}
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
@@ -63,7 +65,9 @@ class Report:
         writer = csv.DictWriter(buf, fieldnames=list(FILE_FIELDS), extrasaction="ignore")
         writer.writeheader()
         for f in self.files:
-            writer.writerow({k: ("" if f.get(k) is None else f.get(k)) for k in FILE_FIELDS})
+            row = {k: ("" if f.get(k) is None else f.get(k)) for k in FILE_FIELDS}
+            row["warnings"] = "\n".join(f.get("warnings") or ())  # one cell, a line each
+            writer.writerow(row)
         _atomic_write(Path(path), buf.getvalue())
 
     def save(self, path: str | os.PathLike[str]) -> None:

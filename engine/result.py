@@ -2,7 +2,8 @@
 settles itself) and carried back across the process boundary as it is.
 
 Keys: index, source, target, status (one of STATUSES), error (one line for the user),
-traceback, bytes_in, bytes_out, width, height, ms; "attempts" when a crash cost a retry.
+traceback, bytes_in, bytes_out, width, height, ms, warnings (what the decoders and encoders
+said about the file, one line each); "attempts" when a crash cost a retry.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ FILE_FIELDS = (
     "width",
     "height",
     "ms",
+    "warnings",
 )
 
 
@@ -50,6 +52,7 @@ def make_result(
         "width": None,
         "height": None,
         "ms": 0.0,
+        "warnings": [],
     }
 
 

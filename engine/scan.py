@@ -1,7 +1,8 @@
 """Walking the inputs: folders and files in, each image file once out, as Sources.
 
 Owns recursion, symlink loops, hidden and non-regular entries, excluded folders (an output
-folder inside an input) and cancellation of long walks. Reads directories only, never images.
+folder inside an input) and cancellation of long walks. Reads directories, and the first bytes
+of files whose name does not say whether they are images; never decodes anything.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from .formats import is_image_name
+from .codecs import is_image_name, sniff_file
 from .job import Source
 
 
@@ -72,13 +73,16 @@ def _walk(
                 if recursive and not exclude(entry.path, name):
                     subdirs.append(entry.path)
                 continue
-            if not is_image_name(name):
-                continue
+            named = is_image_name(name)
             try:
                 est = entry.stat()  # follows symlinks; a dangling link raises
             except OSError:
                 continue
-            if stat.S_ISREG(est.st_mode):
+            if not stat.S_ISREG(est.st_mode):
+                continue
+            # A file whose name does not say image is planned when its first bytes do (a
+            # photo without extension, or with a wrong one): nothing image-like is left out.
+            if named or (est.st_size >= 8 and sniff_file(entry.path) is not None):
                 yield entry.path, est
         stack.extend(reversed(subdirs))
 

@@ -87,13 +87,57 @@ def _start(worker: _Worker, cancel: Any, temp_tag: str, memory_limit: int | None
     if memory_limit:
         _limit_memory(memory_limit)
     _keep_freed_memory()
+    capture = _StderrCapture.install()
     worker.hooks = Hooks(
         # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
         temp_tag=f"{temp_tag}{os.getpid()}-",
         cancelled=cancel.is_set if cancel is not None else None,
         announce=worker.announce,
         published=worker.published if worker.faults.after_publish else None,
+        stderr=capture.take if capture is not None else None,
     )
+
+
+class _StderrCapture:
+    """The worker's file descriptor 2, turned into an in-memory file: what libtiff, libjpeg or
+    libheif print while a file converts becomes that file's warnings (convert_one asks after
+    each file: one fstat when nothing was said) instead of lines between the progress bar.
+    Python's own sys.stderr keeps writing to the real terminal."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @classmethod
+    def install(cls) -> _StderrCapture | None:
+        try:
+            if hasattr(os, "memfd_create"):
+                fd = os.memfd_create("pixmill-stderr", getattr(os, "MFD_CLOEXEC", 0))
+            else:
+                import tempfile
+
+                fd = os.dup(tempfile.TemporaryFile().fileno())  # noqa: SIM115 - kept by fd
+            saved = os.dup(2)
+            sys.stderr.flush()
+            os.dup2(fd, 2)
+        except (OSError, ValueError, AttributeError):
+            return None
+        # Python-level messages (a worker's own tracebacks) still reach the terminal.
+        sys.stderr = open(saved, "w", buffering=1, encoding="utf-8", errors="replace")  # noqa: SIM115
+        return cls(fd)
+
+    def take(self) -> str:
+        """What was written since the last call (the file is emptied)."""
+        try:
+            size = os.fstat(self.fd).st_size
+            if not size:
+                return ""
+            os.lseek(self.fd, 0, os.SEEK_SET)  # fd 2 shares this offset
+            data = os.read(self.fd, min(size, 1 << 16))
+            os.ftruncate(self.fd, 0)
+            os.lseek(self.fd, 0, os.SEEK_SET)
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace")
 
 
 def _watch_parent() -> None:

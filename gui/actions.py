@@ -26,6 +26,7 @@ class WindowActions:
     cancel: QAction
     savePreset: QAction
     importPreset: QAction
+    preferences: QAction
     about: QAction
 
 
@@ -33,7 +34,7 @@ def _action(
     window: QMainWindow, text: str, slot: Callable[[], object], keys: Iterable[QKeySequence] = ()
 ) -> QAction:
     action = QAction(text, window)
-    keys = list(keys)
+    keys = [k for k in keys if not k.isEmpty()]  # a standard key the platform does not bind
     if keys:
         action.setShortcuts(keys)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -61,19 +62,31 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
         cancel=a("cancel", "&Cancel", "Escape"),
         savePreset=a("savePreset", "Save Recipe as &Preset…"),
         importPreset=a("importPreset", "&Import Preset File…"),
+        preferences=_action(window, "Pr&eferences…", slots["preferences"], preferences_keys()),
         about=a("about", "&About Pixmill"),
     )
+    actions.preferences.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: the app menu
     bar = window.menuBar()
     menu = bar.addMenu("&File")
     menu.addActions([actions.addFolder, actions.addFiles])
     menu.addSeparator()
     menu.addActions([actions.saveReport, actions.openOutput])
     menu.addSeparator()
+    menu.addAction(actions.preferences)
+    menu.addSeparator()
     menu.addAction(actions.quit)
     bar.addMenu("&Batch").addActions([actions.start, actions.pause, actions.cancel])
     bar.addMenu("&Presets").addActions([actions.savePreset, actions.importPreset])
     bar.addMenu("&Help").addAction(actions.about)
     return actions
+
+
+def preferences_keys() -> list[QKeySequence]:
+    """The platform's Preferences shortcut; Ctrl+, (the common choice) where it has none,
+    as Qt gives none on Windows and most Linux desktops."""
+    return QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences) or [
+        QKeySequence("Ctrl+,")
+    ]
 
 
 def show_about(parent: QWidget) -> None:

@@ -1,5 +1,6 @@
 """The "Format" rows of the recipe form: output format, quality (enabled only where it applies),
-JPEG/WebP options, PNG compression, the background behind transparency, animation frames."""
+JPEG/WebP options, PNG compression, the background behind transparency, animation frames, and
+how camera RAW files are read."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pixmill.engine.formats import FORMATS, QUALITY_FORMATS
+from pixmill.engine.formats import FORMATS, OUTPUT, QUALITY_FORMATS
 from pixmill.engine.recipe import Recipe
 
 FORMAT_LABELS = {
@@ -27,10 +28,24 @@ FORMAT_LABELS = {
     "png": "PNG",
     "webp": "WebP",
     "avif": "AVIF",
+    "heic": "HEIC",
+    "jxl": "JPEG XL",
     "tiff": "TIFF",
     "bmp": "BMP",
     "gif": "GIF",
 }
+
+
+def format_label(fmt: str) -> str:
+    return FORMAT_LABELS.get(fmt, fmt.upper())
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) < 2 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+#: "JPEG, WebP, AVIF, HEIC and JPEG XL": the formats a quality applies to, in menu order.
+_QUALITY_LABELS = _joined([format_label(f) for f in FORMATS if f in QUALITY_FORMATS])
 
 
 def _row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:
@@ -61,7 +76,7 @@ class FormatEditor(QObject):
         self.formatCombo.setObjectName("formatCombo")
         self.formatCombo.setAccessibleName("Output format")
         for f in FORMATS:
-            self.formatCombo.addItem(FORMAT_LABELS.get(f, f.upper()), f)
+            self.formatCombo.addItem(format_label(f), f)
         self.qualitySlider = QSlider(Qt.Orientation.Horizontal)
         self.qualitySlider.setObjectName("qualitySlider")
         self.qualitySlider.setAccessibleName("Quality slider")
@@ -88,6 +103,14 @@ class FormatEditor(QObject):
         self.backgroundButton.clicked.connect(self.ask_background)
         self.keepFramesCheck = QCheckBox("Keep animation frames and pages")
         self.keepFramesCheck.setObjectName("keepFramesCheck")
+        self.rawPreviewCheck = QCheckBox("Use the embedded JPEG preview")
+        self.rawPreviewCheck.setObjectName("rawPreviewCheck")
+        self.rawPreviewCheck.setAccessibleName("Camera RAW: use the embedded JPEG preview")
+        self.rawPreviewCheck.setToolTip(
+            "For camera RAW sources: convert the full-size JPEG preview the camera stored in "
+            "the file instead of developing the sensor data. Many times faster, with the "
+            "camera's own colours and processing."
+        )
 
         self.qualityLabel = QLabel("&Quality:")
         self.qualityLabel.setBuddy(self.qualitySpin)
@@ -101,11 +124,17 @@ class FormatEditor(QObject):
         form.addRow(self.pngLabel, _row(self.pngLevelSpin, stretch_last=True))
         form.addRow(self.backgroundLabel, _row(self.backgroundButton, stretch_last=True))
         form.addRow("", self.keepFramesCheck)
+        form.addRow("Camera RAW:", self.rawPreviewCheck)
 
         self.formatCombo.currentIndexChanged.connect(self._emit)
         self.qualitySpin.valueChanged.connect(self._emit)
         self.pngLevelSpin.valueChanged.connect(self._emit)
-        for check in (self.progressiveCheck, self.losslessCheck, self.keepFramesCheck):
+        for check in (
+            self.progressiveCheck,
+            self.losslessCheck,
+            self.keepFramesCheck,
+            self.rawPreviewCheck,
+        ):
             check.toggled.connect(self._emit)
 
     def values(self) -> dict[str, object]:
@@ -118,6 +147,7 @@ class FormatEditor(QObject):
             "png_compress_level": self.pngLevelSpin.value(),
             "background": self._background,
             "keep_frames": self.keepFramesCheck.isChecked(),
+            "raw_preview": self.rawPreviewCheck.isChecked(),
         }
 
     def set_values(self, recipe: Recipe) -> None:
@@ -128,11 +158,14 @@ class FormatEditor(QObject):
         self.pngLevelSpin.setValue(recipe.png_compress_level)
         self._set_background(recipe.background)
         self.keepFramesCheck.setChecked(recipe.keep_frames)
+        self.rawPreviewCheck.setChecked(recipe.raw_preview)
 
     def update_enabled(self) -> None:
-        """Enable what the chosen format uses ("same" may write any format, so all of it)."""
+        """Enable what the chosen format uses ("same" may write any format, so all of it).
+        How RAW sources are read does not depend on the output, so it is always enabled."""
         fmt = self.formatCombo.currentData()
         same = fmt == "same"
+        out = OUTPUT.get(fmt)
         lossless = self.losslessCheck.isChecked()
         quality = same or (fmt in QUALITY_FORMATS and not (fmt == "webp" and lossless))
         for w in (self.qualityLabel, self.qualitySlider, self.qualitySpin):
@@ -142,9 +175,9 @@ class FormatEditor(QObject):
         for w in (self.pngLabel, self.pngLevelSpin):
             w.setEnabled(same or fmt == "png")
         for w in (self.backgroundLabel, self.backgroundButton):
-            w.setEnabled(same or fmt in ("jpeg", "bmp"))
-        self.keepFramesCheck.setEnabled(same or fmt in ("gif", "webp", "tiff"))
-        where = "JPEG, WebP and AVIF outputs" if same else "this format"
+            w.setEnabled(same or (out is not None and not out.alpha))
+        self.keepFramesCheck.setEnabled(same or (out is not None and out.frames))
+        where = f"{_QUALITY_LABELS} outputs" if same else "this format"
         self.qualitySpin.setToolTip(f"1 = smallest file, 100 = best image; applies to {where}")
 
     def _set_background(self, color: str) -> None:

@@ -1,8 +1,9 @@
 """The main window: sources and output on the left, the recipe on the right, the batch controls
 and results below. Files and folders dropped anywhere on it are queued.
 
-Everything a user can do is also a method (add_paths, start, toggle_pause, cancel, and
-results.save_report), so tests and scripts drive the same code paths as clicks and drops.
+Everything a user can do is also a method (add_paths, start, toggle_pause, cancel,
+set_preferences, and results.save_report), so tests and scripts drive the same code paths as
+clicks and drops.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.codecs import IMAGE_EXTENSIONS
 from pixmill.engine.events import Progress
-from pixmill.engine.formats import IMAGE_EXTENSIONS
 from pixmill.engine.job import Plan
 from pixmill.engine.plan import scan_options
 from pixmill.engine.presets import PresetStore
@@ -47,10 +48,11 @@ from .icon import app_icon
 from .message_bar import WARNING, MessageBar
 from .notify import Notifier
 from .output_panel import OutputPanel
+from .preferences import PreferencesDialog
 from .recipe_panel import RecipePanel
 from .results_panel import ResultsPanel
 from .run_bar import RunBar
-from .settings import WindowSettings, default_settings
+from .settings import Preferences, WindowSettings, default_settings
 from .sources import SourcesPanel
 
 APP_NAME = "Pixmill"
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
                 "cancel": self.escape,
                 "savePreset": self.recipePanel.presets.ask_save,
                 "importPreset": self.recipePanel.presets.ask_import,
+                "preferences": self.ask_preferences,
                 "about": self._about,
             },
         )
@@ -230,6 +233,27 @@ class MainWindow(QMainWindow):
         s.set_splitter("main", self.mainSplitter.saveState())
         s.sync()
 
+    # --- preferences -----------------------------------------------------------------------
+    def preferences(self) -> Preferences:
+        """The preferences the next batch runs with."""
+        return self.settings.preferences()
+
+    @Slot(object)
+    def set_preferences(self, preferences: Preferences) -> None:
+        """Keep new preferences (they apply from the next Start)."""
+        self.settings.set_preferences(preferences)
+        self.settings.sync()
+
+    @Slot()
+    def ask_preferences(self) -> PreferencesDialog:
+        """Open the Preferences dialog (window-modal); OK keeps what it shows."""
+        dialog = PreferencesDialog(self.preferences(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.preferencesChosen.connect(self.set_preferences)
+        dialog.layout().activate()  # settle its size before the native window exists
+        dialog.open()
+        return dialog
+
     # --- adding sources --------------------------------------------------------------------
     def add_paths(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         """Queue folders and image files: what a drop, the Add buttons and `pixmill PATH...`
@@ -291,7 +315,7 @@ class MainWindow(QMainWindow):
             self.show_notice("Add folders or images first: drop them here or press Ctrl+O.")
             return False
         try:
-            recipe = self.recipePanel.recipe()
+            recipe = self.preferences().apply(self.recipePanel.recipe())
         except RecipeError as exc:
             self._show_problem(f"The recipe cannot be used: {exc}")
             return False

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 from pixmill.engine.presets import Preset, PresetStore, same_settings
 from pixmill.engine.recipe import Recipe, RecipeError
 
+from .settings import without_preferences
+
 CUSTOM = "Custom settings"
 
 
@@ -117,7 +119,9 @@ class PresetBar(QWidget):
             order = [self.combo.currentIndex(), *range(1, self.combo.count())]
             for i in order:
                 preset = self.combo.itemData(i)
-                if isinstance(preset, Preset) and same_settings(preset.recipe, recipe):
+                if isinstance(preset, Preset) and same_settings(
+                    without_preferences(preset.recipe), without_preferences(recipe)
+                ):
                     index = i
                     break
         self.combo.setCurrentIndex(index)

@@ -25,6 +25,7 @@ from .format_editor import FormatEditor
 from .naming_editor import NamingEditor
 from .preset_bar import PresetBar
 from .resize_editor import ResizeEditor
+from .settings import without_preferences
 
 METADATA_LABELS = {
     "keep": "Keep (EXIF, XMP)",
@@ -42,7 +43,7 @@ def _form(group: QGroupBox) -> QFormLayout:
 
 class RecipePanel(QWidget):
     """Edits a Recipe. Fields a recipe does not show (name, description) are kept from the
-    recipe last loaded.
+    recipe last loaded; those the window's Preferences own stay at their defaults.
 
     Attributes:
         presets: the PresetBar; formatEditor, resizeEditor, namingEditor: the form sections.
@@ -74,10 +75,18 @@ class RecipePanel(QWidget):
             self.metadataCombo.addItem(label, mode)
         self.keepIccCheck = QCheckBox("Keep the colour profile (ICC)")
         self.keepIccCheck.setObjectName("keepIccCheck")
+        self.toSrgbCheck = QCheckBox("Convert to sRGB")
+        self.toSrgbCheck.setObjectName("toSrgbCheck")
+        self.toSrgbCheck.setToolTip(
+            "Convert wide-gamut pictures (Display P3, Adobe RGB…) to sRGB through their "
+            "embedded colour profile, and tag the output sRGB: what browsers and most viewers "
+            "assume for pictures without a profile"
+        )
         self.autoOrientCheck = QCheckBox("Turn upright (EXIF orientation)")
         self.autoOrientCheck.setObjectName("autoOrientCheck")
         form.addRow("&Metadata:", self.metadataCombo)
         form.addRow("", self.keepIccCheck)
+        form.addRow("", self.toSrgbCheck)
         form.addRow("", self.autoOrientCheck)
         names_group = QGroupBox("Names and folders")
         self.namingEditor = NamingEditor(_form(names_group), self)
@@ -106,7 +115,7 @@ class RecipePanel(QWidget):
         layout.addWidget(scroll, 1)
 
         self.metadataCombo.currentIndexChanged.connect(self._changed)
-        for check in (self.keepIccCheck, self.autoOrientCheck):
+        for check in (self.keepIccCheck, self.toSrgbCheck, self.autoOrientCheck):
             check.toggled.connect(self._changed)
         for editor in (self.formatEditor, self.resizeEditor, self.namingEditor):
             editor.changed.connect(self._changed)
@@ -171,6 +180,7 @@ class RecipePanel(QWidget):
             resize=self.resizeEditor.resize_value(),
             metadata=self.metadataCombo.currentData(),
             keep_icc=self.keepIccCheck.isChecked(),
+            to_srgb=self.toSrgbCheck.isChecked(),
             auto_orient=self.autoOrientCheck.isChecked(),
             **self.namingEditor.values(),
         )
@@ -179,11 +189,12 @@ class RecipePanel(QWidget):
     def set_recipe(self, recipe: Recipe) -> None:
         self._loading = True
         try:
-            self._base = recipe
+            self._base = without_preferences(recipe)
             self.formatEditor.set_values(recipe)
             self.resizeEditor.set_resize(recipe.resize)
             self.metadataCombo.setCurrentIndex(max(0, self.metadataCombo.findData(recipe.metadata)))
             self.keepIccCheck.setChecked(recipe.keep_icc)
+            self.toSrgbCheck.setChecked(recipe.to_srgb)
             self.autoOrientCheck.setChecked(recipe.auto_orient)
             self.namingEditor.set_values(recipe)
         finally:

@@ -1,11 +1,12 @@
-"""The details of one result: paths, status, the full message and the worker's traceback."""
+"""The details of one result: paths, status, the full message and the worker's traceback, and
+what the decoders warned about the file."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,16 +18,22 @@ from PySide6.QtWidgets import (
 )
 
 from . import formatting
-from .results import STATUS_WORDS
+from .results import STATUS_WORDS, warnings_of, warnings_summary
 
 
 class ResultDialog(QDialog):
-    """Shows one engine result dict; "Copy" puts the whole text on the clipboard."""
+    """Shows one engine result dict; "Copy" puts the whole text on the clipboard.
+
+    Attributes:
+        text: the message and traceback (hidden when a file has warnings and nothing else).
+        warningsText: the warnings, one a line, under a "Warnings" heading; None without any.
+    """
 
     def __init__(self, result: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("resultDialog")
         self.result = result
+        self.warnings = warnings_of(result)
         status = STATUS_WORDS.get(result["status"], result["status"])
         self.setWindowTitle(f"{status}: {result['source']}")
         self.resize(720, 440)
@@ -35,7 +42,8 @@ class ResultDialog(QDialog):
         form.addRow("Source:", self._selectable(result["source"]))
         if result.get("target"):
             form.addRow("Output:", self._selectable(result["target"]))
-        form.addRow("Status:", self._selectable(status))
+        shown_status = f"{status}, with {warnings_summary(len(self.warnings))}"
+        form.addRow("Status:", self._selectable(shown_status if self.warnings else status))
         details = [
             formatting.size_change(result),
             formatting.dimensions(result),
@@ -44,29 +52,55 @@ class ResultDialog(QDialog):
         if any(details):
             form.addRow("Details:", self._selectable(formatting.SEP.join(d for d in details if d)))
 
-        self.text = QPlainTextEdit(self)
-        self.text.setObjectName("resultDetailsText")
-        self.text.setReadOnly(True)
-        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text = self._text_box("resultDetailsText", "Message and traceback")
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setPlainText(self.details_text())
-        self.text.setAccessibleName("Message and traceback")
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
-        copy.setToolTip("Copy the message and traceback to the clipboard")
+        copy.setToolTip("Copy the message, traceback and warnings to the clipboard")
         copy.clicked.connect(self.copy_to_clipboard)
         buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.text, 1)
+        self.warningsText: QPlainTextEdit | None = None
+        if self.warnings:
+            has_message = bool(result.get("error") or result.get("traceback"))
+            if has_message:
+                layout.addWidget(self._heading("Message", self.text))
+                layout.addWidget(self.text, 1)
+            else:
+                self.text.hide()  # it would only say "No message."
+            self.warningsText = self._text_box("resultWarningsText", "Warnings")
+            self.warningsText.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+            self.warningsText.setPlainText("\n".join(self.warnings))
+            layout.addWidget(self._heading(f"Warnings ({len(self.warnings)})", self.warningsText))
+            layout.addWidget(self.warningsText, 1)
+        else:
+            layout.addWidget(self.text, 1)
         layout.addWidget(buttons)
 
     def _selectable(self, text: str) -> QLabel:
         label = QLabel(text, self)
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    def _text_box(self, name: str, accessible: str) -> QPlainTextEdit:
+        box = QPlainTextEdit(self)
+        box.setObjectName(name)
+        box.setReadOnly(True)
+        box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        box.setAccessibleName(accessible)
+        return box
+
+    def _heading(self, text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text, self)
+        font = QFont(label.font())
+        font.setBold(True)
+        label.setFont(font)
+        label.setBuddy(buddy)
         return label
 
     def details_text(self) -> str:
@@ -79,4 +113,7 @@ class ResultDialog(QDialog):
     def copy_to_clipboard(self) -> None:
         r = self.result
         head = f"{r['source']}\n{r['status']}"
-        QGuiApplication.clipboard().setText(f"{head}\n\n{self.details_text()}\n")
+        text = f"{head}\n\n{self.details_text()}\n"
+        if self.warnings:
+            text += "\nWarnings:\n" + "".join(f"- {w}\n" for w in self.warnings)
+        QGuiApplication.clipboard().setText(text)

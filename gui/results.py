@@ -3,7 +3,9 @@
 ResultsModel is a flat QAbstractTableModel over the engine's result dicts. Rows arrive in
 batches (the bridge flushes about 30 times a second) and are inserted with one
 beginInsertRows each, so 100,000 rows stay smooth. The errors-only filter lives in the model
-(an index list), which is far cheaper than a Python filterAcceptsRow per row.
+(an index list), which is far cheaper than a Python filterAcceptsRow per row. A file the
+decoders warned about shows a warning icon in its status column and the warnings as its
+tooltip; the details dialog lists them in full.
 """
 
 from __future__ import annotations
@@ -36,10 +38,36 @@ _STATUS_ICONS = {
     "failed": QStyle.StandardPixmap.SP_MessageBoxCritical,
     "cancelled": QStyle.StandardPixmap.SP_DialogCancelButton,
 }
+#: Shown instead of a converted file's tick when the decoders warned about it.
+_WARNED = "warned"
+_WARNED_ICON = QStyle.StandardPixmap.SP_MessageBoxWarning
+#: Warnings a tooltip lists before "and N more".
+TOOLTIP_WARNINGS = 5
 
 
 def is_error(result: dict[str, Any]) -> bool:
     return result.get("status") == "failed"
+
+
+def warnings_of(result: dict[str, Any]) -> list[str]:
+    """What the decoders said about the file (older results have no "warnings" key)."""
+    return [str(w) for w in result.get("warnings") or ()]
+
+
+def warnings_summary(count: int) -> str:
+    return f"{count} warning" if count == 1 else f"{count} warnings"
+
+
+def status_tooltip(result: dict[str, Any]) -> str | None:
+    """The status column's tooltip: the file's warnings, if any."""
+    warned = warnings_of(result)
+    if not warned:
+        return None
+    lines = [f"{warnings_summary(len(warned))}:"]
+    lines += [f"• {w}" for w in warned[:TOOLTIP_WARNINGS]]
+    if len(warned) > TOOLTIP_WARNINGS:
+        lines.append(f"and {len(warned) - TOOLTIP_WARNINGS} more (double-click for all)")
+    return "\n".join(lines)
 
 
 def message(result: dict[str, Any]) -> str:
@@ -154,17 +182,22 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_FILE:
                 return r["source"]
+            if col == COL_STATUS:
+                return status_tooltip(r)
             if col == COL_MESSAGE:
                 return r.get("error") or r.get("target") or None
             return None
         if role == Qt.ItemDataRole.DecorationRole and col == COL_STATUS:
-            return self._icon(r["status"])
+            warned = r["status"] == "ok" and r.get("warnings")
+            return self._icon(_WARNED if warned else r["status"])
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_MESSAGE and is_error(r):
             return self._error_color()
         if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{self._text(r, COL_FILE)}: {self._text(r, COL_STATUS)}"
+            text = f"{self._text(r, COL_FILE)}: {self._text(r, COL_STATUS)}"
+            warned = warnings_of(r)
+            return f"{text}, {warnings_summary(len(warned))}" if warned else text
         return None
 
     @staticmethod
@@ -183,8 +216,9 @@ class ResultsModel(QAbstractTableModel):
 
     def _icon(self, status: str) -> QIcon | None:
         icon = self._icons.get(status)
-        if icon is None and status in _STATUS_ICONS:
-            icon = QApplication.style().standardIcon(_STATUS_ICONS[status])
+        pixmap = _WARNED_ICON if status == _WARNED else _STATUS_ICONS.get(status)
+        if icon is None and pixmap is not None:
+            icon = QApplication.style().standardIcon(pixmap)
             self._icons[status] = icon
         return icon
 

@@ -1,15 +1,18 @@
 """What the window remembers between runs, stored with QSettings: typed values only.
 
 The recipe (as its JSON), the output choice, the pool size, the window geometry and splitter
-positions, and the folders the file dialogs last showed. The window decides what to store
-and puts it back itself (MainWindow.save_state / restore_state).
+positions, the folders the file dialogs last showed, and the Preferences (settings of the
+application rather than of a recipe, edited in the Preferences dialog). The window decides
+what to store and puts it back itself (MainWindow.save_state / restore_state).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QByteArray, QSettings
 
-from pixmill.engine.recipe import Recipe, RecipeError
+from pixmill.engine.recipe import DEFAULT_MAX_MEGAPIXELS, Recipe, RecipeError
 
 ORGANIZATION = "Pixmill"
 APPLICATION = "Pixmill"
@@ -19,6 +22,32 @@ def default_settings() -> QSettings:
     return QSettings(
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
     )
+
+
+#: The largest megapixel limit a recipe accepts (engine.recipe.Recipe.validate).
+MAX_MEGAPIXELS_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Settings of the application, not choices of a recipe: presets and the saved recipe do
+    not carry them; the window puts them into the recipe of each batch it starts.
+
+    A new preference is a field here, its key in WindowSettings.preferences/set_preferences
+    and a row in preferences.PreferencesDialog.
+    """
+
+    #: Decoded megapixels a file may have (0: no limit); larger files are refused.
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+
+    def apply(self, recipe: Recipe) -> Recipe:
+        """The recipe a batch runs: the form's choices with these preferences in force."""
+        return recipe.replace(max_megapixels=self.max_megapixels)
+
+
+def without_preferences(recipe: Recipe) -> Recipe:
+    """The recipe's own choices, with every field the preferences own at its default."""
+    return Preferences().apply(recipe)
 
 
 class WindowSettings:
@@ -59,6 +88,20 @@ class WindowSettings:
 
     def set_workers(self, n: int) -> None:
         self.q.setValue("pool/workers", n)
+
+    # --- preferences -----------------------------------------------------------------------
+    def preferences(self) -> Preferences:
+        default = Preferences()
+        try:
+            mp = float(self.q.value("preferences/maxMegapixels", default.max_megapixels))
+        except (TypeError, ValueError):
+            mp = default.max_megapixels
+        if not (0 <= mp <= MAX_MEGAPIXELS_LIMIT):  # also NaN
+            mp = default.max_megapixels
+        return Preferences(max_megapixels=mp)
+
+    def set_preferences(self, preferences: Preferences) -> None:
+        self.q.setValue("preferences/maxMegapixels", preferences.max_megapixels)
 
     # --- window ----------------------------------------------------------------------------
     def geometry(self) -> QByteArray | None:

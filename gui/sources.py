@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pixmill.engine.formats import is_image_name
+from pixmill.engine.codecs import is_image_name
 from pixmill.engine.report import human_bytes
 from pixmill.engine.scan import ScanOptions, collect_sources
 

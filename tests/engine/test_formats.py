@@ -1,17 +1,17 @@
-"""pixmill.engine.formats: the output format table, which files are images, and the `same`
-mapping from a source's extension to its output format."""
+"""pixmill.engine.formats: the output format table, and the `same` mapping from a source's
+extension to its output format (which files are images: test_codecs.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from pixmill.engine.codecs import IMAGE_EXTENSIONS, is_image_name
 from pixmill.engine.formats import (
     EXTENSIONS,
     FORMATS,
-    IMAGE_EXTENSIONS,
     OUTPUT,
     QUALITY_FORMATS,
-    is_image_name,
+    RAW_EXTENSIONS,
     output_format,
 )
 
@@ -27,7 +27,7 @@ def test_every_output_format_has_its_own_extension():
 
 def test_output_table_is_keyed_by_the_recipe_name():
     assert all(name == f.name for name, f in OUTPUT.items())
-    assert set(OUTPUT) == {"jpeg", "png", "webp", "avif", "tiff", "bmp", "gif"}
+    assert set(OUTPUT) == {"jpeg", "png", "webp", "avif", "heic", "jxl", "tiff", "bmp", "gif"}
 
 
 def test_recipe_formats_are_the_output_formats_and_same():
@@ -35,7 +35,7 @@ def test_recipe_formats_are_the_output_formats_and_same():
 
 
 def test_quality_formats_are_the_lossy_ones():
-    assert {"jpeg", "webp", "avif"} == QUALITY_FORMATS
+    assert {"jpeg", "webp", "avif", "heic", "jxl"} == QUALITY_FORMATS
     assert set(OUTPUT) >= QUALITY_FORMATS
 
 
@@ -50,7 +50,8 @@ def test_every_output_extension_is_picked_up_by_a_folder_walk():
 
 @pytest.mark.parametrize(
     "name",
-    ["a.jpg", "A.JPG", "b.JpEg", "c.PNG", "d.webp", "e.TIFF", "f.tif", "g.Gif", "h.bmp", "i.psd"],
+    ["a.jpg", "A.JPG", "b.JpEg", "c.PNG", "d.webp", "e.TIFF", "f.tif", "g.Gif", "h.bmp", "i.psd"]
+    + ["IMG_0001.HEIC", "j.heif", "k.hif", "l.jxl", "m.DNG", "n.cr3", "o.NEF", "p.arw", "q.svg"],
 )
 def test_image_names_are_recognised_whatever_the_case(name):
     assert is_image_name(name)
@@ -102,3 +103,22 @@ def test_same_turns_source_types_pixmill_cannot_write_into_png(source):
 def test_same_maps_each_output_extension_back_to_its_format(fmt):
     ext = EXTENSIONS[fmt]
     assert output_format("same", f"/out/photo{ext}") == (fmt, ext)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("/in/IMG_0001.HEIC", ("heic", ".HEIC")),
+        ("/in/a.heif", ("heic", ".heif")),
+        ("/in/a.jxl", ("jxl", ".jxl")),
+        ("/in/a.avif", ("avif", ".avif")),
+    ],
+)
+def test_same_keeps_heic_and_jpeg_xl(source, expected):
+    fmt, ext = output_format("same", source)
+    assert (fmt, ext.lower()) == (expected[0], expected[1].lower())
+
+
+@pytest.mark.parametrize("ext", sorted(RAW_EXTENSIONS))
+def test_same_makes_a_jpeg_of_camera_raw(ext):
+    assert output_format("same", f"/in/IMG_0001{ext}") == ("jpeg", ".jpg")

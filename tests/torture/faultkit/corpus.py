@@ -351,9 +351,10 @@ def corpus(seed: int = 0, small: bool = False) -> list[Entry]:
         is_jpeg = (name.decode(errors="replace") if isinstance(name, bytes) else name).lower()
         data = jpg if is_jpeg.endswith((".jpg", ".jpeg")) else png
         out.append(Entry(name, data, "awkward", "awkward"))
+    # A picture without an extension is found by its first bytes and converted.
+    out.append(Entry("no_extension", png, "awkward", "noext"))
     # Not image files or hidden: a folder walk must leave them out (not planned).
     out.append(Entry(".hidden.png", png, "awkward", "hidden", planned=False))
-    out.append(Entry("no_extension", png, "awkward", "noext", planned=False))
     out.append(Entry("notes.txt", b"not an image\n", "awkward", "text", planned=False))
     return out
 

@@ -583,7 +583,12 @@ def trial_corrupt(rng: random.Random, work: str, small: bool = False) -> Outcome
     """The torture corpus as one batch: every file is ok or fails with a user message;
     valid, lying and awkward files convert; bombs fail."""
     inp = fresh_dir(os.path.join(work, "in"))
-    entries = corpus.corpus(seed=rng.randrange(1 << 30), small=small)
+    seed = rng.randrange(1 << 30)
+    entries = corpus.corpus(seed=seed, small=small)
+    # HEIC, JPEG XL and camera RAW files, valid and broken (tests/torture/gen_corpus.py).
+    import gen_corpus
+
+    entries += gen_corpus.new_format_entries(seed=seed, small=small)
     corpus.write(entries, inp)
     out = os.path.join(work, "out")
     recipe = random_recipe(rng, on_conflict="rename")

@@ -1,0 +1,117 @@
+"""The Preferences dialog: settings of the application rather than of a recipe (today the
+megapixel safety limit), one group of form rows per subject."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .settings import MAX_MEGAPIXELS_LIMIT, Preferences
+
+NO_LIMIT = "No limit"
+
+
+class PreferencesDialog(QDialog):
+    """Edits a Preferences record; OK hands the edited one over, Cancel forgets the edits.
+
+    A new preference is a field of settings.Preferences, a row added in __init__ (to an
+    existing group or a new self._group(...)), and one line each in set_preferences() and
+    preferences().
+
+    Attributes:
+        maxMegapixelsSpin: the largest picture, in megapixels, a file may decode to (0: none).
+
+    Signals:
+        preferencesChosen(object): settings.Preferences, when OK is pressed.
+    """
+
+    preferencesChosen = Signal(object)
+
+    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("preferencesDialog")
+        self.setWindowTitle("Preferences")
+        self._layout = QVBoxLayout(self)
+        # Wide enough for the notes under the fields to wrap into a few lines, not a column.
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 84)
+
+        form = self._group("Safety")
+        self.maxMegapixelsSpin = QSpinBox(self)
+        self.maxMegapixelsSpin.setObjectName("maxMegapixelsSpin")
+        self.maxMegapixelsSpin.setAccessibleName("Largest picture in megapixels")
+        self.maxMegapixelsSpin.setRange(0, MAX_MEGAPIXELS_LIMIT)
+        self.maxMegapixelsSpin.setSingleStep(50)
+        self.maxMegapixelsSpin.setSuffix(" megapixels")
+        self.maxMegapixelsSpin.setSpecialValueText(NO_LIMIT)  # shown for 0, the minimum
+        self.maxMegapixelsSpin.setGroupSeparatorShown(True)
+        self.maxMegapixelsSpin.setToolTip(
+            "Files that would decode to more pixels are refused before they are decoded; "
+            "0 means no limit"
+        )
+        self._add_row(
+            form,
+            "&Largest picture:",
+            self.maxMegapixelsSpin,
+            "Larger pictures fail with a clear message instead of filling the memory (a "
+            "“decompression bomb” is a small file that unpacks to billions of pixels). "
+            f"The default, {Preferences().max_megapixels:g} megapixels, needs about 2 GB for "
+            "a 16-bit picture with transparency. Applies from the next Start.",
+        )
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults,
+            self,
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        defaults = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        defaults.setToolTip("Put every preference back to Pixmill's default")
+        defaults.clicked.connect(self.restore_defaults)
+        self._layout.addStretch(1)
+        self._layout.addSpacing(self.fontMetrics().height() // 2)
+        self._layout.addWidget(buttons)
+        self.set_preferences(preferences)
+
+    def _group(self, title: str) -> QFormLayout:
+        group = QGroupBox(title, self)
+        form = QFormLayout(group)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self._layout.addWidget(group)
+        return form
+
+    def _add_row(self, form: QFormLayout, label: str, field: QWidget, help_text: str) -> None:
+        """A labelled field with a line or two of explanation under it."""
+        buddy = QLabel(label, self)
+        buddy.setBuddy(field)
+        form.addRow(buddy, field)
+        note = QLabel(help_text, self)
+        note.setWordWrap(True)
+        form.addRow("", note)
+
+    # --- values ----------------------------------------------------------------------------
+    def set_preferences(self, preferences: Preferences) -> None:
+        mp = preferences.max_megapixels
+        # Whole megapixels; a small limit (from a hand-edited file) must not round to "none".
+        self.maxMegapixelsSpin.setValue(max(1, round(mp)) if mp > 0 else 0)
+
+    def preferences(self) -> Preferences:
+        """What the fields say."""
+        return Preferences(max_megapixels=float(self.maxMegapixelsSpin.value()))
+
+    def restore_defaults(self) -> None:
+        self.set_preferences(Preferences())
+
+    def accept(self) -> None:
+        self.preferencesChosen.emit(self.preferences())
+        super().accept()
