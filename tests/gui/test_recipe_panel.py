@@ -8,10 +8,13 @@ import json
 import pytest
 
 from pixmill.engine.cli import build_parser, recipe_from_args
+from pixmill.engine.formats import FORMATS, QUALITY_FORMATS
 from pixmill.engine.presets import PresetStore, load_recipe_file
-from pixmill.engine.recipe import Recipe, Resize
+from pixmill.engine.recipe import DEFAULT_MAX_MEGAPIXELS, Recipe, Resize
 from pixmill.gui.preset_bar import CUSTOM
 from pixmill.gui.recipe_panel import RecipePanel
+
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
@@ -36,6 +39,8 @@ def test_every_recipe_field_round_trips_through_the_panel(panel):
         keep_icc=False,
         background="#102030",
         keep_frames=False,
+        to_srgb=True,
+        raw_preview=True,
         name_template="{parent}_{stem}_{width}x{height}",
         preserve_tree=False,
         recursive=False,
@@ -57,6 +62,8 @@ def test_every_recipe_field_round_trips_through_the_panel(panel):
         ("webp", False, True),
         ("webp", True, False),
         ("avif", False, True),
+        ("heic", False, True),
+        ("jxl", False, True),
         ("png", False, False),
         ("tiff", False, False),
         ("gif", False, False),
@@ -141,3 +148,60 @@ def test_a_built_in_name_cannot_be_taken(panel):
     name = PresetStore().builtin()[0].name
     with pytest.raises(Exception, match="built-in"):
         panel.presets.save(name)
+
+
+def test_new_formats_have_their_names_and_every_quality_format_enables_quality(panel):
+    combo = panel.formatCombo
+    labels = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    assert list(labels) == list(FORMATS)
+    assert labels["heic"] == "HEIC" and labels["jxl"] == "JPEG XL"
+    for fmt in QUALITY_FORMATS:
+        panel.set_recipe(Recipe(format=fmt))
+        assert panel.qualitySpin.isEnabled(), fmt
+    panel.set_recipe(Recipe(format="same"))
+    assert "HEIC and JPEG XL outputs" in panel.qualitySpin.toolTip()
+
+
+def test_srgb_and_raw_preview_checkboxes_edit_the_recipe(panel, qtbot):
+    srgb = panel.findChild(type(panel.keepIccCheck), "toSrgbCheck")
+    raw = panel.findChild(type(panel.keepIccCheck), "rawPreviewCheck")
+    assert srgb is not None and raw is not None
+    assert "sRGB" in srgb.toolTip() and "profile" in srgb.toolTip()
+    assert "preview" in raw.toolTip() and raw.isEnabled()
+    assert not panel.recipe().to_srgb and not panel.recipe().raw_preview
+    with qtbot.waitSignal(panel.recipeChanged) as changed:
+        srgb.click()
+    assert changed.args[0].to_srgb
+    raw.click()
+    assert panel.recipe() == Recipe(to_srgb=True, raw_preview=True)
+    panel.set_recipe(Recipe(format="png"))  # RAW preview is an input option: any output
+    assert raw.isEnabled() and not raw.isChecked() and not srgb.isChecked()
+
+
+def test_srgb_and_raw_preview_round_trip_through_a_preset(panel, presets_dir):
+    panel.set_recipe(Recipe(format="webp", to_srgb=True, raw_preview=True))
+    preset = panel.presets.save("Phone RAW")
+    data = json.loads(preset.path.read_text())
+    assert data["to_srgb"] is True and data["raw_preview"] is True
+    assert load_recipe_file(preset.path).to_srgb, "the CLI reads what the window saved"
+
+    again = RecipePanel(PresetStore(presets_dir))
+    try:
+        assert again.recipe() == Recipe()
+        assert again.presets.select("Phone RAW")
+        assert again.toSrgbCheck.isChecked() and again.formatEditor.rawPreviewCheck.isChecked()
+        assert again.recipe() == preset.recipe
+        again.toSrgbCheck.click()
+        assert again.presetCombo.currentText() == CUSTOM
+        again.toSrgbCheck.click()
+        assert again.presetCombo.currentText() == "Phone RAW  (mine)"
+    finally:
+        again.deleteLater()
+
+
+def test_the_megapixel_limit_is_a_preference_not_part_of_the_form(panel, presets_dir):
+    shared = presets_dir.parent / "limited.json"
+    shared.write_text(Recipe(name="Limited", quality=70, max_megapixels=12.0).to_json())
+    preset = panel.presets.import_file(shared)
+    assert panel.recipe().max_megapixels == DEFAULT_MAX_MEGAPIXELS
+    assert panel.presets.current() == preset, "the preset still matches the form"

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from pixmill.engine.result import make_result
 from pixmill.gui import formatting
-from pixmill.gui.results import COL_DIMS, COL_FILE, COL_MESSAGE, COL_SIZE, COL_STATUS, ResultsModel
+from pixmill.gui.results import (
+    COL_DIMS,
+    COL_FILE,
+    COL_MESSAGE,
+    COL_SIZE,
+    COL_STATUS,
+    TOOLTIP_WARNINGS,
+    ResultsModel,
+)
+
+pytestmark = pytest.mark.timeout(60)
 
 
 def _ok(i: int) -> dict:
@@ -34,6 +45,31 @@ def test_rows_show_name_status_sizes_dimensions_and_message(qtbot):
     assert text(1, COL_MESSAGE) == "not an image"
     assert model.data(model.index(1, COL_STATUS), Qt.ItemDataRole.DecorationRole) is not None
     assert model.data(model.index(1, COL_FILE), Qt.ItemDataRole.ToolTipRole) == "/photos/bad2.jpg"
+
+
+def test_a_file_with_warnings_is_marked_in_its_status_column(qtbot):
+    warned = _ok(2)
+    warned["warnings"] = ["TIFFReadDirectory: Unknown field with tag 33723", "second"]
+    many = _ok(3)
+    many["warnings"] = [f"warning {i}" for i in range(TOOLTIP_WARNINGS + 3)]
+    old = _ok(4)
+    del old["warnings"]  # a result from before results carried warnings
+    model = ResultsModel()
+    model.append_results([_ok(1), warned, many, old, _failed(5)])
+
+    def role(row: int, r: Qt.ItemDataRole):
+        return model.data(model.index(row, COL_STATUS), r)
+
+    icon = lambda row: role(row, Qt.ItemDataRole.DecorationRole).cacheKey()  # noqa: E731
+    tip = lambda row: role(row, Qt.ItemDataRole.ToolTipRole)  # noqa: E731
+    assert model.data(model.index(1, COL_STATUS)) == "Converted", "the word stays the same"
+    assert icon(1) != icon(0) and icon(1) == icon(2)
+    assert icon(3) == icon(0) and tip(0) is None and tip(3) is None and tip(4) is None
+    assert tip(1) == "2 warnings:\n• TIFFReadDirectory: Unknown field with tag 33723\n• second"
+    assert tip(2).count("•") == TOOLTIP_WARNINGS and tip(2).endswith(
+        "and 3 more (double-click for all)"
+    )
+    assert role(1, Qt.ItemDataRole.AccessibleTextRole) == "img2.jpg: Converted, 2 warnings"
 
 
 def test_errors_only_filter_applies_to_rows_added_later(qtbot):

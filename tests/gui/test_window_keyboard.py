@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
@@ -14,6 +15,8 @@ OBJECT_NAMES = (
     "presetCombo",
     "formatCombo",
     "qualitySpin",
+    "rawPreviewCheck",
+    "toSrgbCheck",
     "poolSizeSpin",
     "startButton",
     "pauseButton",
@@ -22,6 +25,8 @@ OBJECT_NAMES = (
     "resultsView",
     "summaryLabel",
 )
+
+pytestmark = pytest.mark.timeout(90)
 
 
 def test_the_stable_object_names_exist_once(window):
@@ -38,6 +43,9 @@ def test_shortcuts(window):
     assert keys(window.commands.addFiles) == ["Ctrl+Shift+O"]
     assert "Ctrl+Return" in keys(window.commands.start)
     assert keys(window.commands.cancel) == ["Esc"]
+    standard = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+    expected = [k.toString() for k in standard] or ["Ctrl+,"]  # where the platform has none
+    assert keys(window.commands.preferences) == expected
 
 
 def test_ctrl_return_starts_and_escape_cancels(
