@@ -4,8 +4,9 @@
 
 Lays out /opt/pixmill (the bundle), /usr/bin/pixmill and pixmill-gui (symlinks: the frozen
 program picks its face from the name it was started under), the desktop entry, hicolor icons,
-AppStream metainfo and the copyright file, asks dpkg-shlibdeps which packages provide the
-system libraries the bundle links to (Depends), and packs with dpkg-deb -Zzstd.
+AppStream metainfo and the copyright file (Pixmill's licence and the third-party codecs'
+notice, packaging/licenses/), asks dpkg-shlibdeps which packages provide the system
+libraries the bundle links to (Depends), and packs with dpkg-deb -Zzstd.
 Needs dpkg-dev. Standard library only.
 """
 
@@ -155,8 +156,19 @@ def stage(bundle: Path, root: Path) -> None:
         )
     install(res / "icons" / "pixmill.svg", icons / "scalable" / "apps" / f"{APP_ID}.svg")
     doc = share / "doc" / PACKAGE
-    install(ROOT / "LICENSE", doc / "copyright")
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text(copyright_text(opt), encoding="utf-8")
     normalise_modes(root)
+
+
+def copyright_text(opt: Path) -> str:
+    """Pixmill's licence, then the notice for the third-party codecs the bundle carries (the
+    spec puts their licence texts in _internal/licenses/, which the notice points to)."""
+    notice = ROOT / "packaging" / "licenses" / "THIRD-PARTY-NOTICES.txt"
+    if not (opt / "_internal" / "licenses" / notice.name).is_file():
+        sys.exit(f"build_deb: the bundle has no _internal/licenses/{notice.name}; rebuild it")
+    own = (ROOT / "LICENSE").read_text(encoding="utf-8").rstrip()
+    return f"{own}\n\n\n{notice.read_text(encoding='utf-8')}"
 
 
 def control(root: Path, version: str, depends: str) -> None:
