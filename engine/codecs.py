@@ -68,9 +68,6 @@ def register() -> None:
     with _lock:
         if _registered:
             return
-        from PIL import Image
-
-        Image.init()
         try:
             import pillow_heif
 

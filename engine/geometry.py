@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,12 +155,16 @@ def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
     the file cannot be read (the conversion itself will then report why)."""
     Image = _pillow()
     try:
-        if _is_raw(path):
-            w, h, orient = _raw_size(path)
-        else:
-            with Image.open(path) as im:
-                w, h = im.size
-                orient = read_orientation(im)
+        # The conversion reports what the decoders say about the file; the planning stays
+        # quiet (a warning here would land between the progress bar's lines).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if _is_raw(path):
+                w, h, orient = _raw_size(path)
+            else:
+                with Image.open(path) as im:
+                    w, h = im.size
+                    orient = read_orientation(im)
     except Exception:
         return 0, 0
     if not recipe.auto_orient:
