@@ -110,8 +110,30 @@ def test_csv_report_has_the_file_fields_as_header_and_one_row_per_file(report, t
         "width": "10",
         "height": "20",
         "ms": "12.5",
+        "warnings": "",
     }
     assert "Traceback" not in path.read_text(encoding="utf-8")
+
+
+def test_csv_report_has_a_files_warnings_in_one_cell_a_line_each(tmp_path):
+    r = result(1, "ok")
+    r["warnings"] = ["TIFFReadDirectory: unknown field", "UserWarning: odd, chunk"]
+    path = tmp_path / "r.csv"
+    Report(files=[r]).write_csv(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["warnings"].splitlines() == r["warnings"]
+
+
+def test_json_report_lists_warnings_for_every_file(tmp_path):
+    old = result(1, "ok")
+    del old["warnings"]  # a result made before the field existed
+    said = result(2, "failed", error="bad")
+    said["warnings"] = ["libjpeg: premature end"]
+    path = tmp_path / "r.json"
+    Report(files=[old, said]).write_json(path)
+    files = json.loads(path.read_text(encoding="utf-8"))["files"]
+    assert [f["warnings"] for f in files] == [[], ["libjpeg: premature end"]]
 
 
 def test_csv_quotes_commas_and_newlines_in_paths_and_errors(tmp_path):

@@ -34,6 +34,7 @@ def test_a_new_result_holds_every_report_field_and_no_output_yet():
         "width": None,
         "height": None,
         "ms": 0.0,
+        "warnings": [],
     }
     assert pickle.loads(pickle.dumps(r)) == r  # crosses the process boundary as it is
 
