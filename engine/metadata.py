@@ -69,7 +69,7 @@ def kept_metadata(
         elif oriented:
             xmp = _XMP_ORIENTATION.sub(rb"\g<1>1", xmp)
     if xmp:
-        if fmt in ("jpeg", "webp", "avif"):
+        if fmt in ("jpeg", "webp", "avif", "heic", "jxl"):
             kw["xmp"] = xmp
         elif fmt == "png":
             from PIL.PngImagePlugin import PngInfo
