@@ -256,7 +256,8 @@ def versions() -> dict[str, str]:
     except CodecUnavailable as exc:
         out["rawpy"] = str(exc)
     for name, why in UNAVAILABLE.items():
-        out.setdefault(name, f"not available: {why}")
+        if name != "raw":  # already under rawpy
+            out.setdefault(name, f"not available: {why}")
     return out
 
 

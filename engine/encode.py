@@ -31,8 +31,12 @@ def encoder_kwargs(recipe: Recipe, fmt: str, planar: bool = False) -> dict[str, 
     if fmt == "heic":
         return {"quality": recipe.quality}
     if fmt == "jxl":
-        # One thread: the pool already keeps every core busy with a file each.
-        return {"quality": recipe.quality, "effort": 7, "num_threads": 1}
+        # One thread: the pool already keeps every core busy with a file each. libjxl takes
+        # quality 100 only as its lossless mode.
+        kw = {"quality": recipe.quality, "effort": 7, "num_threads": 1}
+        if recipe.quality >= 100:
+            kw["lossless"] = True
+        return kw
     if fmt == "png":
         return {"compress_level": recipe.png_compress_level}
     if fmt == "tiff":

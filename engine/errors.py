@@ -34,7 +34,7 @@ def describe_error(
         if m:
             px, lim = int(m.group(1)), int(m.group(2))
             return (
-                f"image is {px / 1e6:.0f} megapixels, above the {lim / 1e6:.0f} megapixel "
+                f"image is {px / 1e6:.0f} megapixels, above the {lim / 1e6:.4g} megapixel "
                 "safety limit (possible decompression bomb)"
             )
         return "image is too large (possible decompression bomb)"

@@ -108,7 +108,7 @@ def _one_size(images: list[Image.Image], animation: bool, recipe: Recipe) -> lis
         f"pages of different sizes scaled to fit the first page's {size[0]}x{size[1]}",
         stacklevel=3,
     )
-    background = (*parse_color(recipe.background), 0)
+    background = (*parse_color(recipe.background), 255)
     return [_on_canvas(im, size, size, background) for im in images]
 
 

@@ -66,7 +66,8 @@ def decode(data: bytes, path: str, recipe: Recipe) -> RawPicture:
         if recipe.raw_preview:
             picture = _preview(raw, rawpy, geometry.size, orientation)
         if picture is None:
-            half = geometry.draft_request() is not None
+            # Half size only for sizes given in pixels: a percentage is of the full picture.
+            half = recipe.resize.mode != "percent" and geometry.draft_request() is not None
             try:
                 rgb = raw.postprocess(use_camera_wb=True, half_size=half, user_flip=0, output_bps=8)
             except rawpy.LibRawError as exc:
@@ -79,6 +80,9 @@ def decode(data: bytes, path: str, recipe: Recipe) -> RawPicture:
     # The orientation travels in the EXIF block, where convert_one reads it for every format.
     exif[ORIENTATION_TAG] = picture.orientation
     picture.image.info["exif"] = exif.tobytes()
+    # A preview JPEG has read (and Pillow cached) its own stand-in EXIF while opening: forget
+    # it, so getexif() reads the camera's block set above.
+    picture.image._exif = None
     if xmp and "xmp" not in picture.image.info:
         picture.image.info["xmp"] = xmp
     return picture
@@ -88,7 +92,8 @@ def _check_pixels(pixels: int, recipe: Recipe) -> None:
     limit = recipe.max_megapixels
     if limit and pixels > limit * 1e6:
         raise ConversionError(
-            f"image is {pixels / 1e6:.0f} megapixels, above the {limit:g} megapixel safety limit"
+            f"image is {pixels / 1e6:.1f} megapixels, above the {limit:g} megapixel safety "
+            "limit (possible decompression bomb; see --max-megapixels or Preferences)"
         )
 
 

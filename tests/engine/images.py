@@ -105,3 +105,31 @@ def bands(w: int = 300, h: int = 100) -> np.ndarray:
     arr[:, w // 3 : 2 * w // 3, 1] = 255
     arr[:, 2 * w // 3 :, 2] = 255
     return arr
+
+
+def near(px: tuple[int, ...], want: tuple[int, ...], tol: int = 3) -> bool:
+    """Whether the first channels of pixel px are each within tol of want."""
+    return all(abs(int(a) - int(b)) <= tol for a, b in zip(px, want, strict=False))
+
+
+def frame_sizes(path: str | Path) -> list[tuple[int, int]]:
+    """The size of every frame (or page) of an output file, in order."""
+    im = open_output(path)
+    sizes = []
+    for k in range(getattr(im, "n_frames", 1)):
+        im.seek(k)
+        sizes.append(im.size)
+    return sizes
+
+
+def lzw_tiff_libtiff_complains_about(path: Path) -> Path:
+    """A 64x64 LZW TIFF with two bytes of its strip changed: libtiff prints "Using code not
+    yet in table." on the process's stderr (fd 2) while decoding it, and Pillow then fails
+    with "decoder error -2"."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buf, "TIFF", compression="tiff_lzw")
+    data = bytearray(buf.getvalue())
+    data[76] = 32
+    data[138] = 60
+    path.write_bytes(bytes(data))
+    return path
