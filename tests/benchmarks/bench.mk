@@ -1,17 +1,19 @@
 # Benchmarks (issue 5). Include from the top Makefile:  include tests/benchmarks/bench.mk
 # Uses the top Makefile's VENV, PY and STAMP. Never part of `make test`.
 #
-#   make bench                  full run (about 10-15 min on 2 cores), tables + results/*.json
+#   make bench                  full run (about 15-20 min on 2 cores), tables + results/*.json
 #   make bench BENCH_QUICK=1    smoke run on a few files, one round (about 1 min)
 #   make bench BENCH_RUNS=5     more rounds per scenario (medians)
 #   make bench BENCH_SCENARIOS=A,E
+#   make bench BENCH_SCENARIOS=H,R,P   only HEIC and camera RAW input (data from the corpus)
 #   make bench-data             install the tools and build the data set only
 
 BENCH_DIR          := tests/benchmarks
-BENCH_APT_PACKAGES := libvips-tools imagemagick mate-backgrounds plasma-workspace-wallpapers
+BENCH_APT_PACKAGES := libvips-tools imagemagick mate-backgrounds plasma-workspace-wallpapers \
+	libraw-bin darktable
 BENCH_RUNS         ?=
 BENCH_QUICK        ?=
-BENCH_SCENARIOS    ?= A,B,C,D,E,F
+BENCH_SCENARIOS    ?= A,B,C,D,E,F,H,R,P
 
 .PHONY: bench bench-data bench-deps
 

@@ -5,17 +5,34 @@
   mate-backgrounds and plasma-workspace-wallpapers.
 - pngs/: 4 MP RGB PNGs (2448x1632), tiled the same way.
 - small/: 64x64 RGB PNGs, each a downscaled crop of one photo.
+- heic/ (scenario H): iPhone-sized HEICs, 4032x3024 as stored, 8-bit 4:2:0, from the real
+  camera JPEGs of the shared corpus (BENCH_CORPUS, default /work/shared/corpus), cropped and
+  enlarged to 12 MP and encoded by pillow-heif (libheif + x265) at quality 60, which gives the
+  corpus iPhone HEIC's own bitrate when it is re-encoded. Every second one is a portrait shot
+  stored the iPhone way: landscape pixels, an `irot` transform and EXIF orientation 6. Plus
+  copies of the corpus's real iPhone HEIC (512x512 grid tiles, Display P3 profile).
+- raw/ (scenario R): 20 MP (5472x3648, the EOS 6D's sensor) Bayer DNGs written by pidng:
+  RGGB mosaic, 14-bit values (black 512, white 16383) in uncompressed 16-bit samples, camera
+  white balance in AsShotNeutral, a colour matrix whose camera space is linear sRGB, shot and
+  read noise; from corpus JPEGs (linearised, un-white-balanced, mosaicked). Every fourth is a
+  portrait shot (DNG Orientation 8). No embedded preview.
+- raw_preview/ (scenario P): copies of the corpus's real camera DNG (Canon EOS 6D, 1224x816
+  lossy linear DNG) with its 1024x683 JPEG preview.
 - quick/: hard links to the first few files of each set, for BENCH_QUICK=1 smoke runs.
 
-The same sources, counts and seed always give the same pixels. A stamp file records the
-parameters; a rebuild happens only when they change.
+The same sources, counts and seed always give the same pixels. A stamp file per group of sets
+(stamp.json for the wallpaper sets, stamp-heic.json, stamp-raw.json) records the parameters; a
+group is rebuilt only when its parameters change. Without the corpus the HEIC and RAW sets are
+left out (their scenarios then say so).
 
     python tests/benchmarks/build_data.py [--out DIR] [--photos 40] [--pngs 20] [--small 10000]
+        [--heic 20] [--heic-real 4] [--raws 8] [--raw-previews 12]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import multiprocessing as mp
 import os
@@ -23,9 +40,11 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "data"
@@ -61,6 +80,42 @@ PHOTO_SIZE = (4000, 3000)
 PNG_SIZE = (2448, 1632)
 SMALL_SIZE = (64, 64)
 QUICK_COUNTS = {"photos": 8, "pngs": 6, "small": 1000}
+
+#: The shared corpus of real camera files (read-only, beside the project): scenarios H, R, P.
+CORPUS = Path(os.environ.get("BENCH_CORPUS", "/work/shared/corpus"))
+#: Real camera JPEGs the HEIC and RAW sets are made from (4-8 MP each).
+CORPUS_JPEGS = (
+    "Canon_EOS_20D_3.jpg",
+    "Canon_IXUS_750.jpg",
+    "Samsung_S730.jpg",
+    "Nikon_D60.jpg",
+    "Sony_Ericsson_U10i.jpg",
+    "Nikon_D40.jpg",
+    "Sigma_DP1.jpg",
+    "HTC_One_M8.jpg",
+    "Canon_EOS-1D_Mark_III_via_Adobe_Lightroom.jpg",
+    "Panasonic_LZ2.jpg",
+    "Olympus_FE230-X790.jpg",
+    "Minolta_DiMAGE_7.jpg",
+)
+CORPUS_HEIC = "Issue_263_dotnet.heic"  # a real iPhone XR photo, 12 MP, portrait
+CORPUS_DNG = "canon_eos_6d.dng"  # a real camera DNG with an embedded JPEG preview
+
+HEIC_SIZE = (4032, 3024)  # as stored; portrait shots display as 3024x4032
+HEIC_QUALITY = 60  # re-encoding the corpus iPhone HEIC at 60 gives its own size (1.6 MB)
+RAW_SIZE = (5472, 3648)  # 20 MP, as stored; portrait shots display as 3648x5472
+RAW_BLACK, RAW_WHITE = 512, (1 << 14) - 1
+#: Camera RGB of a white object (what AsShotNeutral records): red and blue photosites are less
+#: sensitive than green, as on real sensors, so white balance has real work to do.
+RAW_NEUTRAL = (0.48, 1.0, 0.66)
+#: XYZ (D65) -> linear sRGB: as DNG ColorMatrix1 it makes the camera space linear sRGB, so a
+#: correct render gives back the source photo's colours.
+XYZ_TO_SRGB = (
+    (3.2404542, -1.5371385, -0.4985314),
+    (-0.9692660, 1.8760108, 0.0415560),
+    (0.0556434, -0.2040259, 1.0572252),
+)
+QUICK_COUNTS_CORPUS = {"heic": 4, "raw": 2, "raw_preview": 4}
 
 _SOURCES: list[Image.Image] = []
 
@@ -144,6 +199,216 @@ def make_small(args: tuple[int, int, str]) -> str:
     return folder
 
 
+# --- scenario H and R/P data, from the shared corpus of real camera files --------------------
+def _corpus_crop(rng: random.Random, name: str, size: tuple[int, int]) -> Image.Image:
+    """A random crop (80-100 % of the largest one with size's aspect) of a corpus photo, upright,
+    enlarged to size with Lanczos."""
+    with Image.open(CORPUS / name) as src:
+        src = ImageOps.exif_transpose(src).convert("RGB")
+    tw, th = size
+    f = min(src.width / tw, src.height / th) * rng.uniform(0.8, 1.0)
+    cw, ch = round(tw * f), round(th * f)
+    x = rng.randrange(src.width - cw + 1)
+    y = rng.randrange(src.height - ch + 1)
+    return src.resize(size, Image.Resampling.LANCZOS, box=(x, y, x + cw, y + ch))
+
+
+def make_heic(args: tuple[int, str]) -> str:
+    """A 12 MP HEIC; odd indexes are portrait shots stored the iPhone way (landscape pixels,
+    EXIF orientation 6, which pillow-heif also writes as the HEIF `irot` transform)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    index, path = args
+    rng = random.Random(SEED * 4000 + index)
+    portrait = index % 2 == 1
+    w, h = HEIC_SIZE
+    shown = _corpus_crop(
+        rng, CORPUS_JPEGS[index % len(CORPUS_JPEGS)], (h, w) if portrait else (w, h)
+    )
+    exif = Image.Exif()
+    exif[0x010F] = "Pixmill Bench"  # Make
+    exif[0x0110] = "HEIC 12MP, iPhone layout"  # Model
+    exif[0x0112] = 6 if portrait else 1  # Orientation
+    exif[0x0132] = f"2024:05:05 13:{index // 60 % 60:02d}:{index % 60:02d}"  # DateTime
+    # Orientation 6 means "turn 90 degrees clockwise to show": store the picture turned back.
+    stored = shown.transpose(Image.Transpose.ROTATE_90) if portrait else shown
+    stored.save(path, "HEIF", quality=HEIC_QUALITY, exif=exif.tobytes())
+    return path
+
+
+def _srgb_to_linear_lut() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64) / 255
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _rationals(values: Sequence[float], den: int = 10000) -> list[list[int]]:
+    return [[round(v * den), den] for v in values]
+
+
+def make_raw(args: tuple[int, str]) -> str:
+    """A 20 MP 14-bit RGGB Bayer DNG made from a corpus photo: linear light, divided by the
+    white balance (AsShotNeutral), mosaicked, with shot and read noise. Every fourth is a
+    portrait shot (DNG Orientation 8, the sensor data landscape)."""
+    from pidng.core import RAW2DNG
+    from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
+    from pidng.dng import DNGTags, Tag
+
+    index, path = args
+    rng = random.Random(SEED * 5000 + index)
+    portrait = index % 4 == 3
+    w, h = RAW_SIZE
+    name = CORPUS_JPEGS[(index * 5 + 1) % len(CORPUS_JPEGS)]
+    shown = _corpus_crop(rng, name, (h, w) if portrait else (w, h))
+    # Orientation 8 means "turn 90 degrees anticlockwise to show": store it turned back.
+    stored = shown.transpose(Image.Transpose.ROTATE_270) if portrait else shown
+    del shown
+    cam = _srgb_to_linear_lut()[np.asarray(stored)]  # linear sRGB = the camera's space here
+    del stored
+    neutral = np.asarray(RAW_NEUTRAL, dtype=np.float32)
+    mosaic = np.empty((h, w), dtype=np.float32)
+    mosaic[0::2, 0::2] = cam[0::2, 0::2, 0] * neutral[0]  # R
+    mosaic[0::2, 1::2] = cam[0::2, 1::2, 1] * neutral[1]  # G
+    mosaic[1::2, 0::2] = cam[1::2, 0::2, 1] * neutral[1]  # G
+    mosaic[1::2, 1::2] = cam[1::2, 1::2, 2] * neutral[2]  # B
+    del cam
+    signal = mosaic * ((RAW_WHITE - RAW_BLACK) * 0.9)  # white paper 10 % below clipping
+    noise = np.random.default_rng(SEED + index).standard_normal((h, w), dtype=np.float32)
+    signal += noise * np.sqrt(signal * 0.6 + 16.0)  # shot noise, and 4 DN of read noise
+    raw = np.clip(np.rint(signal + RAW_BLACK), 0, RAW_WHITE).astype(np.uint16)
+    del mosaic, signal, noise
+
+    tags = DNGTags()
+    tags.set(Tag.ImageWidth, w)
+    tags.set(Tag.ImageLength, h)
+    tags.set(Tag.TileWidth, w)
+    tags.set(Tag.TileLength, h)
+    tags.set(Tag.Orientation, 8 if portrait else 1)
+    tags.set(Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array)
+    tags.set(Tag.SamplesPerPixel, 1)
+    # pidng's 14-bit packing and its lossless-JPEG encoder do not work here (pidng 4.0.9 on
+    # Python 3.11): 14-bit values go in 16-bit samples, uncompressed, as DNG allows.
+    tags.set(Tag.BitsPerSample, 16)
+    tags.set(Tag.CFARepeatPatternDim, [2, 2])
+    tags.set(Tag.CFAPattern, CFAPattern.RGGB)
+    tags.set(Tag.BlackLevel, RAW_BLACK)
+    tags.set(Tag.WhiteLevel, RAW_WHITE)
+    tags.set(Tag.ColorMatrix1, _rationals([v for row in XYZ_TO_SRGB for v in row]))
+    tags.set(Tag.CalibrationIlluminant1, CalibrationIlluminant.D65)
+    tags.set(Tag.AsShotNeutral, _rationals(RAW_NEUTRAL))
+    tags.set(Tag.BaselineExposure, [[0, 100]])
+    tags.set(Tag.Make, "Pixmill Bench")
+    tags.set(Tag.Model, "Bayer 20MP")
+    tags.set(Tag.UniqueCameraModel, "Pixmill Bench Bayer 20MP")
+    tags.set(Tag.DateTime, f"2024:05:05 14:{index // 60 % 60:02d}:{index % 60:02d}")
+    tags.set(Tag.DNGVersion, DNGVersion.V1_4)
+    tags.set(Tag.DNGBackwardVersion, DNGVersion.V1_2)
+    writer = RAW2DNG()
+    writer.options(tags, path=os.path.dirname(path), compress=False)
+    writer.convert(raw, filename=os.path.basename(path))
+    return path
+
+
+def _corpus_missing(names: Sequence[str]) -> list[str]:
+    return [n for n in names if not (CORPUS / n).is_file()]
+
+
+def _stamp_matches(stamp: Path, params: dict[str, object]) -> bool:
+    try:
+        return json.loads(stamp.read_text()) == params
+    except (OSError, ValueError):
+        return False
+
+
+def _link_files(out: Path, name: str, files: Sequence[Path]) -> None:
+    dst = _fresh_dir(out / "quick" / name)
+    for src in files:
+        os.link(src, dst / src.name)
+
+
+def build_heic(out: Path, synthetic: int, real: int, workers: int) -> bool | None:
+    """heic/: synthetic HEICs and copies of the real one. None when the corpus is missing."""
+    import pillow_heif
+
+    missing = _corpus_missing([*CORPUS_JPEGS, CORPUS_HEIC])
+    if missing:
+        print(f"warning: no HEIC data (scenario H): missing in {CORPUS}: {', '.join(missing)}")
+        return None
+    stamp = out / "stamp-heic.json"
+    params = {
+        "version": 1,
+        "seed": SEED,
+        "synthetic": synthetic,
+        "real": real,
+        "size": list(HEIC_SIZE),
+        "quality": HEIC_QUALITY,
+        "sources": [str(CORPUS / n) for n in (*CORPUS_JPEGS, CORPUS_HEIC)],
+        "pillow_heif": pillow_heif.__version__,
+        "libheif": pillow_heif.libheif_version(),
+    }
+    if _stamp_matches(stamp, params):
+        return False
+    stamp.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    folder = _fresh_dir(out / "heic")
+    with mp.get_context("spawn").Pool(workers) as pool:
+        pool.map(make_heic, [(i, str(folder / f"heic{i:03d}.heic")) for i in range(synthetic)], 1)
+    reals = [folder / f"iphone{i:02d}.heic" for i in range(real)]
+    for dst in reals:
+        shutil.copyfile(CORPUS / CORPUS_HEIC, dst)
+    synth = sorted(folder.glob("heic*.heic"))
+    _link_files(out, "heic", [*synth[: QUICK_COUNTS_CORPUS["heic"] - 1], *reals[:1]])
+    stamp.write_text(json.dumps(params, indent=2) + "\n")
+    print(
+        f"built {synthetic} HEICs (+{real} real copies) in {folder} ({time.monotonic() - t0:.0f} s)"
+    )
+    return True
+
+
+def build_raw(out: Path, raws: int, previews: int, workers: int) -> bool | None:
+    """raw/ (synthetic Bayer DNGs) and raw_preview/ (copies of the real camera DNG)."""
+    missing = _corpus_missing([*CORPUS_JPEGS, CORPUS_DNG])
+    if missing:
+        print(f"warning: no RAW data (scenarios R, P): missing in {CORPUS}: {', '.join(missing)}")
+        return None
+    stamp = out / "stamp-raw.json"
+    params = {
+        "version": 1,
+        "seed": SEED,
+        "raws": raws,
+        "previews": previews,
+        "size": list(RAW_SIZE),
+        "black_white": [RAW_BLACK, RAW_WHITE],
+        "neutral": list(RAW_NEUTRAL),
+        "sources": [str(CORPUS / n) for n in (*CORPUS_JPEGS, CORPUS_DNG)],
+        "pidng": importlib.metadata.version("pidng"),
+        "numpy": np.__version__,
+    }
+    if _stamp_matches(stamp, params):
+        return False
+    stamp.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    folder = _fresh_dir(out / "raw")
+    # About 1.5 GB of numpy arrays per 20 MP file at the peak: at most 2 at a time.
+    with mp.get_context("spawn").Pool(min(workers, 2)) as pool:
+        pool.map(make_raw, [(i, str(folder / f"raw{i:03d}.dng")) for i in range(raws)], 1)
+    previews_dir = _fresh_dir(out / "raw_preview")
+    for i in range(previews):
+        shutil.copyfile(CORPUS / CORPUS_DNG, previews_dir / f"eos6d_{i:02d}.dng")
+    made = sorted(folder.iterdir())
+    portrait = [p for i, p in enumerate(made) if i % 4 == 3]
+    _link_files(out, "raw", [made[0], *portrait[:1]][: QUICK_COUNTS_CORPUS["raw"]])
+    _link_files(
+        out, "raw_preview", sorted(previews_dir.iterdir())[: QUICK_COUNTS_CORPUS["raw_preview"]]
+    )
+    stamp.write_text(json.dumps(params, indent=2) + "\n")
+    print(
+        f"built {raws} DNGs in {folder} and {previews} copies of {CORPUS_DNG} in {previews_dir} "
+        f"({time.monotonic() - t0:.0f} s)"
+    )
+    return True
+
+
 def _params(photos: int, pngs: int, small: int) -> dict[str, object]:
     return {
         "version": VERSION,
@@ -163,11 +428,11 @@ def _fresh_dir(path: Path) -> Path:
     return path
 
 
-def _link_quick(out: Path) -> None:
-    quick = _fresh_dir(out / "quick")
-    for name, count in QUICK_COUNTS.items():
-        dst = quick / name
-        dst.mkdir()
+def _link_quick(out: Path, counts: dict[str, int]) -> None:
+    """quick/NAME: hard links to the first files of each set named in counts (other sets'
+    quick folders are left as they are)."""
+    for name, count in counts.items():
+        dst = _fresh_dir(out / "quick" / name)
         for src in sorted((out / name).iterdir())[:count]:
             os.link(src, dst / src.name)
 
@@ -210,7 +475,7 @@ def build(out: Path, photos: int, pngs: int, small: int, workers: int) -> bool:
         ]
         for t in tasks:
             t.get()
-    _link_quick(out)
+    _link_quick(out, QUICK_COUNTS)
     stamp.write_text(json.dumps(params, indent=2) + "\n")
     print(
         f"built {photos} photos, {pngs} PNGs and {small} small files in {out} "
@@ -225,9 +490,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photos", type=int, default=int(os.environ.get("BENCH_PHOTOS", 40)))
     ap.add_argument("--pngs", type=int, default=int(os.environ.get("BENCH_PNGS", 20)))
     ap.add_argument("--small", type=int, default=int(os.environ.get("BENCH_SMALL", 10000)))
+    ap.add_argument("--heic", type=int, default=int(os.environ.get("BENCH_HEIC", 20)))
+    ap.add_argument("--heic-real", type=int, default=int(os.environ.get("BENCH_HEIC_REAL", 4)))
+    ap.add_argument("--raws", type=int, default=int(os.environ.get("BENCH_RAWS", 8)))
+    ap.add_argument(
+        "--raw-previews", type=int, default=int(os.environ.get("BENCH_RAW_PREVIEWS", 12))
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args(argv)
-    if not build(args.out, args.photos, args.pngs, args.small, args.workers):
+    built = [
+        build(args.out, args.photos, args.pngs, args.small, args.workers),
+        build_heic(args.out, args.heic, args.heic_real, args.workers),
+        build_raw(args.out, args.raws, args.raw_previews, args.workers),
+    ]
+    if not any(built):
         print(f"benchmark data in {args.out} is up to date")
     return 0
 

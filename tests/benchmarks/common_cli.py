@@ -1,6 +1,7 @@
 """What the two plain-Pillow contender scripts share: arguments, input listing, fit maths.
 
-Kept tiny and free of Pixmill imports, so the contenders measure plain Pillow only.
+Kept tiny and free of Pixmill imports, so the contenders measure plain Pillow only; `--heif`
+(scenario H) adds pillow-heif's opener, the one line any Pillow script needs to read HEIC.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 
 EXTENSIONS = {"jpeg": ".jpg", "webp": ".webp", "png": ".png"}
 PIL_FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "png": "PNG"}
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".dng")
+RAW_SUFFIXES = (".dng",)
 
 
 def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -22,9 +24,19 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
     ap.add_argument("--quality", type=int, default=85)
     ap.add_argument("--fit", metavar="WxH", help="fit within WxH (never enlarges)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--heif", action="store_true", help="register pillow-heif's opener")
     args = ap.parse_args(argv)
     args.box = tuple(int(v) for v in args.fit.lower().split("x")) if args.fit else None
     return args
+
+
+def register_plugins(args: argparse.Namespace) -> None:
+    """The opt-in Pillow plugins (call in the main process and in every worker: a spawned
+    worker starts without them)."""
+    if getattr(args, "heif", False):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
 
 
 def list_inputs(inputs: Sequence[str]) -> list[str]:

@@ -3,6 +3,12 @@
 Every contender gets the same pool size (processes x 1 thread: libvips and ImageMagick are
 held to one thread per process so that "2 workers" means two cores' worth for everyone), the
 same output size and the same encoder quality.
+
+Camera RAW (scenarios R and P): LibRaw's `dcraw_emu` develops each file with the camera's white
+balance and its defaults (AHD, sRGB, 8 bits) and pipes the PPM into libvips' `thumbnail_source`
+(Lanczos, never enlarges) which writes the JPEG; darktable-cli exports with its default
+(scene-referred) pipeline. Both run one process per file under `xargs -P`, one OpenMP thread
+each. ImageMagick has no RAW reader of its own here (it wants dcraw/ufraw as delegates).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +29,11 @@ PIXMILL = str(VENV_BIN / "pixmill")
 VIPSTHUMBNAIL = "/usr/bin/vipsthumbnail"
 VIPS = "/usr/bin/vips"
 MOGRIFY = "/usr/bin/mogrify"  # the real ImageMagick, not a stand-in earlier on PATH
+DCRAW_EMU = "/usr/bin/dcraw_emu"  # LibRaw's dcraw emulator (Debian libraw-bin)
+DARKTABLE_CLI = "/usr/bin/darktable-cli"
+#: darktable's configuration folders, one per xargs slot (two darktables may not share one):
+#: created on the first run and kept, as a user's would be.
+DARKTABLE_CONF = Path(tempfile.gettempdir()) / f"pixmill-bench-darktable-{os.getuid()}"
 
 EXT = {"jpeg": ".jpg", "webp": ".webp", "png": ".png"}
 
@@ -55,9 +67,13 @@ class Contender:
     label: str
     build: object  # Callable[[Job], Command]; object keeps the dataclass frozen-hashable
     note: str = ""
+    needs: tuple[str, ...] = ()  # programs it runs; a missing one skips its rows
 
     def command(self, job: Job) -> Command:
         return self.build(job)  # type: ignore[operator]
+
+    def missing(self) -> list[str]:
+        return [p for p in self.needs if not os.access(p, os.X_OK)]
 
 
 def _inputs(job: Job) -> list[str]:
@@ -112,16 +128,23 @@ def pixmill_gui(job: Job) -> Command:
     return Command(argv, env=env)
 
 
-def _pillow_script(script: str, extra: Sequence[str] = ()):
+def _pillow_script(script: str, extra: Sequence[str] = (), env: dict[str, str] | None = None):
     def build(job: Job) -> Command:
         argv = [PYTHON, str(HERE / script), *_inputs(job), "-o", job.out_dir]
         argv += ["--format", job.fmt, "--quality", str(job.quality)]
         argv += ["--workers", str(job.workers), *extra]
         if job.fit:
             argv += ["--fit", f"{job.fit[0]}x{job.fit[1]}"]
-        return Command(argv)
+        return Command(argv, env=dict(env or {}))
 
     return build
+
+
+def pixmill_raw_preview(job: Job) -> Command:
+    """Pixmill with the camera's embedded JPEG preview instead of a demosaic, when the file
+    has one."""
+    argv = pixmill_cli(job).argv
+    return Command([*argv, "--raw-preview"])
 
 
 def vips(job: Job) -> Command:
@@ -152,6 +175,46 @@ def imagemagick(job: Job) -> Command:
     return Command(argv, _null_list(job.files), env)
 
 
+def _per_file(job: Job, script: str, env: dict[str, str]) -> Command:
+    """script (bash, "$1" the input, "$OUT" the output folder) once per file, job.workers at a
+    time; a failed file fails the batch (xargs exits 123) but never stops the others."""
+    argv = ["xargs", "-0", "-P", str(job.workers), "-n", "1", "--process-slot-var=SLOT"]
+    argv += ["bash", "-c", "set -o pipefail; " + script, "bash"]
+    return Command(argv, _null_list(job.files), {"OUT": job.out_dir, **env})
+
+
+def _stem_out(job: Job) -> str:
+    return f'"$OUT/$(basename "${{1%.*}}"){EXT[job.fmt]}"'
+
+
+def dcraw_vips(job: Job) -> Command:
+    """dcraw_emu -w (camera white balance, AHD, sRGB, 8-bit PPM) to stdout, then libvips'
+    thumbnail_source: the same Lanczos fit as vipsthumbnail, no intermediate file."""
+    q = f"[Q={job.quality}]" if job.fmt in ("jpeg", "webp") else ""
+    w, h = job.fit or (100000, 100000)
+    out = _stem_out(job)[:-1] + q + '"'
+    script = (
+        f'{DCRAW_EMU} -w -Z - "$1" | {VIPS} thumbnail_source "[descriptor=0]" {out} {w} '
+        f"--height {h} --size down"
+    )
+    return _per_file(job, script, {"OMP_NUM_THREADS": "1", "VIPS_CONCURRENCY": "1"})
+
+
+def darktable(job: Job) -> Command:
+    """darktable-cli with its default processing (scene-referred: filmic, exposure, highlight
+    reconstruction) at high quality (full-size pipeline, then downscale), JPEG at the scene's
+    quality. One configuration folder per xargs slot."""
+    w, h = job.fit or (0, 0)
+    conf = f'"{DARKTABLE_CONF}/slot$SLOT"'
+    script = (
+        f'mkdir -p {conf} && {DARKTABLE_CLI} "$1" {_stem_out(job)} --width {w} --height {h} '
+        f"--hq true --core --configdir {conf} --library :memory: "
+        f"--conf plugins/imageio/format/jpeg/quality={job.quality} "
+        "--conf write_sidecar_files=never >/dev/null"
+    )
+    return _per_file(job, script, {"OMP_NUM_THREADS": "1"})
+
+
 CONTENDERS = {
     c.key: c
     for c in (
@@ -166,7 +229,45 @@ CONTENDERS = {
             _pillow_script("tuned_pillow.py", ("--start-method", "spawn")),
             "same as tuned, with Pixmill's spawn start method",
         ),
+        Contender(
+            "naive_heif",
+            "naive Pool.map +pillow-heif",
+            _pillow_script("naive_pool.py", ("--heif",)),
+            "the naive script with pillow-heif's opener registered",
+        ),
+        Contender(
+            "tuned_heif",
+            "tuned Pillow +pillow-heif",
+            _pillow_script("tuned_pillow.py", ("--heif",)),
+            "the tuned loop with pillow-heif's opener registered",
+        ),
+        Contender(
+            "pixmill_preview",
+            "Pixmill CLI --raw-preview",
+            pixmill_raw_preview,
+            "the camera's embedded JPEG preview where there is one",
+        ),
+        Contender(
+            "tuned_raw",
+            "tuned rawpy + Pillow",
+            _pillow_script("tuned_rawpy.py", env={"OMP_NUM_THREADS": "1"}),
+            "rawpy postprocess(use_camera_wb) + Lanczos, OMP_NUM_THREADS=1",
+        ),
         Contender("vips", "libvips", vips, "xargs -P, VIPS_CONCURRENCY=1"),
+        Contender(
+            "dcraw",
+            "LibRaw dcraw_emu | vips",
+            dcraw_vips,
+            "dcraw_emu -w -Z - | vips thumbnail_source, xargs -P, 1 thread each",
+            (DCRAW_EMU, VIPS),
+        ),
+        Contender(
+            "darktable",
+            "darktable-cli",
+            darktable,
+            "default pipeline, --hq true, xargs -P, OMP_NUM_THREADS=1",
+            (DARKTABLE_CLI,),
+        ),
         Contender("magick", "ImageMagick mogrify", imagemagick, "xargs -P, MAGICK_THREAD_LIMIT=1"),
     )
 }

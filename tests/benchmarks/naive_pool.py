@@ -13,7 +13,15 @@ import os
 import sys
 from multiprocessing import Pool
 
-from common_cli import PIL_FORMATS, fit_size, list_inputs, parse_args, save_kwargs, target_path
+from common_cli import (
+    PIL_FORMATS,
+    fit_size,
+    list_inputs,
+    parse_args,
+    register_plugins,
+    save_kwargs,
+    target_path,
+)
 from PIL import Image
 
 ARGS: argparse.Namespace | None = None
@@ -22,6 +30,7 @@ ARGS: argparse.Namespace | None = None
 def init(args: argparse.Namespace) -> None:
     global ARGS
     ARGS = args
+    register_plugins(args)
 
 
 def convert(path: str) -> str:
@@ -36,6 +45,7 @@ def convert(path: str) -> str:
 def main() -> int:
     args = parse_args(__doc__.splitlines()[0])
     os.makedirs(args.output, exist_ok=True)
+    register_plugins(args)
     paths = list_inputs(args.inputs)
     with Pool(args.workers, initializer=init, initargs=(args,)) as pool:
         pool.map(convert, paths)

@@ -3,6 +3,10 @@ reference (the source fully decoded, no draft, no reduce, one Lanczos resize).
 
 SSIM is the usual one (Wang et al. 2004): on 8-bit luma (BT.601), an 11-tap Gaussian window
 with sigma 1.5, K1 = 0.01, K2 = 0.03, averaged over the valid area. numpy only.
+
+HEIC sources are read through pillow-heif (which applies the HEIF rotation and clears the EXIF
+orientation, so nothing turns twice); camera RAW sources are developed by rawpy with the
+camera's white balance and LibRaw's defaults (AHD, sRGB, 8 bits, orientation applied).
 """
 
 from __future__ import annotations
@@ -12,6 +16,15 @@ from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # scenario H then has no reference; the others do not need one
+    pass
+
+RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef")
 
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
@@ -77,6 +90,12 @@ def reference(source: str, size: tuple[int, int]) -> np.ndarray:
 
     key = (source, size)
     if key not in _REFERENCES:
+        if _is_raw(source):
+            im = _develop(source)
+            if im.size != size:
+                im = im.resize(size, Image.Resampling.LANCZOS)
+            _REFERENCES[key] = luma(im)
+            return _REFERENCES[key]
         with Image.open(source) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
@@ -84,6 +103,46 @@ def reference(source: str, size: tuple[int, int]) -> np.ndarray:
                 im = im.convert("RGB").resize(size, Image.Resampling.LANCZOS)
             _REFERENCES[key] = luma(im)
     return _REFERENCES[key]
+
+
+def _is_raw(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in RAW_SUFFIXES
+
+
+def _develop(source: str) -> Image.Image:
+    """A camera RAW file developed as `dcraw_emu -w` would: full demosaic, upright."""
+    import rawpy
+
+    with rawpy.imread(source) as raw:
+        return Image.fromarray(raw.postprocess(use_camera_wb=True))
+
+
+def displayed_size(source: str) -> tuple[int, int] | None:
+    """The source's size as shown: after EXIF orientation, the HEIF transforms, or a RAW
+    file's orientation flag. None when it cannot be read."""
+    try:
+        if _is_raw(source):
+            import rawpy
+
+            with rawpy.imread(source) as raw:
+                w, h, flip = raw.sizes.width, raw.sizes.height, raw.sizes.flip
+            return (h, w) if flip in (5, 6) else (w, h)
+        with Image.open(source) as im:
+            w, h = im.size
+            turned = im.getexif().get(0x0112) in (5, 6, 7, 8)
+            return (h, w) if turned else (w, h)
+    except Exception:
+        return None
+
+
+def expected_size(source: str, fit: tuple[int, int] | None) -> tuple[int, int] | None:
+    """What a fit within the box gives (never enlarging, each side rounded): the size every
+    contender should write."""
+    size = displayed_size(source)
+    if size is None or fit is None:
+        return size
+    s = min(fit[0] / size[0], fit[1] / size[1], 1.0)
+    return max(1, round(size[0] * s)), max(1, round(size[1] * s))
 
 
 def output_size(path: str) -> tuple[int, int] | None:

@@ -1,4 +1,5 @@
-"""Pixmill's benchmark suite (issue 5): scenarios A-F, every contender side by side.
+"""Pixmill's benchmark suite (issue 5): scenarios A-F, and H, R, P for HEIC and camera RAW
+input, every contender side by side.
 
 For each scenario the contenders run interleaved (the order rotates every round), each round
 on a clean output folder, after one untimed warm-up run of each on a few files. Printed per
@@ -8,7 +9,13 @@ main process and of the largest worker, output bytes, whether output sizes match
 and mean SSIM against a careful reference on a sample. Then the issue's goals, each marked.
 The same data goes to results/bench-<time>.json (and results/latest.json).
 
+A contender that fails files is not dropped: its row says how many of the scenario's files it
+failed (no output written) in each round, with its exit status and the end of its stderr; only
+rounds with every file converted are timed. A scenario whose data is missing, or a contender
+whose program is not installed, is reported as skipped.
+
     python tests/benchmarks/run_bench.py [--runs N] [--quick] [--scenarios A,B,...]
+    python tests/benchmarks/run_bench.py --scenarios H,R,P     # only HEIC and RAW input
 
 Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (small data, one round), BENCH_SCENARIOS,
 BENCH_WORKERS (default 2), BENCH_QT_PLATFORM (offscreen).
@@ -31,12 +38,24 @@ from pathlib import Path
 from typing import Any
 
 import quality
-from contenders import CONTENDERS, EXPERIMENT, EXT, PIXMILL, PYTHON, REPO, Job
+from contenders import (
+    CONTENDERS,
+    DARKTABLE_CLI,
+    EXPERIMENT,
+    EXT,
+    PIXMILL,
+    PYTHON,
+    REPO,
+    Job,
+)
 from measure import RunResult, run_measured
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 RESULTS = HERE / "results"
+#: The inputs a scenario's data folder may hold.
+INPUT_SUFFIXES = (".jpg", ".png", ".heic", ".dng")
+ALL_SCENARIOS = "A,B,C,D,E,F,H,R,P"
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,8 @@ class Scenario:
     baseline: str  # the entry key the ratios are taken against
     ssim_sample: int = 6
     dims_sample: int | None = None  # check every output unless set
+    ssim_spread: bool = False  # SSIM on files spread over the sorted list, not the first ones
+    note: str = ""  # printed under the table
 
 
 def scenarios(workers: int) -> list[Scenario]:
@@ -93,6 +114,10 @@ def scenarios(workers: int) -> list[Scenario]:
 #: 2-core VM (3-round medians seen here: 1.65-1.85x); its rounds are cheap (about 10 s), so it
 #: always gets enough of them for a stable median.
 MIN_ROUNDS = {"E": 15}
+
+
+#: Scenarios H, R and P: what a phone or camera's photos are shrunk to for sharing.
+FIT_CAMERA = (2048, 2048)
 
 
 def _scenarios(workers: int) -> list[Scenario]:
@@ -172,6 +197,60 @@ def _scenarios(workers: int) -> list[Scenario]:
             f"pixmill@{w}",
             ssim_sample=2,
         ),
+        Scenario(
+            "H",
+            "iPhone HEIC: 12 MP HEIC (half portrait, orientation 6) -> fit 2048x2048 JPEG q85",
+            "heic",
+            "jpeg",
+            85,
+            FIT_CAMERA,
+            tuple(Entry(c, w) for c in ("pixmill", "naive_heif", "tuned_heif", "vips", "magick")),
+            f"pixmill@{w}",
+            ssim_sample=7,
+            ssim_spread=True,
+            note=(
+                "Data: 20 HEICs made from the corpus camera JPEGs (4032x3024 stored, single "
+                "image; portraits as irot + EXIF orientation 6) and 4 copies of the corpus "
+                "iPhone XR HEIC (48 grid tiles of 512x512, Display P3). libheif decodes grid "
+                "tiles on its own threads in every contender."
+            ),
+        ),
+        Scenario(
+            "R",
+            "Camera RAW: 20 MP Bayer DNG (14-bit RGGB) -> fit 2048x2048 JPEG q85, demosaiced",
+            "raw",
+            "jpeg",
+            85,
+            FIT_CAMERA,
+            tuple(Entry(c, w) for c in ("pixmill", "tuned_raw", "dcraw", "darktable")),
+            f"pixmill@{w}",
+            ssim_sample=4,
+            note=(
+                "Data: 5472x3648 DNGs synthesised from corpus JPEGs (uncompressed 16-bit "
+                "samples, no embedded preview; every fourth portrait, Orientation 8). SSIM "
+                "reference: rawpy postprocess(use_camera_wb=True) + Lanczos; darktable's "
+                "default look (filmic) differs from it by design."
+            ),
+        ),
+        Scenario(
+            "P",
+            "RAW preview: EOS 6D DNG (1224x816, 1024x683 JPEG preview) -> fit 2048 JPEG q85",
+            "raw_preview",
+            "jpeg",
+            85,
+            FIT_CAMERA,
+            tuple(
+                Entry(c, w)
+                for c in ("pixmill", "pixmill_preview", "tuned_raw", "dcraw", "darktable")
+            ),
+            f"pixmill@{w}",
+            ssim_sample=2,
+            note=(
+                "Data: copies of the corpus's real camera DNG, the only one with an embedded "
+                "preview (a lossy linear DNG: no mosaic to demosaic). The preview is 1024x683, "
+                "the full render 1224x816: a row that used the preview differs in sizes."
+            ),
+        ),
     ]
 
 
@@ -182,6 +261,9 @@ class RowResult:
     runs: list[dict[str, Any]] = field(default_factory=list)
     skipped: str | None = None
     failed: str | None = None
+    failed_files: int | None = None  # most files without output in any round
+    warmup: str | None = None  # how the untimed warm-up failed, if it did
+    dims_reference: str | None = None  # what the sizes were compared with
     output_bytes: int | None = None
     outputs: int | None = None
     dims_mismatch: int | None = None
@@ -253,11 +335,21 @@ def _run_once(scn: Scenario, entry: Entry, files: list[str], in_dir: str, work: 
     return res
 
 
+def _scenario_files(in_dir: Path) -> list[str]:
+    return sorted(str(p) for p in in_dir.iterdir() if p.suffix in INPUT_SUFFIXES)
+
+
+def _last_line(text: str, limit: int = 300) -> str:
+    """The end of a contender's stderr, for a one-line failure note."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][-limit:] if lines else ""
+
+
 def run_scenario(
     scn: Scenario, data_root: Path, runs: int, work_root: Path, log: Any
 ) -> dict[str, RowResult]:
     in_dir = data_root / scn.data
-    files = sorted(str(p) for p in in_dir.iterdir() if p.suffix in (".jpg", ".png"))
+    files = _scenario_files(in_dir)
     work = work_root / scn.key
     rows = {e.key: RowResult(e.key, e.name) for e in scn.entries}
     active = list(scn.entries)
@@ -268,8 +360,14 @@ def run_scenario(
                 if e.contender == "gui":
                     rows[e.key].skipped = why
             active = [e for e in active if e.contender != "gui"]
+    for e in active:
+        missing = CONTENDERS[e.contender].missing()
+        if missing:
+            rows[e.key].skipped = f"not installed: {', '.join(missing)} (make bench-deps)"
+    active = [e for e in active if rows[e.key].skipped is None]
     _read_all(files)
-    # Warm-up: a few files through every contender (bytecode caches, shared libraries).
+    # Warm-up: a few files through every contender (bytecode caches, shared libraries). A
+    # contender that fails here still runs the rounds, so its row can say how many files fail.
     warm = files[: max(2, min(len(files), 40 if scn.data == "small" else 2))]
     for e in active:
         w = work / "warm"
@@ -283,32 +381,48 @@ def run_scenario(
         if r.returncode == 3 and e.contender == "gui":
             rows[e.key].skipped = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "?"
         elif r.returncode != 0:
-            rows[e.key].failed = f"warm-up exit {r.returncode}: {r.stderr.strip()[-300:]}"
-    active = [e for e in active if rows[e.key].failed is None and rows[e.key].skipped is None]
+            rows[e.key].warmup = f"exit {r.returncode}: {_last_line(r.stderr)}"
+            log(f"  {scn.key} warm-up  {e.name:<28} failed: {rows[e.key].warmup}")
+    active = [e for e in active if rows[e.key].skipped is None]
     for i in range(runs):
         order = active[i % len(active) :] + active[: i % len(active)] if active else []
         for e in order:
             r = _run_once(scn, e, files, str(in_dir), work)
-            ok = r.returncode == 0 and r.extra.get("outputs") == len(files)
+            n_failed = len(files) - int(r.extra.get("outputs") or 0)
+            ok = r.returncode == 0 and n_failed == 0
             rec = {
                 "seconds": round(r.seconds, 4),
                 "cpu_seconds": round(r.cpu_seconds, 3),
                 "main_rss_mb": r.main_rss_mb,
                 "worker_rss_mb": r.worker_rss_mb,
                 "returncode": r.returncode,
+                "failed_files": n_failed,
                 **r.extra,
             }
+            row = rows[e.key]
             if not ok:
                 rec["stderr"] = r.stderr.strip()[-600:]
-                rows[e.key].failed = (
-                    f"exit {r.returncode}, {r.extra.get('outputs')}/{len(files)} outputs: "
-                    f"{r.stderr.strip()[-300:]}"
+                row.failed_files = max(row.failed_files or 0, n_failed)
+                row.failed = f"{n_failed}/{len(files)} files failed (exit {r.returncode})" + (
+                    f": {_last_line(r.stderr)}" if _last_line(r.stderr) else ""
                 )
-            rows[e.key].runs.append(rec)
-            log(f"  {scn.key} round {i + 1}/{runs}  {e.name:<28} {r.seconds:7.2f} s")
-    _quality(scn, files, work, rows, active)
+            row.runs.append(rec)
+            status = "" if ok else f"  FAILED {n_failed}/{len(files)} files, exit {r.returncode}"
+            log(f"  {scn.key} round {i + 1}/{runs}  {e.name:<28} {r.seconds:7.2f} s{status}")
+        # A contender that converted nothing at all is not run again: nothing to time.
+        active = [e for e in active if not _failed_everything(rows[e.key], len(files))]
+    _quality(scn, files, work, rows, [e for e in scn.entries if rows[e.key].runs])
     _summarise(scn, files, rows)
     return rows
+
+
+def _good(run: dict[str, Any]) -> bool:
+    """A timed round: exit status 0 and every file converted."""
+    return run["returncode"] == 0 and not run.get("failed_files")
+
+
+def _failed_everything(row: RowResult, n_files: int) -> bool:
+    return bool(row.runs) and all(r.get("failed_files") == n_files for r in row.runs)
 
 
 def _output_path(work: Path, entry_key: str, source: str, fmt: str) -> str:
@@ -319,13 +433,32 @@ def _output_path(work: Path, entry_key: str, source: str, fmt: str) -> str:
 def _quality(
     scn: Scenario, files: list[str], work: Path, rows: dict[str, RowResult], active: list[Entry]
 ) -> None:
+    """Output sizes against Pixmill's (where Pixmill wrote none, against the fit of the
+    source's displayed size: what every contender should write), and SSIM on a sample."""
     base = scn.baseline
     dims_files = files
     if scn.dims_sample and len(files) > scn.dims_sample:
         step = len(files) / scn.dims_sample
         dims_files = [files[int(i * step)] for i in range(scn.dims_sample)]
-    base_dims = {f: quality.output_size(_output_path(work, base, f, scn.fmt)) for f in dims_files}
-    sample = files[: scn.ssim_sample]
+    base_dims: dict[str, tuple[int, int] | None] = {}
+    expected = 0
+    for f in dims_files:
+        base_dims[f] = quality.output_size(_output_path(work, base, f, scn.fmt))
+        if base_dims[f] is None:
+            base_dims[f] = quality.expected_size(f, scn.fit)
+            expected += 1
+    reference = (
+        "Pixmill's output"
+        if not expected
+        else "the fit of each source's displayed size (Pixmill wrote no output)"
+        if expected == len(dims_files)
+        else f"Pixmill's output, or the source's fit for the {expected} files it failed"
+    )
+    if scn.ssim_spread and scn.ssim_sample and len(files) > scn.ssim_sample:
+        step = len(files) / scn.ssim_sample
+        sample = [files[int(i * step)] for i in range(scn.ssim_sample)]
+    else:
+        sample = files[: scn.ssim_sample]
     for e in active:
         row = rows[e.key]
         folder = work / e.key.replace("@", "-w")
@@ -334,12 +467,16 @@ def _quality(
         names = [n for n in os.listdir(folder) if n.endswith(EXT[scn.fmt])]
         row.outputs = len(names)
         row.output_bytes = sum(os.path.getsize(folder / n) for n in names)
-        mismatch = 0
+        mismatch = checked = 0
         for f in dims_files:
             got = quality.output_size(_output_path(work, e.key, f, scn.fmt))
-            if got is None or got != base_dims[f]:
+            if got is None:
+                continue  # a failed file: counted in failed_files
+            checked += 1
+            if got != base_dims[f]:
                 mismatch += 1
-        row.dims_mismatch, row.dims_checked = mismatch, len(dims_files)
+        row.dims_mismatch, row.dims_checked = mismatch, checked
+        row.dims_reference = reference
         if sample:
             row.ssim = quality.mean_ssim((f, _output_path(work, e.key, f, scn.fmt)) for f in sample)
 
@@ -351,7 +488,7 @@ def _median(values: list[float]) -> float | None:
 def _summarise(scn: Scenario, files: list[str], rows: dict[str, RowResult]) -> None:
     base = rows.get(scn.baseline)
     for row in rows.values():
-        good = [r for r in row.runs if r["returncode"] == 0]
+        good = [r for r in row.runs if _good(r)]
         if not good:
             continue
         secs = [r["seconds"] for r in good]
@@ -377,7 +514,7 @@ def _summarise(scn: Scenario, files: list[str], rows: dict[str, RowResult]) -> N
             ratios = [
                 r["seconds"] / b["seconds"]
                 for r, b in zip(row.runs, base.runs, strict=False)
-                if r["returncode"] == 0 and b["returncode"] == 0
+                if _good(r) and _good(b)
             ]
             s["pixmill_speedup"] = _median(ratios)
         row.summary = s
@@ -400,7 +537,7 @@ def format_table(scn: Scenario, rows: dict[str, RowResult], n_files: int) -> str
             continue
         s = row.summary
         if not s:
-            lines.append(f"{row.label:<28} failed: {row.failed}")
+            lines.append(f"{row.label:<28} {_failure_text(row, n_files)}")
             continue
         sizes = "-"
         if row.dims_checked:
@@ -408,12 +545,19 @@ def format_table(scn: Scenario, rows: dict[str, RowResult], n_files: int) -> str
         out_mb = row.output_bytes / 1e6 if row.output_bytes is not None else None
         lines.append(
             f"{row.label:<28} {_fmt(s['images_per_s'], '7.1f')} {_fmt(s['median_s'], '8.2f')} "
-            f"{_fmt(s.get('pixmill_speedup'), '8.2f')}x {_fmt(s['cpu_s'], '6.1f')} "
+            f"{_fmt(s.get('pixmill_speedup'), '8.2f', '       -')}x {_fmt(s['cpu_s'], '6.1f')} "
             f"{_fmt(s['main_rss_mb'], '7.0f')} {_fmt(s['worker_rss_mb'], '9.0f')} "
             f"{_fmt(out_mb, '7.1f')} {sizes:>7} {_fmt(row.ssim, '6.4f')}"
         )
         if row.failed:
-            lines.append(f"{'':<28} (a round failed: {row.failed})")
+            lines.append(f"{'':<28} (not timed: {_failure_text(row, n_files)})")
+        elif row.warmup:
+            lines.append(f"{'':<28} (the warm-up failed: {row.warmup})")
+    refs = {r.dims_reference for r in rows.values() if r.dims_checked and r.dims_reference}
+    if refs - {"Pixmill's output"}:
+        lines.append(f"  sizes: compared with {' / '.join(sorted(refs))}")
+    if scn.note:
+        lines.append(f"  {scn.note}")
     extra = [r for r in rows.values() if "batch_median_s" in r.summary or "max_gap_ms" in r.summary]
     for row in extra:
         s = row.summary
@@ -434,6 +578,24 @@ def format_table(scn: Scenario, rows: dict[str, RowResult], n_files: int) -> str
     return "\n".join(lines)
 
 
+def _failure_text(row: RowResult, n_files: int) -> str:
+    """FAILED, how many files in which rounds, exit status and the end of stderr."""
+    bad = [r for r in row.runs if not _good(r)]
+    if not bad:
+        return f"failed: {row.failed or row.warmup or 'no round ran'}"
+    counts = sorted({r.get("failed_files", 0) for r in bad})
+    count = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    codes = ", ".join(str(c) for c in sorted({r["returncode"] for r in bad}))
+    rounds = (
+        f"{len(bad)} of {len(row.runs)} rounds"
+        if len(bad) < len(row.runs)
+        else ("its only round" if len(bad) == 1 else f"all {len(bad)} rounds")
+    )
+    tail = _last_line(bad[-1].get("stderr", ""), 200)
+    text = f"FAILED {count}/{n_files} files in {rounds} (exit {codes})"
+    return text + (f": {tail}" if tail else "")
+
+
 def _paired(
     all_rows: dict[str, dict[str, RowResult]], scn: str, key: str, subject: str
 ) -> float | None:
@@ -445,7 +607,7 @@ def _paired(
     pairs = [
         x["seconds"] / y["seconds"]
         for x, y in zip(a.runs, b.runs, strict=False)
-        if x["returncode"] == 0 and y["returncode"] == 0
+        if _good(x) and _good(y)
     ]
     return statistics.median(pairs) if pairs else None
 
@@ -508,13 +670,15 @@ def _gui_vs_cli(all_rows: dict[str, dict[str, RowResult]], w: int) -> float | No
     pairs = [
         g["batch_s"] / c["seconds"]
         for g, c in zip(gui.runs, cli.runs, strict=False)
-        if "batch_s" in g and g["returncode"] == 0 and c["returncode"] == 0
+        if "batch_s" in g and _good(g) and _good(c)
     ]
     return statistics.median(pairs) if pairs else None
 
 
 def format_goals(goals: list[dict[str, Any]]) -> str:
     lines = ["== Goals (issue 5), from the medians of this run"]
+    if not goals:
+        lines.append("  (none: the issue sets goals for scenarios A-F only)")
     for g in goals:
         mark = {True: "PASS", False: "FAIL", None: "n/a "}[g["ok"]]
         cmp_ = ">=" if g["higher_is_better"] else "<="
@@ -544,7 +708,18 @@ def _versions() -> dict[str, Any]:
         except OSError:
             return "missing"
 
+    def deb(package: str) -> str:
+        return out(["dpkg-query", "-W", "-f", "${Version}", package]) or "missing"
+
     pil = out([PYTHON, "-c", "import PIL; print(PIL.__version__)"])
+    plugins = out(
+        [
+            PYTHON,
+            "-c",
+            "import pillow_heif, rawpy; print(pillow_heif.__version__, "
+            "pillow_heif.libheif_version(), '.'.join(map(str, rawpy.libraw_version)))",
+        ]
+    ).split()
     commit = out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
     sources = ["engine", "gui", "packaging/pixmill"]
     dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", *sources])
@@ -553,6 +728,12 @@ def _versions() -> dict[str, Any]:
         "pillow": pil,
         "libvips": out(["vips", "--version"]),
         "imagemagick": out(["/usr/bin/convert", "-version"]).splitlines()[:1],
+        "pillow_heif": plugins[0] if len(plugins) == 3 else "missing",
+        "libheif_in_pillow_heif": plugins[1] if len(plugins) == 3 else "missing",
+        "libraw_in_rawpy": plugins[2] if len(plugins) == 3 else "missing",
+        "libheif_debian": deb("libheif1"),
+        "libraw_bin_debian": deb("libraw-bin"),
+        "darktable": (out([DARKTABLE_CLI, "--version"]).splitlines() or ["missing"])[0],
         "pixmill": PIXMILL,
         "commit": commit,
         "engine_or_gui_modified": bool(dirty),
@@ -579,7 +760,11 @@ def main(argv: list[str] | None = None) -> int:
     env_quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     ap.add_argument("--runs", type=int, default=None, help="rounds per scenario (median)")
     ap.add_argument("--quick", action="store_true", default=env_quick, help="smoke run")
-    ap.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", "A,B,C,D,E,F"))
+    ap.add_argument(
+        "--scenarios",
+        default=os.environ.get("BENCH_SCENARIOS", ALL_SCENARIOS),
+        help=f"comma-separated keys out of {ALL_SCENARIOS} (H, R, P: HEIC and RAW input)",
+    )
     ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     ap.add_argument(
         "--contenders",
@@ -636,7 +821,14 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {},
     }
     for scn in chosen:
-        n_files = sum(1 for p in (data_root / scn.data).iterdir() if p.suffix in (".jpg", ".png"))
+        if not (data_root / scn.data).is_dir():
+            why = f"no data in {data_root / scn.data} (make bench-data; H, R, P need the corpus)"
+            table = f"== {scn.key}. {scn.title}\n  skipped: {why}"
+            tables.append(table)
+            print(table + "\n", flush=True)
+            doc["scenarios"][scn.key] = {"title": scn.title, "skipped": why}
+            continue
+        n_files = len(_scenario_files(data_root / scn.data))
         rounds = runs if args.quick else max(runs, MIN_ROUNDS.get(scn.key, 1))
         rows = run_scenario(scn, data_root, rounds, work_root, log)
         all_rows[scn.key] = rows
@@ -648,6 +840,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": rounds,
             "files": n_files,
             "baseline": scn.baseline,
+            "note": scn.note,
             "rows": {k: asdict(v) for k, v in rows.items()},
         }
     goals = evaluate_goals(all_rows, args.workers)
@@ -664,8 +857,9 @@ def main(argv: list[str] | None = None) -> int:
     notes = (
         "Pixmill x = contender time / Pixmill time, median of per-round ratios (above 1: "
         "Pixmill is faster). CPU s: user+system seconds of the whole process tree. Peak RSS "
-        "from /proc VmHWM. libvips and ImageMagick run one thread per process. SSIM: luma vs "
-        "full decode + Lanczos, on the first files. Load average "
+        "from /proc VmHWM. libvips, ImageMagick, dcraw_emu, darktable and the rawpy loop run one "
+        "thread per process (libheif's grid-tile threads excepted). SSIM: luma vs full decode "
+        "(RAW: rawpy with camera white balance) + Lanczos, on a sample. Load average "
         f"{doc['load_average_start'][0]:.2f} at the start, "
         f"{doc['load_average_end'][0]:.2f} at the end; CPU pressure (avg60) "
         f"{doc['cpu_pressure_avg60_start']}% / {doc['cpu_pressure_avg60_end']}%."

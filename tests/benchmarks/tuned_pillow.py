@@ -7,7 +7,7 @@ both workers busy. No orientation, metadata, atomic writes or supervision: the g
 this and Pixmill is what the engine's extras cost.
 
     python tuned_pillow.py INPUT... -o OUT --format jpeg --quality 85 --fit 1600x1600 \
-        --workers 2 [--start-method spawn]
+        --workers 2 [--start-method spawn] [--heif]
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ import multiprocessing as mp
 import os
 import sys
 
-from common_cli import PIL_FORMATS, fit_size, list_inputs, parse_args, save_kwargs, target_path
+from common_cli import (
+    PIL_FORMATS,
+    fit_size,
+    list_inputs,
+    parse_args,
+    register_plugins,
+    save_kwargs,
+    target_path,
+)
 from PIL import Image
 
 ARGS: argparse.Namespace | None = None
@@ -26,6 +34,7 @@ ARGS: argparse.Namespace | None = None
 def init(args: argparse.Namespace) -> None:
     global ARGS
     ARGS = args
+    register_plugins(args)
 
 
 def convert(path: str) -> str:
@@ -51,6 +60,7 @@ def main() -> int:
         del argv[i : i + 2]
     args = parse_args(__doc__.splitlines()[0], argv)
     os.makedirs(args.output, exist_ok=True)
+    register_plugins(args)
     paths = list_inputs(args.inputs)
     chunk = max(1, len(paths) // (args.workers * 16))
     ctx = mp.get_context(start_method)
