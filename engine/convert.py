@@ -192,15 +192,13 @@ def _decode_and_render(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[
     try:
         im = Image.open(fp)
     except Image.DecompressionBombError:
-        fp.seek(0)
-        if codecs.sniff(fp.read(32)) != "jpeg":
+        if _sniff(fp) != "jpeg":
             raise
         fp.seek(0)
         Image.MAX_IMAGE_PIXELS = None
         im = Image.open(fp)
     except Image.UnidentifiedImageError:
-        fp.seek(0)
-        head = fp.read(32)
+        head = _head(fp)
         kind = codecs.sniff(head)
         if kind == "raw":
             fp.seek(0)
@@ -217,8 +215,7 @@ def _decode_and_render(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[
         raise
     except RuntimeError as exc:
         # pillow-jxl-plugin decodes while opening and raises libjxl's multi-line text.
-        fp.seek(0)
-        if codecs.sniff(fp.read(32)) != "jxl":
+        if _sniff(fp) != "jxl":
             raise
         first = str(exc).strip().splitlines()[0].strip().rstrip(".") if str(exc).strip() else ""
         why = f" ({first})" if first else ""
@@ -241,6 +238,16 @@ def _decode_and_render(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[
     fp.seek(0)
     with Image.open(fp) as still:
         return _render(still, job, still_only=True)
+
+
+def _head(fp: BinaryIO) -> bytes:
+    """The source's first bytes (only read once a decoder has refused the file)."""
+    fp.seek(0)
+    return fp.read(32)
+
+
+def _sniff(fp: BinaryIO) -> str | None:
+    return codecs.sniff(_head(fp))
 
 
 def _render_raw(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[str, Any]]:

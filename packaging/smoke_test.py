@@ -172,22 +172,9 @@ class Smoke:
             "--report",
             str(report_path),
         ]
-        t0 = time.monotonic()
-        proc = subprocess.Popen(
-            cmd,
-            env=self.env(PIXMILL_FAULTS=FAULTS),
-            cwd=self.work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc, stdout, stderr, seconds, watched = self.watched_batch(
+            cmd, self.env(PIXMILL_FAULTS=FAULTS), "the batch"
         )
-        watched = self.watch_workers(proc) if LINUX else None
-        try:
-            stdout, stderr = proc.communicate(timeout=180)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise SmokeFailure("the batch did not finish in 180 s") from None
-        seconds = time.monotonic() - t0
         if proc.returncode != 1:
             raise SmokeFailure(
                 f"exit code {proc.returncode}, expected 1 (some files failed)\n{stderr}"
@@ -231,6 +218,26 @@ class Smoke:
         if watched.with_qt:
             pids = sorted(watched.with_qt)
             raise SmokeFailure(f"Qt loaded by the CLI or its workers: pids {pids}")
+
+    def watched_batch(self, cmd: list[str], env: dict[str, str], what: str):
+        """Run a CLI batch, watching its workers (Linux): (proc, stdout, stderr, seconds,
+        watch)."""
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=self.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        watched = self.watch_workers(proc) if LINUX else None
+        try:
+            stdout, stderr = proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise SmokeFailure(f"{what} did not finish in 180 s") from None
+        return proc, stdout, stderr, time.monotonic() - t0, watched
 
     def watch_workers(self, proc: subprocess.Popen) -> Watch:
         """While the batch runs, keep reading the memory maps of the CLI and of its worker
@@ -317,22 +324,9 @@ class Smoke:
         report_path = self.work / "codecs-report.json"
         cmd = self.cli + ["convert", str(src), "-o", str(out), "--format", "jpeg"]
         cmd += ["--workers", "2", "--report", str(report_path)]
-        t0 = time.monotonic()
-        proc = subprocess.Popen(
-            cmd,
-            env=self.env(),
-            cwd=self.work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc, stdout, stderr, seconds, watched = self.watched_batch(
+            cmd, self.env(), "the codec batch"
         )
-        watched = self.watch_workers(proc) if LINUX else None
-        try:
-            stdout, stderr = proc.communicate(timeout=180)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise SmokeFailure("the codec batch did not finish in 180 s") from None
-        seconds = time.monotonic() - t0
         if not report_path.is_file():
             detail = f"{stdout[-1000:]}{stderr[-2000:]}"
             raise SmokeFailure(f"exit {proc.returncode}, no report\n{detail}")

@@ -14,6 +14,7 @@ from pixmill.engine.convert import convert_one
 from pixmill.engine.job import Job, Source
 from pixmill.engine.plan import plan_jobs
 from pixmill.engine.recipe import Recipe
+from tests.samples import TO_STORED
 
 ORIENTATION_TAG = 0x0112
 GPS_IFD = 0x8825
@@ -44,16 +45,7 @@ def run(src: Path, out: Path, **recipe: Any) -> tuple[dict[str, Any], Image.Imag
 
 
 # The transpose that stores an upright picture so that EXIF orientation N gives it back.
-STORE_FOR_ORIENTATION = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
+STORE_FOR_ORIENTATION: dict[int, Image.Transpose | None] = {1: None, **TO_STORED}
 
 
 def stored_for(upright: Image.Image, orientation: int) -> Image.Image:
