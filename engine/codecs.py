@@ -100,6 +100,14 @@ def raw_module() -> Any:
     return rawpy
 
 
+def raw_size(path: str) -> tuple[int, int, int]:
+    """A RAW file's output width, height and orientation, from LibRaw without decoding (for
+    naming templates with {width}: Pillow would read a DNG's small TIFF preview instead)."""
+    with raw_module().imread(path) as raw:
+        sizes = raw.sizes
+        return sizes.width, sizes.height, RAW_FLIP_ORIENTATION.get(sizes.flip, 1)
+
+
 class NotRaw(Exception):
     """A file named like camera RAW holds another kind of image (a JPEG renamed .dng)."""
 
@@ -283,6 +291,7 @@ __all__ = [
     "is_image_name",
     "is_raw_name",
     "raw_module",
+    "raw_size",
     "register",
     "sniff",
     "sniff_file",

@@ -23,7 +23,7 @@ from PIL import Image
 from . import codecs, encode, frames, metadata, pixels
 from .errors import ConversionError, describe_error
 from .formats import JPEG_FAMILY, ONE_PICTURE, OUTPUT
-from .geometry import plan_geometry, read_orientation
+from .geometry import check_pixels, plan_geometry, read_orientation
 from .job import Job
 from .publish import create_temp, publish
 from .result import job_result
@@ -259,15 +259,9 @@ def _render_raw(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[str, An
 
 
 def _check_decode(im: Image.Image, job: Job) -> None:
-    """Refuse a frame that would decode to more pixels than the recipe's safety limit, before
-    decoding it (the size is known from the header, and after draft() for a JPEG)."""
-    limit = job.recipe.max_megapixels
-    pixels_ = im.width * im.height
-    if limit and pixels_ > limit * 1e6:
-        raise ConversionError(
-            f"image is {pixels_ / 1e6:.0f} megapixels, above the {limit:g} megapixel safety "
-            "limit (possible decompression bomb; see --max-megapixels or Preferences)"
-        )
+    """The recipe's pixel limit on a frame about to be decoded (its size is known from the
+    header, and after draft() for a JPEG)."""
+    check_pixels(im.width, im.height, job.recipe.max_megapixels)
 
 
 _DNG_VERSION = 50706  #: the TIFF tag that makes a TIFF a DNG
@@ -311,6 +305,7 @@ def _render(
         if fmt in ("gif", "webp"):
             kwargs["duration"] = [f.duration for f in sequence.frames]
             kwargs["loop"] = sequence.loop
+        kwargs.update(encode.encoder_kwargs(recipe, fmt))
     else:
         geometry = plan_geometry(im.size, recipe.resize, orientation)
         planar = False
@@ -327,8 +322,6 @@ def _render(
         out, icc_out = pixels.render(im, recipe, fmt, geometry, icc, planar)
         rendered = [metadata.detach(out)]
         kwargs.update(encode.encoder_kwargs(recipe, fmt, planar))
-    if multi:
-        kwargs.update(encode.encoder_kwargs(recipe, fmt, False))
     if icc_out != icc:
         metadata.set_profile(kwargs, icc_out, recipe, fmt)
     return rendered, kwargs

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ConversionError
 from .recipe import Recipe, Resize
 
 ORIENTATION_TAG = 0x0112
@@ -53,6 +54,18 @@ def target_geometry(w: int, h: int, rz: Resize) -> tuple[int, int, tuple[float, 
     if not rz.upscale:
         s = min(s, 1.0)
     return max(1, round(w * s)), max(1, round(h * s)), None
+
+
+def check_pixels(width: int, height: int, limit: float) -> None:
+    """Refuse a picture that would decode to more than limit megapixels (0: no limit), before
+    anything is decoded."""
+    megapixels = width * height / 1e6
+    if limit and megapixels > limit:
+        shown = f"{megapixels:.0f}" if megapixels >= 10 else f"{megapixels:.2g}"
+        raise ConversionError(
+            f"image is {shown} megapixels, above the {limit:g} megapixel safety limit "
+            "(possible decompression bomb; see --max-megapixels or Preferences)"
+        )
 
 
 def read_orientation(im: Any) -> int:
@@ -140,16 +153,6 @@ def _is_raw(path: str) -> bool:
     return is_raw_name(path)
 
 
-def _raw_size(path: str) -> tuple[int, int, int]:
-    """A camera RAW's output size and orientation, from LibRaw (Pillow would read the small
-    TIFF preview of a DNG or NEF instead)."""
-    from .codecs import RAW_FLIP_ORIENTATION, raw_module
-
-    with raw_module().imread(path) as raw:
-        sizes = raw.sizes
-        return sizes.width, sizes.height, RAW_FLIP_ORIENTATION.get(sizes.flip, 1)
-
-
 def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
     """The output size a recipe would give this file, reading only its header; (0, 0) when
     the file cannot be read (the conversion itself will then report why)."""
@@ -160,7 +163,9 @@ def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if _is_raw(path):
-                w, h, orient = _raw_size(path)
+                from .codecs import raw_size
+
+                w, h, orient = raw_size(path)
             else:
                 with Image.open(path) as im:
                     w, h = im.size

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .codecs import RAW_FLIP_ORIENTATION, NotRaw, raw_module, sniff
 from .errors import ConversionError
-from .geometry import ORIENTATION_TAG, plan_geometry
+from .geometry import ORIENTATION_TAG, check_pixels, plan_geometry, read_orientation
 from .recipe import Recipe
 
 #: IFD0 tags that describe the picture rather than the file's storage.
@@ -60,7 +60,7 @@ def decode(data: bytes, path: str, recipe: Recipe) -> RawPicture:
         sizes = raw.sizes
         orientation = RAW_FLIP_ORIENTATION.get(sizes.flip, 1)
         width, height = sizes.width, sizes.height
-        _check_pixels(width * height, recipe)
+        check_pixels(width, height, recipe.max_megapixels)
         geometry = plan_geometry((width, height), recipe.resize, orientation)
         picture = None
         if recipe.raw_preview:
@@ -88,15 +88,6 @@ def decode(data: bytes, path: str, recipe: Recipe) -> RawPicture:
     return picture
 
 
-def _check_pixels(pixels: int, recipe: Recipe) -> None:
-    limit = recipe.max_megapixels
-    if limit and pixels > limit * 1e6:
-        raise ConversionError(
-            f"image is {pixels / 1e6:.1f} megapixels, above the {limit:g} megapixel safety "
-            "limit (possible decompression bomb; see --max-megapixels or Preferences)"
-        )
-
-
 def _libraw_text(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return re.sub(r"^b'(.*)'$", r"\1", text)
@@ -119,12 +110,12 @@ def _preview(raw: Any, rawpy: Any, needed: tuple[int, int], orientation: int) ->
         image = Image.open(io.BytesIO(bytes(thumb.data)))
     else:
         image = Image.fromarray(thumb.data, "RGB")
-    own = _own_orientation(image)
+    # A preview with an orientation of its own says how it is stored (read before decode()
+    # replaces its EXIF with the camera's).
+    own = read_orientation(image)
     if own != 1:
         orientation = own
-    stored_needed = needed
-    long_needed = max(stored_needed)
-    if max(image.size) < 0.9 * long_needed:
+    if max(image.size) < 0.9 * max(needed):
         warnings.warn(
             f"the embedded preview is only {image.width}x{image.height}, smaller than the "
             "output: demosaiced instead",
@@ -132,18 +123,6 @@ def _preview(raw: Any, rawpy: Any, needed: tuple[int, int], orientation: int) ->
         )
         return None
     return RawPicture(image, orientation, "embedded preview")
-
-
-def _own_orientation(image: Image.Image) -> int:
-    """The preview's own EXIF orientation, read without caching image.getexif(): decode()
-    replaces that EXIF with the RAW's."""
-    try:
-        exif = Image.Exif()
-        exif.load(image.info.get("exif") or b"")
-        value = int(exif.get(ORIENTATION_TAG, 1))
-    except Exception:  # noqa: BLE001 - a broken preview EXIF is ignored
-        return 1
-    return value if value in range(1, 9) else 1
 
 
 def _metadata(data: bytes) -> tuple[Image.Exif, bytes | None]:
