@@ -10,17 +10,27 @@ import argparse
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .events import BatchListener, Progress, Throttle
 from .formats import FORMATS
+from .journal import INTERRUPTED, Journal, JournalError
 from .plan import format_plan, plan
 from .pool import default_workers
 from .presets import PresetStore
 from .recipe import DEFAULT_MAX_MEGAPIXELS, Recipe, RecipeError, Resize
 from .report import Report, human_duration, summary_text
 from .runner import BatchRunner
+from .session import (
+    BatchError,
+    BatchSession,
+    discard_batch,
+    resume_batch,
+    start_batch,
+    up_to_date_readonly,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     c = sub.add_parser("convert", help="convert folders and files", description="Convert images.")
-    c.add_argument("inputs", nargs="+", metavar="INPUT", help="folders and image files")
+    c.add_argument("inputs", nargs="*", metavar="INPUT", help="folders and image files")
     c.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (required)")
     c.add_argument("--preset", metavar="NAME|FILE.json", help="start from a preset or recipe file")
     c.add_argument("--format", choices=FORMATS)
@@ -156,6 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up on one file after this long (default 600)",
     )
     c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    c.add_argument(
+        "--update",
+        action="store_true",
+        help="convert only sources that are new or changed since this recipe last wrote "
+        "their output into this folder; the rest are skipped as up to date",
+    )
+    c.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        metavar="ID",
+        help="continue the most recent interrupted batch (or batch ID, see `pixmill "
+        "batches`) with its own inputs, recipe and output folder",
+    )
+    c.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="do not wait for each output to reach the disk before naming it (faster on "
+        "RAM disks; a power cut may then leave damaged outputs)",
+    )
     c.add_argument("--report", metavar="FILE.json", help="write a JSON (or .csv) report")
     talk = c.add_mutually_exclusive_group()
     talk.add_argument("--quiet", "-q", action="store_true", help="only print failures")
@@ -166,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print what the decoders said about each file (its warnings)",
     )
     sub.add_parser("presets", help="list built-in presets")
+    b = sub.add_parser(
+        "batches",
+        help="list recent batches and their state",
+        description="Recent batches, newest first. An interrupted one continues with "
+        "`pixmill convert --resume ID`.",
+    )
+    b.add_argument("--limit", type=_positive, default=20, metavar="N", help="show N (20)")
+    b.add_argument("--discard", type=_positive, metavar="ID", help="give up interrupted batch ID")
     return parser
 
 
@@ -246,6 +284,12 @@ class ConsoleListener(BatchListener):
             self.stream.write("\r" + " " * self._width + "\r")
             self._width = 0
 
+    def say(self, line: str) -> None:
+        """A warning about the batch itself (the journal, a lock), on its own line."""
+        self._clear()
+        self.stream.write(f"pixmill: warning: {line}\n")
+        self.stream.flush()
+
     def job_finished(self, result: dict[str, Any]) -> None:
         said = result.get("warnings") if self.verbose else None
         if result["status"] != "failed" and not said:
@@ -293,10 +337,14 @@ def cmd_presets(out: TextIO) -> int:
 
 
 def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.resume is not None:
+        return cmd_resume(args, err)
     try:
         recipe = recipe_from_args(args)
     except RecipeError as exc:
         raise UsageError(str(exc)) from None
+    if not args.inputs:
+        raise UsageError("give folders or files to convert (or --resume)")
     if not args.output:
         raise UsageError("an output folder is required: -o OUTDIR")
     outdir = os.path.abspath(args.output)
@@ -306,12 +354,12 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if missing:
         raise UsageError("input not found: " + ", ".join(missing))
     if args.dry_run:
-        out.write(format_plan(plan(args.inputs, recipe, outdir)) + "\n")
+        p = plan(args.inputs, recipe, outdir)
+        if args.update:
+            p.jobs = up_to_date_readonly(p.jobs, recipe, outdir)
+        out.write(format_plan(p) + "\n")
         return EXIT_OK
-    runner = BatchRunner(
-        workers=args.workers,
-        time_limit=args.time_limit if args.time_limit else 600.0,
-    )
+    runner = _runner(args)
     runner.warm_up()  # the workers boot while the inputs are scanned
     try:
         return _run(runner, args, recipe, outdir, err)
@@ -319,10 +367,18 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         runner.shutdown()
 
 
+def _runner(args: argparse.Namespace) -> BatchRunner:
+    return BatchRunner(
+        workers=args.workers,
+        time_limit=args.time_limit if args.time_limit else 600.0,
+    )
+
+
 def _run(
     runner: BatchRunner, args: argparse.Namespace, recipe: Recipe, outdir: str, err: TextIO
 ) -> int:
-    p = plan(args.inputs, recipe, outdir)
+    created = time.time()
+    p = plan(args.inputs, recipe, outdir, sync=not args.no_sync)
     for path, msg in p.problems:
         err.write(f"note: {path}: {msg}\n")
     if not p.jobs:
@@ -335,6 +391,70 @@ def _run(
     if not os.access(outdir, os.W_OK):
         raise UsageError(f"output folder {outdir} is not writable")
     listener = ConsoleListener(err, args.quiet, args.verbose)
+    try:
+        session = start_batch(
+            p,
+            recipe,
+            args.inputs,
+            outdir,
+            "cli",
+            update=args.update,
+            created=created,
+            warn=listener.say,
+        )
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    return _execute(runner, session, listener, args, err)
+
+
+#: convert's options that --resume takes; the rest (inputs, recipe, output) come from the
+#: journal.
+_RESUME_OPTIONS = ("resume", "workers", "time_limit", "report", "quiet", "verbose", "no_sync")
+
+
+def cmd_resume(args: argparse.Namespace, err: TextIO) -> int:
+    given = [
+        k
+        for k, v in vars(args).items()
+        if k not in _RESUME_OPTIONS and k != "command" and v not in (None, False, [])
+    ]
+    if given:
+        flags = ", ".join("INPUT" if k == "inputs" else "--" + k.replace("_", "-") for k in given)
+        raise UsageError(
+            f"--resume continues a batch with its own inputs, recipe and output folder; "
+            f"drop {flags}"
+        )
+    if args.resume == "latest":
+        batch_id = None
+    elif args.resume.isdigit():
+        batch_id = int(args.resume)
+    else:
+        raise UsageError(f"--resume takes a batch ID (see `pixmill batches`), not {args.resume!r}")
+    listener = ConsoleListener(err, args.quiet, args.verbose)
+    runner = _runner(args)
+    runner.warm_up()
+    try:
+        try:
+            session, info = resume_batch(
+                batch_id, "cli", sync=False if args.no_sync else None, warn=listener.say
+            )
+        except BatchError as exc:
+            raise UsageError(str(exc)) from None
+        if not args.quiet:
+            err.write(f"resuming {info.describe()}\n")
+        return _execute(runner, session, listener, args, err)
+    finally:
+        runner.shutdown()
+
+
+def _execute(
+    runner: BatchRunner,
+    session: BatchSession,
+    listener: ConsoleListener,
+    args: argparse.Namespace,
+    err: TextIO,
+) -> int:
+    """Run a recorded batch with Ctrl-C and SIGTERM cancelling it; report and summary."""
 
     def on_signal(signum: int, frame: Any) -> None:
         runner.cancel()
@@ -347,8 +467,9 @@ def _run(
     except ValueError:  # not the main thread (embedded use): no signal handling
         pass
     try:
-        report = runner.run(p.jobs, listener)
+        report = runner.run(session.jobs, listener, done=session.done, journal=session)
     finally:
+        session.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if args.report:
@@ -359,8 +480,43 @@ def _run(
     if not args.quiet or report.exit_code:
         err.write(summary_text(report.summary, plain=True) + "\n")
     if report.cancelled:
-        err.write("cancelled\n")
+        again = f"; continue with: pixmill convert --resume {session.batch_id}"
+        err.write("cancelled" + (again if session.journaled else "") + "\n")
     return report.exit_code
+
+
+def cmd_batches(args: argparse.Namespace, out: TextIO) -> int:
+    if args.discard is not None:
+        try:
+            info = discard_batch(args.discard)
+        except BatchError as exc:
+            raise UsageError(str(exc)) from None
+        out.write(f"discarded {info.describe()}\n")
+        return EXIT_OK
+    try:
+        with Journal.open() as journal:
+            batches = journal.batches(args.limit)
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    if not batches:
+        out.write("no batches yet\n")
+        return EXIT_OK
+    out.write(
+        f"{'ID':>5}  {'STARTED':16}  {'STATE':11}  {'DONE':>15}  {'FROM':6}  RECIPE -> OUTPUT\n"
+    )
+    for b in batches:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.created))
+        done = f"{b.done:,}/{b.total:,}"
+        failed = b.counts.get("failed", 0)
+        recipe = b.recipe.name or b.recipe.describe()
+        where = b.output or f"'{b.subfolder}' beside the sources"
+        line = (
+            f"{b.id:>5}  {started:16}  {b.state:11}  {done:>15}  {b.origin:6}  {recipe} -> {where}"
+        )
+        out.write(line + (f"  ({failed:,} failed)" if failed else "") + "\n")
+    if any(b.state == INTERRUPTED for b in batches):
+        out.write("\ncontinue an interrupted batch with: pixmill convert --resume ID\n")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -375,6 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_presets(sys.stdout)
         if args.command == "convert":
             return cmd_convert(args, sys.stdout, sys.stderr)
+        if args.command == "batches":
+            return cmd_batches(args, sys.stdout)
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:

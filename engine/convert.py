@@ -25,7 +25,7 @@ from .errors import ConversionError, describe_error
 from .formats import JPEG_FAMILY, ONE_PICTURE, OUTPUT
 from .geometry import check_pixels, plan_geometry, read_orientation
 from .job import Job
-from .publish import create_temp, publish
+from .publish import create_temp, publish, sync_data
 from .result import job_result
 
 codecs.register()
@@ -79,9 +79,12 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
             fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
             with os.fdopen(fd, "w+b") as out:
                 encode.save(rendered, out, job.format, kwargs)
+                out.flush()
+                if job.recipe.keep_dates:
+                    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+                if job.sync:
+                    sync_data(out.fileno())  # the data is on the disk before the name exists
                 written = os.fstat(out.fileno())
-        if job.recipe.keep_dates:
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         if cancelled():
             result["status"] = "cancelled"
             return result
@@ -96,7 +99,7 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
                     "height": first.height,
                 }
             )
-        final = publish(tmp, job.target, job.recipe.on_conflict)
+        final = publish(tmp, job.target, "overwrite" if job.replace else job.recipe.on_conflict)
         tmp = None
         if hooks.published is not None:
             hooks.published(final)

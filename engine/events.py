@@ -8,6 +8,7 @@ runner's supervisor thread.
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from .result import STATUSES
 
 if TYPE_CHECKING:
     from .report import Report
+
+log = logging.getLogger(__name__)
 
 #: Throughput is measured over the files finished in this many recent seconds.
 RATE_WINDOW = 10.0
@@ -61,6 +64,36 @@ class BatchListener:
 
     def batch_finished(self, report: Report) -> None:
         pass
+
+
+class Fanout(BatchListener):
+    """Tells several listeners, in order; one that raises does not keep the event from the
+    others."""
+
+    def __init__(self, *listeners: BatchListener) -> None:
+        self.listeners = listeners
+
+    def _tell(self, name: str, *args: Any) -> None:
+        for listener in self.listeners:
+            try:
+                getattr(listener, name)(*args)
+            except BaseException:
+                log.exception("listener %s failed", name)
+
+    def batch_started(self, total: int) -> None:
+        self._tell("batch_started", total)
+
+    def job_started(self, index: int, source: str) -> None:
+        self._tell("job_started", index, source)
+
+    def job_finished(self, result: dict[str, Any]) -> None:
+        self._tell("job_finished", result)
+
+    def progress(self, snapshot: Progress) -> None:
+        self._tell("progress", snapshot)
+
+    def batch_finished(self, report: Report) -> None:
+        self._tell("batch_finished", report)
 
 
 class ProgressMeter:

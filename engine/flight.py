@@ -9,6 +9,7 @@ import collections
 import itertools
 import logging
 import time
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,7 @@ class Flight:
 
     last_activity is when a worker last said something about a file."""
 
-    def __init__(self, jobs: list[Job], listener: BatchListener) -> None:
+    def __init__(self, jobs: list[Job], listener: BatchListener, done: Container[int] = ()) -> None:
         self.listener = listener
         self.pending: collections.deque[InFlight] = collections.deque()
         self.deferred: list[InFlight] = []
@@ -67,7 +68,7 @@ class Flight:
         self.meter = ProgressMeter(len(jobs))
         self.last_activity = time.monotonic()
         for job in jobs:
-            if job.action != "skip":
+            if job.action != "skip" and job.index not in done:
                 self.pending.append(InFlight(next(_ids), job))
 
     def __bool__(self) -> bool:

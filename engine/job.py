@@ -24,7 +24,11 @@ class Source:
 
 @dataclass(frozen=True)
 class Job:
-    """One planned conversion. action is "convert", or "skip" with a reason."""
+    """One planned conversion. action is "convert", or "skip" with a reason.
+
+    sync: the output's data reaches the disk before its name appears (off only for
+    --no-sync). replace: the target is this recipe's own earlier output of this source
+    (an incremental run refreshing it), so it is replaced, whatever the naming policy."""
 
     index: int
     source: str
@@ -35,6 +39,8 @@ class Job:
     reason: str = ""
     size: int = 0
     mtime: float = 0.0
+    sync: bool = True
+    replace: bool = False
 
 
 @dataclass

@@ -18,6 +18,8 @@ from .scan import ScanOptions, collect_sources
 
 #: The folder outputs go to when there is no output folder: next to each source.
 DEFAULT_SUBFOLDER = "converted"
+#: Why the skip policy skips a file whose target is already there.
+TARGET_EXISTS = "target exists"
 
 
 def scan_options(
@@ -76,6 +78,7 @@ def plan_jobs(
     recipe: Recipe,
     output_dir: str | os.PathLike[str] | None,
     subfolder: str = DEFAULT_SUBFOLDER,
+    sync: bool = True,
 ) -> list[Job]:
     """Give every source a target path and resolve every collision by the recipe's policy.
 
@@ -115,11 +118,13 @@ def plan_jobs(
                 target = _unique(target, taken, listing)  # never overwrite a source
         elif listing.exists(target):
             if recipe.on_conflict == "skip":
-                action, reason = "skip", "target exists"
+                action, reason = "skip", TARGET_EXISTS
             elif recipe.on_conflict == "rename":
                 target = _unique(target, taken, listing)
         taken.add(os.path.normcase(target).casefold())
-        jobs.append(Job(i, src.path, target, fmt, recipe, action, reason, src.size, src.mtime))
+        jobs.append(
+            Job(i, src.path, target, fmt, recipe, action, reason, src.size, src.mtime, sync)
+        )
     return jobs
 
 
@@ -129,11 +134,13 @@ def plan(
     output_dir: str | os.PathLike[str] | None,
     subfolder: str = DEFAULT_SUBFOLDER,
     cancel: Callable[[], bool] | None = None,
+    sync: bool = True,
 ) -> Plan:
-    """Scan inputs and plan every job: the one call the CLI and the window make."""
+    """Scan inputs and plan every job: the one call the CLI and the window make. sync False
+    (--no-sync) publishes without waiting for the disk."""
     options = scan_options(recipe.recursive, output_dir, subfolder)
     sources, problems = collect_sources(inputs, options, cancel)
-    return Plan(plan_jobs(sources, recipe, output_dir, subfolder), problems)
+    return Plan(plan_jobs(sources, recipe, output_dir, subfolder, sync), problems)
 
 
 def format_plan(p: Plan) -> str:

@@ -1,19 +1,32 @@
-"""Publishing outputs: exclusive temp files in the target folder, the atomic step that gives a
-finished file its final name, finding what a dead worker published, and sweeping temp files.
+"""Publishing outputs: exclusive temp files in the target folder, the durable, atomic step
+that gives a finished file its final name, finding what a dead worker published, and
+sweeping temp files.
 
 A name is only ever given to a complete file: a killed worker leaves at most a temp file
 (`.pixmill-<pool tag><pid>-<random>.tmp`), which the runner sweeps once that worker is gone.
+And the file's data is on the disk before its name appears (sync_data, then the link or
+rename), so a power cut cannot leave an empty or truncated file under a final name; the
+folders' entries are made durable for the whole batch at its end (sync_folders).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .errors import ConversionError
 from .naming import renamed
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+_FULLFSYNC = getattr(fcntl, "F_FULLFSYNC", None) if sys.platform == "darwin" else None
 
 TEMP_PREFIX = ".pixmill-"
 TEMP_SUFFIX = ".tmp"
@@ -39,6 +52,38 @@ def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
                 raise
             _FOLDERS_MADE.discard(folder)  # removed since: make it again, once
     raise ConversionError("could not create a temporary file in the output folder")
+
+
+def sync_data(fd: int) -> None:
+    """Flush a file's data and size to the disk itself (macOS: through the drive's cache too,
+    which its fsync does not)."""
+    if _FULLFSYNC is not None:
+        try:
+            fcntl.fcntl(fd, _FULLFSYNC)
+            return
+        except OSError:
+            pass  # not supported by this file system: a plain fsync is the best there is
+    os.fsync(fd)
+
+
+def sync_folders(folders: Iterable[str]) -> None:
+    """Make the names published in these folders durable (fsync of each directory). Where a
+    directory cannot be opened or synced (Windows, some network file systems) the rename is
+    as durable as that system makes it."""
+    if os.name == "nt":
+        return
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    for folder in folders:
+        try:
+            fd = os.open(folder, flags)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _replace(src: str, dst: str) -> None:

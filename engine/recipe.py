@@ -7,6 +7,7 @@ conflict policy); the CLI and the window build the same Recipe. Presets live in 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -21,6 +22,10 @@ RESAMPLE_FILTERS = ("lanczos", "bicubic", "bilinear", "nearest")
 #: picture of this size needs about 2 GB).
 DEFAULT_MAX_MEGAPIXELS = 250.0
 NAME_TOKENS = ("stem", "ext", "width", "height", "index", "parent", "date")
+
+
+#: Recipe fields that do not change what a source's output looks like.
+_NOT_IN_OUTPUT = ("name", "description", "on_conflict", "max_megapixels")
 
 
 class RecipeError(ValueError):
@@ -165,6 +170,16 @@ class Recipe:
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that shapes the output files (not the recipe's name,
+        description, collision policy or megapixel limit): two recipes with the same
+        fingerprint write the same output for the same source."""
+        data = self.to_dict()
+        for key in _NOT_IN_OUTPUT:
+            data.pop(key, None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
     def describe(self) -> str:
         fmt = "same format" if self.format == "same" else self.format.upper()

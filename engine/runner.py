@@ -6,9 +6,10 @@ cancel on; the listener hears everything. No Qt here.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from .events import BatchListener
+from .events import BatchListener, Fanout
 from .job import Job
 from .pool import PoolKeeper, default_workers
 from .report import Report
@@ -63,19 +64,38 @@ class BatchRunner:
     def running(self) -> bool:
         return self._batch is not None and self._batch.is_alive()
 
-    def start(self, jobs: Sequence[Job], listener: BatchListener | None = None) -> Supervisor:
-        """Start a batch in the background and return its Supervisor at once."""
+    def start(
+        self,
+        jobs: Sequence[Job],
+        listener: BatchListener | None = None,
+        done: Mapping[int, dict[str, Any]] | None = None,
+        journal: BatchListener | None = None,
+    ) -> Supervisor:
+        """Start a batch in the background and return its Supervisor at once.
+
+        done: results of jobs finished before (a resumed batch), by job index: reported
+        first, not converted again. journal: hears every event before the listener (the
+        batch's session.BatchSession)."""
         if self.running:
             raise RuntimeError("a batch is already running")
         limits = Limits(self.workers, self.window_per_worker, self.time_limit, self.crash_retries)
-        batch = Supervisor(list(jobs), listener or BatchListener(), self._keeper, limits)
+        hears = listener or BatchListener()
+        if journal is not None:
+            hears = Fanout(journal, hears)
+        batch = Supervisor(list(jobs), hears, self._keeper, limits, done)
         self._batch = batch
         batch.start()
         return batch
 
-    def run(self, jobs: Sequence[Job], listener: BatchListener | None = None) -> Report:
+    def run(
+        self,
+        jobs: Sequence[Job],
+        listener: BatchListener | None = None,
+        done: Mapping[int, dict[str, Any]] | None = None,
+        journal: BatchListener | None = None,
+    ) -> Report:
         """Run a batch to the end and return its report."""
-        batch = self.start(jobs, listener)
+        batch = self.start(jobs, listener, done, journal)
         while batch.is_alive():
             batch.join(0.2)
         assert batch.report is not None

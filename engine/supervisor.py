@@ -13,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from .events import BatchListener
 from .flight import Flight, InFlight
 from .job import Job
 from .pool import PoolKeeper, WorkerPool
-from .publish import TEMP_PREFIX, PendingSweeps, find_published, sweep
+from .publish import TEMP_PREFIX, PendingSweeps, find_published, sweep, sync_folders
 from .report import Report
 from .result import job_result
 
@@ -54,13 +55,19 @@ class Supervisor:
     join() from any thread; `report` holds the Report once the thread has ended."""
 
     def __init__(
-        self, jobs: list[Job], listener: BatchListener, keeper: PoolKeeper, limits: Limits
+        self,
+        jobs: list[Job],
+        listener: BatchListener,
+        keeper: PoolKeeper,
+        limits: Limits,
+        done: Mapping[int, dict[str, Any]] | None = None,
     ) -> None:
         self.jobs = jobs
         self.limits = limits
         self.report: Report | None = None
         self.pool: WorkerPool | None = None
-        self.flight = Flight(jobs, listener)
+        self._done = done or {}
+        self.flight = Flight(jobs, listener, self._done)
         self._keeper = keeper
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._cancel = threading.Event()
@@ -110,13 +117,16 @@ class Supervisor:
         try:
             flight.notify("batch_started", len(self.jobs))
             for job in self.jobs:
-                if job.action == "skip":
+                if job.index in self._done:
+                    flight.finish(self._done[job.index])
+                elif job.action == "skip":
                     flight.finish(job_result(job, "skipped", job.reason, job.target))
             if flight and not self._cancel.is_set():
                 self.use_pool(self._keeper.current(self.limits.workers))
             self._loop(t0)
             if self._sweeps and self.pool is not None:
                 self._sweeps.finish(self.pool.processes)
+            self._sync_folders()
         except BaseException as exc:  # the batch must always end with a report
             log.exception("batch supervisor failed")
             for job in self.jobs:
@@ -126,6 +136,13 @@ class Supervisor:
         self.report = Report(files, time.monotonic() - t0, cancelled=self._cancel.is_set())
         self._emit_progress(time.monotonic() - t0)
         flight.notify("batch_finished", self.report)
+
+    def _sync_folders(self) -> None:
+        """Make the names this batch published durable: one fsync per output folder at the
+        end instead of one per file (each file's data was synced before its name)."""
+        if any(j.sync for j in self.jobs):
+            results = self.flight.results.values()
+            sync_folders({os.path.dirname(r["target"]) for r in results if r["status"] == "ok"})
 
     def use_pool(self, pool: WorkerPool) -> None:
         """Feed this pool from now on (the first one, or a replacement)."""

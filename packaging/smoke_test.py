@@ -25,6 +25,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,7 @@ class Smoke:
             for k, v in os.environ.items()
             if not k.startswith(("PYTHON", "QT_", "PIXMILL_", "VIRTUAL_ENV", "LD_"))
         }
+        env["XDG_DATA_HOME"] = str(self.work / "data")  # the app's batch journal, kept apart
         env.update(extra)
         return env
 
@@ -210,6 +212,48 @@ class Smoke:
         workers = "" if watched is None else f"; the CLI and {len(watched.workers)} workers ran"
         workers += "" if watched is None else " without Qt"
         return f"{len(files)} files in {seconds:.1f} s, crash and broken file failed alone{workers}"
+
+    def resume_after_kill(self) -> str:
+        """The whole app killed mid-batch (main process and workers): `pixmill batches`
+        shows the batch interrupted, and `--resume` finishes it with one output per source."""
+        src, out, report_path = self.work / "many", self.work / "resumed", self.work / "r2.json"
+        src.mkdir()
+        for i in range(60):
+            im = Image.linear_gradient("L").resize((900, 700)).convert("RGB")
+            im.save(src / f"p{i:02d}.png", compress_level=1)
+        cmd = self.cli + ["convert", str(src), "-o", str(out), "--format", "jpeg"]
+        proc = subprocess.Popen(
+            cmd + ["--workers", "2"],
+            env=self.env(),
+            cwd=self.work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=LINUX,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list(out.glob("*.jpg"))) >= 5:
+                break
+            time.sleep(0.01)
+        at_kill = len(list(out.glob("*.jpg")))
+        if LINUX:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        proc.wait(30)
+        listed = self.run(self.cli + ["batches"], timeout=60)
+        if "interrupted" not in listed.stdout:
+            raise SmokeFailure(f"`pixmill batches` after the kill:\n{listed.stdout}{listed.stderr}")
+        r = self.run(self.cli + ["convert", "--resume", "--report", str(report_path)])
+        if r.returncode != 0:
+            raise SmokeFailure(f"--resume: exit {r.returncode}\n{r.stderr}")
+        files = json.loads(report_path.read_text())["files"]
+        if sorted(Path(f["source"]).name for f in files) != sorted(p.name for p in src.iterdir()):
+            raise SmokeFailure("the resumed report does not list every source once")
+        names = sorted(p.name for p in out.iterdir())
+        if names != [f"p{i:02d}.jpg" for i in range(60)]:
+            raise SmokeFailure(f"outputs after the resume: {names}")
+        return f"killed with {at_kill} outputs written; resumed to 60, none twice"
 
     @staticmethod
     def no_qt(watched: Watch) -> None:
@@ -631,6 +675,7 @@ def main() -> int:
         s.check("codec licence texts in the app", s.licences)
         s.check("the frozen app imports its codecs", s.codecs_import)
         s.check("HEIC, JPEG XL and RAW to JPEG in frozen workers", s.codec_batch)
+        s.check("a killed batch resumes from the journal", s.resume_after_kill)
         s.check("window opens offscreen", s.window_offscreen)
         if LINUX and shutil.which("Xvfb") and shutil.which("xdotool"):
             cold = os.geteuid() == 0 and not args.no_cold

@@ -87,6 +87,17 @@ def child_pids() -> set[int]:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _own_data_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own Pixmill data folder (the batch journal and its locks), also
+    for the CLIs and windows it starts: nothing reads or writes the user's."""
+    data = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    return data / "Pixmill"
+
+
 @pytest.fixture
 def photos(tmp_path: Path) -> Iterator[Path]:
     """A small folder tree of real photos: in/a.jpg ... in/sub/d.png."""

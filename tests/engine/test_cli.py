@@ -221,6 +221,58 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path):
             im.load()
     assert tree_hashes(src) == before
 
+    # The cancelled batch continues where it stopped, with its own recipe and folders.
+    assert "continue with: pixmill convert --resume 1" in err
+    r = pixmill("convert", "--resume", "1", "--report", tmp_path / "r2.json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "r2.json").read_text())
+    assert sorted(f["source"] for f in data["files"]) == sorted(str(p) for p in src.iterdir())
+    assert data["summary"]["ok"] == 60
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"p{i:02d}.png" for i in range(60))
+    assert "finished" in pixmill("batches").stdout
+
+
+def test_update_converts_only_new_and_changed_sources(photos, tmp_path):
+    out, rep = tmp_path / "out", tmp_path / "r.json"
+    args = ("convert", photos, "-o", out, "--format", "webp", "--update", "--report", rep)
+    assert pixmill(*args).returncode == 0
+    r = pixmill(*args)
+    assert r.returncode == 0 and "0 converted, 5 skipped" in r.stderr
+    assert {f["error"] for f in json.loads(rep.read_text())["files"]} == {"up to date"}
+    make_image(photos / "new.png", (50, 40))
+    time.sleep(0.01)
+    make_image(photos / "a.jpg", (64, 48), seed=9, quality=90)
+    r = pixmill(*args)
+    assert r.returncode == 0 and "2 converted, 4 skipped" in r.stderr
+    assert not list(out.rglob("*-1.webp"))  # the changed photo's output was replaced
+    dry = pixmill("convert", photos, "-o", out, "--format", "webp", "--update", "--dry-run")
+    assert dry.stdout.count("(up to date)") == 6, dry.stdout
+
+
+def test_batches_lists_the_recent_batches_with_their_state(photos, tmp_path):
+    assert "no batches yet" in pixmill("batches").stdout
+    assert pixmill("convert", photos, "-o", tmp_path / "out", "--no-sync").returncode == 0
+    listing = pixmill("batches").stdout
+    assert re.search(r"^\s+1\s+\S+ \S+\s+finished\s+5/5\s+cli", listing, re.M), listing
+    r = pixmill("convert", "--resume")
+    assert r.returncode == 2 and "no interrupted batch to resume" in r.stderr
+    r = pixmill("batches", "--discard", "1")
+    assert r.returncode == 2 and "batch 1 is finished" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--resume", "x"], "takes a batch ID"),
+        (["--resume", "3", "--format", "png"], "drop --format"),
+        (["IN", "--resume"], "drop INPUT"),
+        (["--resume", "7"], "there is no batch 7"),
+    ],
+)
+def test_resume_usage_errors(photos, args, message):
+    r = pixmill("convert", *[str(photos) if a == "IN" else a for a in args])
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+
 
 def test_cli_never_imports_qt(photos, tmp_path):
     code = (

@@ -299,3 +299,72 @@ def test_pending_sweeps_finish_sweeps_everything_even_if_a_worker_lingers(tmp_pa
     pending.add(str(tmp_path), "tag-", os.getpid())
     pending.finish(lambda: {os.getpid()}, timeout=0.05)  # this process never goes
     assert not os.path.exists(tmp) and not pending
+
+
+# --- durability: the data is on the disk before the name -----------------------------------
+def _record_syncs(monkeypatch) -> list[tuple[str, str]]:
+    """Record fsync (of which file) and the link/replace that publish, in order."""
+    calls: list[tuple[str, str]] = []
+    real_fsync, real_link, real_replace = os.fsync, os.link, os.replace
+
+    def fsync(fd):
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def link(src, dst, *a, **kw):
+        calls.append(("link", f"{src} -> {dst}"))
+        return real_link(src, dst, *a, **kw)
+
+    def replace(src, dst, *a, **kw):
+        calls.append(("replace", f"{src} -> {dst}"))
+        return real_replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", link)
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+@pytest.mark.parametrize("policy", ["rename", "overwrite"])
+def test_the_output_is_synced_before_it_gets_its_name(tmp_path, monkeypatch, policy):
+    src = make_image(tmp_path / "a.png")
+    job = job_for(src, tmp_path / "out", Recipe(format="jpeg", on_conflict=policy))
+    calls = _record_syncs(monkeypatch)
+    result = convert_one(job)
+    assert result["status"] == "ok", result["error"]
+    kinds = [k for k, _ in calls]
+    named = kinds.index("link" if policy == "rename" else "replace")
+    synced = kinds.index("fsync")
+    assert synced < named
+    tmp = calls[named][1].split(" -> ")[0]
+    assert calls[synced][1] == tmp and os.path.basename(tmp).startswith(TEMP_PREFIX)
+    assert calls[named][1].endswith(f" -> {job.target}")
+
+
+def test_no_sync_publishes_without_waiting_for_the_disk(tmp_path, monkeypatch):
+    import dataclasses
+
+    src = make_image(tmp_path / "a.png")
+    job = dataclasses.replace(job_for(src, tmp_path / "out", Recipe(format="png")), sync=False)
+    calls = _record_syncs(monkeypatch)
+    assert convert_one(job)["status"] == "ok"
+    assert [k for k, _ in calls] == ["link"]
+
+
+def test_a_batch_syncs_each_output_folder_once_at_its_end(tmp_path, monkeypatch):
+    from pixmill.engine.plan import plan
+    from pixmill.engine.runner import BatchRunner
+
+    for i in range(3):
+        make_image(tmp_path / "in" / "sub" / f"s{i}.png", seed=i)
+    make_image(tmp_path / "in" / "t.png")
+    p = plan([str(tmp_path / "in")], Recipe(format="png"), str(tmp_path / "out"))
+    calls = _record_syncs(monkeypatch)  # the main process's calls: workers are processes
+    runner = BatchRunner(workers=1)
+    try:
+        report = runner.run(p.jobs)
+    finally:
+        runner.shutdown()
+    assert report.count("ok") == 4
+    synced = sorted(path for kind, path in calls if kind == "fsync")
+    assert synced == [str(tmp_path / "out"), str(tmp_path / "out" / "sub")]
