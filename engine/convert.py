@@ -25,7 +25,7 @@ from .errors import ConversionError, describe_error
 from .formats import JPEG_FAMILY, ONE_PICTURE, OUTPUT
 from .geometry import check_pixels, plan_geometry, read_orientation
 from .job import Job
-from .publish import create_temp, publish, sync_data
+from .publish import create_temp, publish, sync_path
 from .result import job_result
 
 codecs.register()
@@ -57,14 +57,32 @@ NO_HOOKS = Hooks()
 
 def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
     """Convert one file. Never raises: returns a plain result dict (see engine.result)."""
+    made = encode_one(job, hooks)
+    return made if isinstance(made, dict) else publish_one(made, hooks)
+
+
+@dataclass
+class Encoded:
+    """A file converted into its temp file, waiting to be synced and named (publish_one).
+    result is its record so far; info what the supervisor is told before the publish."""
+
+    job: Job
+    result: dict[str, Any]
+    tmp: str
+    info: dict[str, Any]
+
+
+def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
+    """The first half of convert_one: read, render and encode into a temp file beside the
+    target. Returns the Encoded file, or the final result when the file failed or the batch
+    was cancelled (nothing left behind then). Never raises."""
     t0 = time.perf_counter()
     result = job_result(job, "failed")
     tmp: str | None = None
     stage = "read"
-    cancelled = hooks.cancelled or _never
     said: list[str] = []
     try:
-        if cancelled():
+        if (hooks.cancelled or _never)():
             result["status"] = "cancelled"
             return result
         with _collect_warnings(said, hooks):
@@ -82,23 +100,44 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
                 out.flush()
                 if job.recipe.keep_dates:
                     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-                if job.sync:
-                    sync_data(out.fileno())  # the data is on the disk before the name exists
                 written = os.fstat(out.fileno())
-        if cancelled():
+        info = {
+            "target": job.target,
+            "inode": [written.st_dev, written.st_ino],
+            "bytes_out": written.st_size,
+            "width": first.width,
+            "height": first.height,
+        }
+        made = Encoded(job, result, tmp, info)
+        tmp = None
+        return made
+    except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
+        _failed(result, exc, job, stage, tmp)
+        return result
+    finally:
+        if tmp is not None:
+            _unlink(tmp)
+        result["warnings"] = said
+        result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
+
+
+def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
+    """The second half of convert_one: the temp file's data to the disk (unless the job says
+    not to), then its final name (by the policy; replacing for a refresh). A pool worker runs
+    this on a thread of its own while it converts the next file, so waiting for the disk
+    costs no conversion time. Never raises."""
+    t0 = time.perf_counter()
+    job, result, tmp = made.job, made.result, made.tmp
+    stage = "write"
+    try:
+        if job.sync:
+            sync_path(tmp)  # the data is on the disk before the name exists
+        if (hooks.cancelled or _never)():
             result["status"] = "cancelled"
             return result
         stage = "publish"
         if hooks.announce is not None:
-            hooks.announce(
-                {
-                    "target": job.target,
-                    "inode": [written.st_dev, written.st_ino],
-                    "bytes_out": written.st_size,
-                    "width": first.width,
-                    "height": first.height,
-                }
-            )
+            hooks.announce(made.info)
         final = publish(tmp, job.target, "overwrite" if job.replace else job.recipe.on_conflict)
         tmp = None
         if hooks.published is not None:
@@ -106,27 +145,37 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
         if final is None:
             result.update(status="skipped", error="target appeared while converting")
         else:
+            info = made.info
             result.update(
                 status="ok",
                 target=final,
-                bytes_out=written.st_size,
-                width=first.width,
-                height=first.height,
+                bytes_out=info["bytes_out"],
+                width=info["width"],
+                height=info["height"],
             )
     except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
-        result["error"] = describe_error(exc, job, stage, tmp)
-        result["traceback"] = traceback.format_exc()
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            result["status"] = "cancelled"
+        _failed(result, exc, job, stage, tmp)
     finally:
         if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        result["warnings"] = said
-        result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
+            _unlink(tmp)
+        result["ms"] = round(result["ms"] + (time.perf_counter() - t0) * 1000.0, 2)
     return result
+
+
+def _failed(
+    result: dict[str, Any], exc: BaseException, job: Job, stage: str, tmp: str | None
+) -> None:
+    result["error"] = describe_error(exc, job, stage, tmp)
+    result["traceback"] = traceback.format_exc()
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        result["status"] = "cancelled"
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @contextmanager

@@ -65,6 +65,9 @@ class Flight:
         self.files: dict[int, InFlight] = {}
         self.chunks: dict[int, Chunk] = {}
         self.results: dict[int, dict[str, Any]] = {}
+        #: worker pid -> the file it started last: the one it was converting if it dies (the
+        #: others it had started were waiting for their publish).
+        self.last_started: dict[int, int] = {}
         self.meter = ProgressMeter(len(jobs))
         self.last_activity = time.monotonic()
         for job in jobs:
@@ -105,6 +108,7 @@ class Flight:
 
     def started(self, f: InFlight, pid: int) -> None:
         f.pid, f.started = pid, self.last_activity
+        self.last_started[pid] = f.fid
         if f.chunk is not None:
             f.chunk.pid = pid
         self.notify("job_started", f.job.index, f.job.source)
@@ -139,10 +143,11 @@ class Flight:
             self.pending.appendleft(f)
         chunk.files.clear()
 
-    def retry(self, f: InFlight) -> None:
-        """Try a file again on a fresh worker, before anything else."""
+    def retry(self, f: InFlight, counts: bool = True) -> None:
+        """Try a file again on a fresh worker, before anything else; counts: as one of its
+        tries (not for a file that only waited beside the one that crashed its worker)."""
         self.land(f.fid)
-        f.attempt += 1
+        f.attempt += counts
         self.pending.appendleft(f)
 
     # --- results ---------------------------------------------------------------------------

@@ -66,6 +66,15 @@ def sync_data(fd: int) -> None:
     os.fsync(fd)
 
 
+def sync_path(path: str) -> None:
+    """sync_data for a file that is no longer open."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        sync_data(fd)
+    finally:
+        os.close(fd)
+
+
 def sync_folders(folders: Iterable[str]) -> None:
     """Make the names published in these folders durable (fsync of each directory). Where a
     directory cannot be opened or synced (Windows, some network file systems) the rename is

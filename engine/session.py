@@ -148,10 +148,11 @@ class BatchSession(BatchListener):
         if self._ended:
             return
         self._ended = True
-        journal = self._journal
-        if journal is not None and self.batch_id is not None:
+        if self.batch_id is not None:
             try:
-                journal.set_state(self.batch_id, state)
+                if self._journal is None:  # given up mid-batch: the end may still go in
+                    self._journal = Journal.open()
+                self._journal.set_state(self.batch_id, state)
             except JournalError as exc:
                 log.warning("%s", exc)
         self.close()

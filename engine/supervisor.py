@@ -311,7 +311,8 @@ class Watchdog:
                 continue
             for f in [f for f in chunk.files.values() if f.started is not None]:
                 self._sweep_later(pool, f)
-                self._crashed(f, pool.exitcode(f.pid))
+                culprit = flight.last_started.get(f.pid) == f.fid  # not one waiting to publish
+                self._crashed(f, pool.exitcode(f.pid), culprit)
             flight.unfinished(chunk)
         self._sweeps.run(procs)
         self._enforce_time_limit(pool)
@@ -346,9 +347,10 @@ class Watchdog:
         if f.pid is not None:
             self._sweeps.add(os.path.dirname(f.job.target), pool.tag, f.pid)
 
-    def _crashed(self, f: InFlight, exitcode: int | None) -> None:
-        """f's worker died while converting it: it is done if its output had landed, else it
-        goes back to the queue for another try, or fails."""
+    def _crashed(self, f: InFlight, exitcode: int | None, culprit: bool = True) -> None:
+        """f's worker died while converting it (culprit) or while f waited for its publish:
+        it is done if its output had landed, else it goes back to the queue for another try
+        (one that does not count unless it was the culprit), or fails."""
         flight = self._flight
         info, f.publishing = f.publishing, None
         landed = find_published(info) if info else None
@@ -358,8 +360,8 @@ class Watchdog:
             result = job_result(f.job, "ok", target=landed)
             result.update(bytes_out=info["bytes_out"], width=info["width"], height=info["height"])
             flight.settle(f.fid, result)
-        elif f.attempt < self._limits.crash_retries and not self._batch.cancelled:
-            flight.retry(f)
+        elif not self._batch.cancelled and (not culprit or f.attempt < self._limits.crash_retries):
+            flight.retry(f, counts=culprit)
         else:
             tries = f" on {f.attempt + 1} tries" if f.attempt else ""
             name = os.path.basename(f.job.source)

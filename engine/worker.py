@@ -8,6 +8,7 @@ convert.py and Pillow, never the runner, the pool or Qt.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -32,8 +33,8 @@ class _Worker:
         self.faults = Faults()
         self.hooks: Any = None
         self.start_error: str | None = None
-        self.current = 0  # the file id being converted, for the "publishing" message
-        self.current_source = ""
+        self.publisher: Any = None  # a ThreadPoolExecutor, made at the first publish
+        self.publish_slots = threading.BoundedSemaphore(_PUBLISH_AHEAD)
 
     def send(self, message: tuple[Any, ...]) -> bool:
         try:
@@ -42,16 +43,43 @@ class _Worker:
         except Exception:
             return False
 
-    def announce(self, info: dict[str, Any]) -> None:
-        """Tell the runner an output is about to be published (see the supervisor's crash
-        handling: an output that landed is not converted again)."""
-        self.send(("publishing", self.current, info))
+    def publish_later(self, fid: int, made: Any) -> None:
+        """Sync and name an encoded file on a publisher thread while this one converts the
+        next: waiting for the disk overlaps with work, and the syncs of several small files
+        overlap with each other (the file system commits them together). At most
+        _PUBLISH_AHEAD files wait; the "done" message goes out once the file has its name."""
+        if self.publisher is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-    def published(self, final: str | None) -> None:
-        self.faults.published(self.current_source)
+            self.publisher = ThreadPoolExecutor(_PUBLISH_THREADS, "pixmill-publish")
+        self.publish_slots.acquire()
+        self.publisher.submit(self._publish, fid, made)
+
+    def _publish(self, fid: int, made: Any) -> None:
+        from . import convert
+
+        try:
+            hooks = dataclasses.replace(
+                self.hooks,
+                announce=lambda info: self.send(("publishing", fid, info)),
+                published=(
+                    (lambda final: self.faults.published(made.job.source))
+                    if self.faults.after_publish
+                    else None
+                ),
+            )
+            result = convert.publish_one(made, hooks)
+            result["file"] = fid
+            if not self.send(("done", fid, result)):
+                sys.stderr.write(f"pixmill worker {os.getpid()}: a result was lost\n")
+        finally:
+            self.publish_slots.release()
 
 
 _WORKER: _Worker | None = None
+#: Threads that sync and name a worker's outputs, and files that may wait for them.
+_PUBLISH_THREADS = 4
+_PUBLISH_AHEAD = 16
 
 
 def init_worker(
@@ -92,8 +120,6 @@ def _start(worker: _Worker, cancel: Any, temp_tag: str, memory_limit: int | None
         # Temp names carry the pid, so the runner can sweep exactly what a dead worker left.
         temp_tag=f"{temp_tag}{os.getpid()}-",
         cancelled=cancel.is_set if cancel is not None else None,
-        announce=worker.announce,
-        published=worker.published if worker.faults.after_publish else None,
         stderr=capture.take if capture is not None else None,
     )
 
@@ -202,21 +228,24 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
     for n, (fid, job) in enumerate(items):
-        worker.current, worker.current_source = fid, job.source
         if worker.pause is not None and worker.pause.is_set():
             for rest, _ in items[n:]:
                 worker.send(("deferred", rest, None))
             break
         worker.send(("start", fid, pid))
-        result = _convert(worker, job)
-        result["file"] = fid
-        if not worker.send(("done", fid, result)):
-            undelivered.append(result)
+        made = _encode(worker, job)
+        if not isinstance(made, dict):
+            worker.publish_later(fid, made)  # its "done" follows from a publisher thread
+            continue
+        made["file"] = fid
+        if not worker.send(("done", fid, made)):
+            undelivered.append(made)
     return undelivered
 
 
-def _convert(worker: _Worker, job: Job) -> dict[str, Any]:
-    """One file's result; never raises."""
+def _encode(worker: _Worker, job: Job) -> Any:
+    """One file encoded into its temp file (convert.Encoded), or its final result; never
+    raises."""
     if worker.start_error is not None:
         why = f"the worker process could not start: {worker.start_error}"
         return job_result(job, "failed", why)
@@ -225,6 +254,6 @@ def _convert(worker: _Worker, job: Job) -> dict[str, Any]:
     try:
         if worker.faults:
             worker.faults.before_convert(job.source)
-        return convert.convert_one(job, worker.hooks)
+        return convert.encode_one(job, worker.hooks)
     except BaseException as exc:  # noqa: BLE001 - a worker must always answer
         return job_result(job, "failed", describe_error(exc, job), traceback=traceback.format_exc())

@@ -1,7 +1,11 @@
-"""BatchController: one batch's life for the window, from Start to the report.
+"""BatchController: one batch's life for the window, from Start (or resuming an interrupted
+batch) to the report.
 
 Start plans on a background thread (pixmill.engine.plan: scan with the recipe in force, then
-targets and collisions), then hands the jobs to the BatchRunner with the bridge's listener.
+targets and collisions) and records the batch in the journal (engine.session.start_batch:
+the output folder's lock, the "only new or changed files" skips); resuming reads the journal
+and the outputs on disk there too (engine.session.resume_batch). Either way the session's jobs
+then go to the BatchRunner with the bridge's listener and the session as its journal.
 Pause, Resume and Cancel go straight to the runner; stopping the pool (which can block)
 always runs off the GUI thread.
 """
@@ -9,15 +13,24 @@ always runs off the GUI thread.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from pixmill.engine.job import Plan
+from pixmill.engine.journal import BatchInfo
 from pixmill.engine.plan import plan
 from pixmill.engine.recipe import Recipe
 from pixmill.engine.report import Report
 from pixmill.engine.runner import BatchRunner
+from pixmill.engine.session import (
+    BatchError,
+    BatchSession,
+    discard_batch,
+    resume_batch,
+    start_batch,
+)
 
 from .bridge import BackgroundTask, BatchBridge
 
@@ -30,6 +43,9 @@ IDLE, PREPARING, RUNNING, PAUSED, CANCELLING = (
     "cancelling",
 )
 
+#: What the journal records as the face that ran a batch.
+ORIGIN = "window"
+
 
 def plan_batch(
     paths: Sequence[str], recipe: Recipe, output_dir: str | None, cancelled: Callable[[], bool]
@@ -41,6 +57,62 @@ def plan_batch(
     return p
 
 
+def sentence(text: str) -> str:
+    """An engine message ("cannot open ...") as a sentence for the message bar."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+class Preparation:
+    """What the background half of Start or Resume made. The background thread fills it in
+    as it goes, so a session that was opened is found (and closed) even when the task was
+    cancelled and its return value dropped.
+
+    Attributes:
+        plan: the planned jobs and the inputs that could not be used.
+        session: the journal session, None until start_batch or resume_batch returned (and
+            for a plan without jobs).
+        info: the journal's record of a batch being resumed (None for a new batch).
+    """
+
+    def __init__(self) -> None:
+        self.plan = Plan()
+        self.session: BatchSession | None = None
+        self.info: BatchInfo | None = None
+
+    def start(
+        self,
+        paths: Sequence[str],
+        recipe: Recipe,
+        output_dir: str | None,
+        update: bool,
+        cancelled: Callable[[], bool],
+    ) -> Preparation:
+        """Plan, then record the batch (background thread; raises BatchError)."""
+        created = time.time()  # before planning: a source changed meanwhile counts as new
+        self.plan = plan_batch(paths, recipe, output_dir, cancelled)
+        if self.plan.jobs and not cancelled():
+            self.session = start_batch(
+                self.plan, recipe, paths, output_dir, ORIGIN, update=update, created=created
+            )
+        return self
+
+    def resume(self, batch_id: int, cancelled: Callable[[], bool]) -> Preparation:
+        """Pick batch_id up from the journal (background thread; raises BatchError)."""
+        self.session, self.info = resume_batch(batch_id, ORIGIN)
+        self.plan = Plan(list(self.session.jobs))
+        return self
+
+    def close(self) -> None:
+        """Give up the session (the batch never got to the runner)."""
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
 class BatchController(QObject):
     """Drives a BatchRunner for the window.
 
@@ -48,42 +120,60 @@ class BatchController(QObject):
         runner: the BatchRunner (its pool stays warm between batches).
         bridge: the BatchBridge that turns runner callbacks into GUI-thread signals.
         state: one of IDLE, PREPARING, RUNNING, PAUSED, CANCELLING (this module's).
+        resuming: whether the batch being prepared or run is an interrupted one picked up.
         report: the last finished batch's Report, or None.
         output_dir: the last batch's output folder (None: next to each source).
+        session: the running batch's engine.session.BatchSession, or None.
 
     Signals:
         stateChanged(object): str, the new state.
-        planned(object): engine.job.Plan, just before its jobs go to the runner.
+        resumed(object): engine.journal.BatchInfo, a batch picked up again, just before
+            planned.
+        planned(object): engine.job.Plan, just before its jobs go to the runner (with the
+            files that are up to date already marked as skipped).
         progressChanged(object): engine.events.Progress (coalesced by the bridge).
         resultsReady(object): list[dict], new result dicts (coalesced by the bridge).
         currentFile(object): str, a file a worker just started.
         finished(object): engine.report.Report, after every result was delivered.
-        problem(object): str, why a Start did not lead to a batch.
+        problem(object): str, why a Start, a resume or a discard did not happen.
+        warning(object): str, a sentence about the batch itself (mostly: the journal cannot
+            be used, so the batch cannot be resumed); it still runs.
+        discarded(object): engine.journal.BatchInfo, an interrupted batch given up.
         shutDown(object): None, once shutdown_async() has stopped the pool.
     """
 
     stateChanged = Signal(object)
+    resumed = Signal(object)
     planned = Signal(object)
     progressChanged = Signal(object)
     resultsReady = Signal(object)
     currentFile = Signal(object)
     finished = Signal(object)
     problem = Signal(object)
+    warning = Signal(object)
+    discarded = Signal(object)
     shutDown = Signal(object)
+
+    # Emitted by the session from the runner's supervisor thread; delivered queued.
+    _warned = Signal(object)
 
     def __init__(self, runner: BatchRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
         self.bridge = BatchBridge(self)
         self.state = IDLE
+        self.resuming = False
         self.report: Report | None = None
         self.output_dir: str | None = None
+        self.session: BatchSession | None = None
         self._plan_task: BackgroundTask | None = None
+        self._preparation: Preparation | None = None
         self._helpers: set[BackgroundTask] = set()
         self.bridge.progressChanged.connect(self.progressChanged)
         self.bridge.resultsReady.connect(self.resultsReady)
         self.bridge.currentFile.connect(self.currentFile)
         self.bridge.batchFinished.connect(self._on_finished)
+        self._warned.connect(self._on_warned)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -95,61 +185,115 @@ class BatchController(QObject):
 
     # --- start -----------------------------------------------------------------------------
     def start(
-        self, paths: Sequence[str], recipe: Recipe, output_dir: str | None, workers: int
+        self,
+        paths: Sequence[str],
+        recipe: Recipe,
+        output_dir: str | None,
+        workers: int,
+        update: bool = False,
     ) -> bool:
-        """Plan in the background, then run. Returns False if a batch is already going."""
+        """Plan and record in the background, then run. update: only new or changed files
+        (the rest are skipped as up to date). Returns False if a batch is already going."""
         if self.busy:
             return False
+        paths = list(paths)
+        prep = Preparation()
+        return self._prepare(
+            lambda cancelled: prep.start(paths, recipe, output_dir, update, cancelled),
+            prep,
+            workers,
+            output_dir,
+            resuming=False,
+        )
+
+    def resume(self, batch_id: int, workers: int) -> bool:
+        """Pick an interrupted batch up again (its own files, recipe and output folder), then
+        run it like any other. Returns False if a batch is already going."""
+        if self.busy:
+            return False
+        prep = Preparation()
+        return self._prepare(
+            lambda cancelled: prep.resume(batch_id, cancelled), prep, workers, None, True
+        )
+
+    def _prepare(
+        self,
+        fn: Callable[[Callable[[], bool]], Preparation],
+        prep: Preparation,
+        workers: int,
+        output_dir: str | None,
+        resuming: bool,
+    ) -> bool:
         self.runner.workers = workers  # a new pool size takes effect with this batch
         self.output_dir = output_dir
+        self.resuming = resuming
         self.report = None
-        paths = list(paths)
-        task = BackgroundTask(
-            lambda cancelled: plan_batch(paths, recipe, output_dir, cancelled), "plan", self
-        )
-        task.finished.connect(self._on_planned)
-        task.failed.connect(self._on_plan_failed)
-        task.cancelled.connect(self._on_plan_cancelled)
-        self._plan_task = task
+        task = BackgroundTask(fn, "resume" if resuming else "plan", self)
+        task.finished.connect(self._on_prepared)
+        task.failed.connect(self._on_prepare_failed)
+        task.cancelled.connect(self._on_prepare_cancelled)
+        self._plan_task, self._preparation = task, prep
         self._set_state(PREPARING)
         task.start()
         return True
 
     @Slot(object)
-    def _on_planned(self, p: Plan) -> None:
+    def _on_prepared(self, prep: Preparation) -> None:
         self._forget_plan_task()
-        if self.state != PREPARING:
+        session = prep.session
+        if self.state != PREPARING or session is None:
+            prep.close()
+            if self.state == PREPARING:
+                self._set_state(IDLE)
+                self.problem.emit("No images found in the sources.")
             return
-        if not p.to_convert and not p.jobs:
-            self._set_state(IDLE)
-            self.problem.emit("No images found in the sources.")
-            return
-        self.planned.emit(p)
+        if prep.info is not None:
+            self.output_dir = prep.info.output
+            self.resumed.emit(prep.info)
+        self.planned.emit(Plan(session.jobs, prep.plan.problems))
+        if session.warnings:  # one message: the bar shows one at a time
+            self.warning.emit(" ".join(sentence(text) for text in session.warnings))
+        session.warn = self._warn_from_any_thread  # from here on: the supervisor's thread
         if self.runner.running:
             # The previous supervisor delivered its report and is just returning.
             self.runner.wait(5.0)
         try:
-            self.runner.start(p.jobs, self.bridge.listener())
+            self.runner.start(
+                session.jobs, self.bridge.listener(), done=session.done, journal=session
+            )
         except RuntimeError as exc:
+            prep.close()
             self._set_state(IDLE)
             self.problem.emit(f"Could not start: {exc}")
             return
+        self.session = session
         self._set_state(RUNNING)
 
     @Slot(object)
-    def _on_plan_failed(self, exc: BaseException) -> None:
+    def _on_prepare_failed(self, exc: BaseException) -> None:
+        self._close_preparation()
         self._forget_plan_task()
         self._set_state(IDLE)
+        if isinstance(exc, BatchError):
+            text = f"Could not resume: {exc}" if self.resuming else str(exc)
+            self.problem.emit(sentence(text))
+            return
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
         self.problem.emit(f"Could not prepare the batch: {detail}{where}")
 
     @Slot()
-    def _on_plan_cancelled(self) -> None:
+    def _on_prepare_cancelled(self) -> None:
+        self._close_preparation()
         self._forget_plan_task()
         self._set_state(IDLE)
 
+    def _close_preparation(self) -> None:
+        if self._preparation is not None:
+            self._preparation.close()
+
     def _forget_plan_task(self) -> None:
+        self._preparation = None
         if self._plan_task is not None:
             self._plan_task.deleteLater()
             self._plan_task = None
@@ -174,11 +318,36 @@ class BatchController(QObject):
             self.runner.cancel()
             self._set_state(CANCELLING)
 
+    def _warn_from_any_thread(self, text: str) -> None:
+        try:
+            self._warned.emit(text)
+        except RuntimeError:  # the window (and this controller) is already gone
+            pass
+
+    @Slot(object)
+    def _on_warned(self, text: str) -> None:
+        self.warning.emit(sentence(text))
+
     @Slot(object)
     def _on_finished(self, report: Report) -> None:
+        if self.session is not None:
+            self.session.close()  # the session ended itself with the batch; this is a no-op
+            self.session = None
         self.report = report
         self._set_state(IDLE)
         self.finished.emit(report)
+
+    # --- the journal -----------------------------------------------------------------------
+    def discard(self, batch_id: int) -> None:
+        """Give an interrupted batch up (in the background: its temp files are swept);
+        emits discarded, or problem."""
+        task = self._helper(lambda cancelled: discard_batch(batch_id), "discard")
+        task.finished.connect(self.discarded)
+        task.failed.connect(self._on_discard_failed)
+
+    @Slot(object)
+    def _on_discard_failed(self, exc: BaseException) -> None:
+        self.problem.emit(sentence(f"Could not discard the batch: {exc}"))
 
     # --- the pool --------------------------------------------------------------------------
     def warm_up_async(self, workers: int) -> None:

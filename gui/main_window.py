@@ -2,8 +2,8 @@
 and results below. Files and folders dropped anywhere on it are queued.
 
 Everything a user can do is also a method (add_paths, start, toggle_pause, cancel,
-set_preferences, and results.save_report), so tests and scripts drive the same code paths as
-clicks and drops.
+offer_resume, resume_batch, set_preferences, and results.save_report), so tests and scripts
+drive the same code paths as clicks and drops.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -33,14 +34,16 @@ from PySide6.QtWidgets import (
 from pixmill.engine.codecs import IMAGE_EXTENSIONS
 from pixmill.engine.events import Progress
 from pixmill.engine.job import Plan
+from pixmill.engine.journal import BatchInfo
 from pixmill.engine.plan import scan_options
 from pixmill.engine.presets import PresetStore
 from pixmill.engine.recipe import RecipeError
 from pixmill.engine.report import Report, summary_text
 from pixmill.engine.runner import BatchRunner
 from pixmill.engine.scan import ScanOptions
+from pixmill.engine.session import interrupted_batch
 
-from . import formatting
+from . import formatting, resume
 from .actions import build_actions, show_about
 from .batch import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING, BatchController
 from .drop import DropTarget
@@ -92,6 +95,7 @@ class MainWindow(QMainWindow):
         self._close_requested = False
         self._skip_confirm = False
         self._shut = False
+        self._offered = False
         self._last_progress: Progress | None = None
 
         self.sources = SourcesPanel()
@@ -190,6 +194,9 @@ class MainWindow(QMainWindow):
         b.currentFile.connect(self._show_current_file)
         b.finished.connect(self._finished)
         b.problem.connect(self._show_problem)
+        b.warning.connect(self._show_warning)
+        b.resumed.connect(self._load_batch)
+        b.discarded.connect(lambda info: self.show_notice(resume.discarded_text(info)))
         b.shutDown.connect(self._shut_down)
 
     def _scan_options(self) -> ScanOptions:
@@ -206,6 +213,7 @@ class MainWindow(QMainWindow):
             self.recipePanel.set_recipe(recipe)
         self.output.set_output(s.output_folder(), s.next_to_source())
         self.output.set_workers(s.workers(self.output.cpus))
+        self.output.set_update_only(s.update_only())
         self.output.set_start_dir(s.last_dir("sources") or str(Path.home()))
         self.results.report_dir = s.last_dir("reports")
         geometry = s.geometry()
@@ -227,6 +235,7 @@ class MainWindow(QMainWindow):
             pass  # keep the last usable recipe
         s.set_output(self.output.folder_text(), self.output.output_dir() is None)
         s.set_workers(self.output.workers())
+        s.set_update_only(self.output.update_only())
         s.set_last_dir("reports", self.results.report_dir)
         s.set_geometry(self.saveGeometry())
         s.set_splitter("setup", self.setupSplitter.saveState())
@@ -328,7 +337,10 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.results.clear()
         self._last_progress = None
-        return self.batch.start(paths, recipe, self.output.output_dir(), self.output.workers())
+        output = self.output
+        return self.batch.start(
+            paths, recipe, output.output_dir(), output.workers(), output.update_only()
+        )
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -360,10 +372,14 @@ class MainWindow(QMainWindow):
             CANCELLING: "Cancelling…",
             PAUSED: "Paused: files already started finish, no new file starts.",
         }
+        if state == PREPARING and self.batch.resuming:
+            messages[PREPARING] = resume.CHECKING
         if state in messages:
             self.statusBar().showMessage(messages[state])
         if state == PREPARING:
-            self.runBar.progressBar.setFormat("Looking for images…")
+            self.runBar.progressBar.setFormat(
+                "Checking…" if self.batch.resuming else "Looking for images…"
+            )
         self._update_title()
 
     @Slot(object)
@@ -415,10 +431,52 @@ class MainWindow(QMainWindow):
         else:
             self.setWindowTitle(APP_NAME)
 
+    # --- an interrupted batch --------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._offered:  # once the window is up: the journal's answer can wait
+            self._offered = True
+            QTimer.singleShot(0, self, self.offer_resume)
+
+    @Slot()
+    def offer_resume(self) -> BatchInfo | None:
+        """Offer the last interrupted batch (Resume or Discard) in the message bar, unless a
+        batch is running; returns the batch offered."""
+        info = None if self.batch.busy else interrupted_batch()
+        if info is not None:
+            actions = [
+                ("Resume", "resumeBatchButton", lambda: self.resume_batch(info)),
+                ("Discard", "discardBatchButton", lambda: self.batch.discard(info.id)),
+            ]
+            self.messageBar.show_message(resume.offer_text(info), WARNING, actions)
+        return info
+
+    def resume_batch(self, info: BatchInfo) -> bool:
+        """Continue an interrupted batch; its inputs, recipe and output folder fill the window
+        once the journal has been read (_load_batch). False if a batch is running."""
+        if self.batch.busy:
+            return False
+        self.messageBar.dismiss()
+        self.results.clear()
+        self._last_progress = None
+        return self.batch.resume(info.id, self.output.workers())
+
+    @Slot(object)
+    def _load_batch(self, info: BatchInfo) -> None:
+        self.recipePanel.set_recipe(info.recipe)
+        self.output.set_output(info.output or self.output.folder_text(), info.output is None)
+        self.sources.clear()
+        self.add_paths(p for p in info.inputs if os.path.exists(p))
+        self.save_state()
+
     # --- messages --------------------------------------------------------------------------
     @Slot(object)
     def show_notice(self, text: str) -> None:
         self.messageBar.show_message(text)
+
+    @Slot(object)
+    def _show_warning(self, text: str) -> None:
+        self.messageBar.show_message(text, WARNING)
 
     @Slot(object)
     def _show_problem(self, text: str) -> None:

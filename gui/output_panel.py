@@ -1,5 +1,5 @@
-"""Where outputs go (a chosen folder, or a subfolder next to each source) and how many worker
-processes convert in parallel."""
+"""Where outputs go (a chosen folder, or a subfolder next to each source), whether only new or
+changed sources are converted, and how many worker processes convert in parallel."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -25,7 +26,8 @@ from pixmill.engine.pool import default_workers
 
 
 class OutputPanel(QGroupBox):
-    """Output folder choice and the "Parallel workers" pool size (1 to 2 x CPU count).
+    """Output folder choice, "Only new or changed files" and the "Parallel workers" pool size
+    (1 to 2 x CPU count).
 
     Signals:
         changed(object): None; the destination changed (the pool size is read at Start).
@@ -58,6 +60,13 @@ class OutputPanel(QGroupBox):
         self.browseButton.setAccessibleName("Browse for the output folder")
         self.browseButton.clicked.connect(self.ask_folder)
 
+        self.updateCheck = QCheckBox("Only new or changed files", self)
+        self.updateCheck.setObjectName("updateCheck")
+        self.updateCheck.setToolTip(
+            "Convert only the sources that are new, or changed since this recipe last wrote "
+            "their output into this folder. The others are skipped as up to date."
+        )
+
         self.poolSizeSpin = QSpinBox(self)
         self.poolSizeSpin.setObjectName("poolSizeSpin")
         self.poolSizeSpin.setAccessibleName("Parallel workers")
@@ -82,7 +91,8 @@ class OutputPanel(QGroupBox):
         grid = QGridLayout(self)
         grid.addWidget(self.nextToSourceRadio, 0, 0)
         grid.addLayout(folder_row, 1, 0)
-        grid.addLayout(pool_row, 2, 0)
+        grid.addWidget(self.updateCheck, 2, 0)
+        grid.addLayout(pool_row, 3, 0)
 
         self.nextToSourceRadio.toggled.connect(self._mode_changed)
         self.outputDirEdit.textChanged.connect(self._emit)
@@ -114,6 +124,13 @@ class OutputPanel(QGroupBox):
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             return f"The output “{folder}” is a file, not a folder."
         return None
+
+    def update_only(self) -> bool:
+        """Whether up-to-date sources are skipped ("Only new or changed files")."""
+        return self.updateCheck.isChecked()
+
+    def set_update_only(self, on: bool) -> None:
+        self.updateCheck.setChecked(on)
 
     def workers(self) -> int:
         return self.poolSizeSpin.value()

@@ -1,9 +1,10 @@
 """What the window remembers between runs, stored with QSettings: typed values only.
 
-The recipe (as its JSON), the output choice, the pool size, the window geometry and splitter
-positions, the folders the file dialogs last showed, and the Preferences (settings of the
-application rather than of a recipe, edited in the Preferences dialog). The window decides
-what to store and puts it back itself (MainWindow.save_state / restore_state).
+The recipe (as its JSON), the output choice (and "only new or changed files"), the pool size,
+the window geometry and splitter positions, the folders the file dialogs last showed, and the
+Preferences (settings of the application rather than of a recipe, edited in the Preferences
+dialog). The window decides what to store and puts it back itself (MainWindow.save_state /
+restore_state).
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ class WindowSettings:
     def set_output(self, folder: str, next_to_source: bool) -> None:
         self.q.setValue("output/folder", folder)
         self.q.setValue("output/nextToSource", next_to_source)
+
+    def update_only(self) -> bool:
+        return self.q.value("output/updateOnly", False, type=bool)
+
+    def set_update_only(self, on: bool) -> None:
+        self.q.setValue("output/updateOnly", on)
 
     def workers(self, default: int) -> int:
         try:

@@ -266,3 +266,18 @@ def test_discard_sweeps_the_dead_batchs_temp_files_and_forgets_it(tmp_path):
     assert interrupted_batch() is None
     with pytest.raises(BatchError, match="discarded"):
         resume_batch(session.batch_id)
+
+
+def test_a_batch_whose_journal_gave_up_still_ends_finished_when_it_can(
+    tmp_path, runner, monkeypatch
+):
+    session = new_batch(sources(tmp_path / "in", 3), tmp_path / "out", warn=lambda text: None)
+
+    def full(*args, **kwargs):
+        raise JournalError("the batch journal cannot be written: database or disk is full")
+
+    monkeypatch.setattr(Journal, "record", full)
+    assert runner.run(session.jobs, journal=session).count("ok") == 3
+    with Journal.open() as journal:
+        assert journal.batch(session.batch_id).state == FINISHED  # never offered for resume
+    assert interrupted_batch() is None

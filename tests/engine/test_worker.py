@@ -49,11 +49,22 @@ class Worker:
         return pid, error
 
     def run(self, items: list[tuple[int, Job]]) -> tuple[list[dict], list[tuple]]:
-        """run_chunk(items) in the worker: what it returned, and the messages it sent."""
+        """run_chunk(items) in the worker: what it returned, and the messages it sent until
+        every file had its last word ("done" comes from a publisher thread, maybe after
+        run_chunk returned; "deferred" from run_chunk itself)."""
         undelivered = self.pool.apply(run_chunk, (items,))
+        waiting = {fid for fid, _ in items} - {r["file"] for r in undelivered}
         messages = []
-        while not self.messages.empty():  # sent synchronously: all in the pipe by now
-            messages.append(self.messages.get())
+        deadline = time.monotonic() + 30
+        while waiting and time.monotonic() < deadline:
+            if self.messages.empty():
+                time.sleep(0.01)
+                continue
+            message = self.messages.get()
+            messages.append(message)
+            if message[0] in ("done", "deferred"):
+                waiting.discard(message[1])
+        assert not waiting, f"no last word for files {waiting}: {messages}"
         return undelivered, messages
 
     def evaluate(self, expression: str) -> Any:
@@ -98,19 +109,13 @@ def test_run_chunk_converts_each_file_and_reports_start_publishing_and_done(tmp_
     assert fresh.start_error is None
     undelivered, messages = fresh.run(two_jobs(tmp_path))
     assert undelivered == []
-    assert [(kind, fid) for kind, fid, _ in messages] == [
-        ("start", 7),
-        ("publishing", 7),
-        ("done", 7),
-        ("start", 8),
-        ("publishing", 8),
-        ("done", 8),
-    ]
+    by_file = {fid: [m for m in messages if m[1] == fid] for fid in (7, 8)}
+    for fid, said in by_file.items():
+        assert [kind for kind, _, _ in said] == ["start", "publishing", "done"], fid
+    assert messages[0][:2] == ("start", 7)  # files start in chunk order
     out = tmp_path / "out"
-    for (_, fid, pid), (_, _, info), (_, _, result), name, size in zip(
-        messages[0::3],
-        messages[1::3],
-        messages[2::3],
+    for ((_, fid, pid), (_, _, info), (_, _, result)), name, size in zip(
+        by_file.values(),
         ("a.png", "b.png"),
         ((40, 30), (20, 10)),
         strict=True,

@@ -6,14 +6,18 @@ Not a test (pytest does not collect it). Run it on a real X server, e.g. Xvfb:
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python tests/gui/screenshots.py [OUTDIR]
 
 It writes idle.png, running.png and finished.png (1280x800) to OUTDIR (default
-docs/screenshots), plus minimum.png (the window at its minimum size) when --minimum is given.
-Everything else (images, settings, presets, outputs) lives in a temporary folder.
+docs/screenshots), plus minimum.png (the window at its minimum size) when --minimum is given
+and resume.png (a new window offering to resume a batch that was killed halfway) when --resume
+is given. Everything else (images, settings, presets, the batch journal, outputs) lives in a
+temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -103,10 +107,31 @@ def grab(window, path: Path) -> None:
     print(f"wrote {path} ({pixmap.width()}x{pixmap.height()})")
 
 
+def kill_mid_batch(sources: Path, output: Path, at_least: int = 12) -> None:
+    """`pixmill convert` killed (with its workers) once at_least outputs exist: the journal
+    then holds an interrupted batch for the next window to offer."""
+    cmd = [sys.executable, "-m", "pixmill", "convert", str(sources), "-o", str(output)]
+    proc = subprocess.Popen(
+        [*cmd, "--preset", "Web 2048 WebP", "--long-edge", "1280", "--quiet"],
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,  # the broken photos' "failed:" lines
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while not output.is_dir() or len(list(output.rglob("*.webp"))) < at_least:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("pixmill convert ended (or stalled) before it was killed")
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", nargs="?", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--minimum", action="store_true", help="also grab the minimum size")
+    parser.add_argument("--resume", action="store_true", help="also grab the resume offer")
     parser.add_argument("--dark", action="store_true", help="use a dark colour scheme")
     args = parser.parse_args()
     outdir = Path(args.outdir)
@@ -127,6 +152,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pixmill-shots-") as tmp:
         work = Path(tmp)
         os.environ["HOME"] = tmp  # paths show as ~/Pictures/..., as on a real desktop
+        os.environ["XDG_DATA_HOME"] = str(work / "data")  # a journal of its own
         photos = work / "Pictures" / "Holiday 2024"
         make_photos(photos)
         settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
@@ -164,6 +190,18 @@ def main() -> int:
 
         window.close()
         window.batch.runner.shutdown()
+
+        if args.resume:
+            kill_mid_batch(photos, work / "Pictures" / "Holiday 2024 (print)")
+            runner = BatchRunner(workers=2)
+            window = MainWindow(runner, settings=settings, presets_dir=work / "presets")
+            window.resize(*SIZE)
+            window.show()  # offers the batch by itself
+            wait_until(app, lambda: bool(window.messageBar.actionButtons))
+            settle(app, 0.5)
+            grab(window, outdir / "resume.png")
+            window.close()
+            runner.shutdown()
     return 0
 
 
