@@ -76,13 +76,23 @@ def sync_path(path: str) -> None:
 
 
 def sync_folders(folders: Iterable[str]) -> None:
-    """Make the names published in these folders durable (fsync of each directory). Where a
-    directory cannot be opened or synced (Windows, some network file systems) the rename is
-    as durable as that system makes it."""
-    if os.name == "nt":
+    """Make the names published in these folders durable (fsync of each directory), and the
+    folders themselves: every folder between them and their common root, and the root's
+    parent, since the batch may have made them. Where a directory cannot be opened or synced
+    (Windows, some network file systems) a name is as durable as that system makes it."""
+    folders = {os.path.abspath(f) for f in folders}
+    if os.name == "nt" or not folders:
         return
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    root = os.path.dirname(os.path.commonpath(list(folders)))
+    chain = set()
     for folder in folders:
+        while folder not in chain:
+            chain.add(folder)
+            if folder == root or os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    for folder in sorted(chain, key=len, reverse=True):  # the deepest first
         try:
             fd = os.open(folder, flags)
         except OSError:

@@ -6,6 +6,7 @@
 #   make bench BENCH_RUNS=5     more rounds per scenario (medians)
 #   make bench BENCH_SCENARIOS=A,E
 #   make bench BENCH_SCENARIOS=H,R,P   only HEIC and camera RAW input (data from the corpus)
+#   make bench BENCH_SCENARIOS=A,D,U   durable publish vs --no-sync, and --update (issue 13)
 #   make bench-data             install the tools and build the data set only
 
 BENCH_DIR          := tests/benchmarks
@@ -13,7 +14,7 @@ BENCH_APT_PACKAGES := libvips-tools imagemagick mate-backgrounds plasma-workspac
 	libraw-bin darktable
 BENCH_RUNS         ?=
 BENCH_QUICK        ?=
-BENCH_SCENARIOS    ?= A,B,C,D,E,F,H,R,P
+BENCH_SCENARIOS    ?= A,B,C,D,E,F,H,R,P,U
 
 .PHONY: bench bench-data bench-deps
 

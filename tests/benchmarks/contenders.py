@@ -52,6 +52,9 @@ class Job:
     use_dir: bool = True  # pass the folder (scanning included) rather than the file list
     report: str | None = None  # where Pixmill's CLI writes its JSON report
     gui_json: str | None = None  # where the GUI driver writes its measurements
+    #: XDG_DATA_HOME for Pixmill (its batch journal goes to DATA_HOME/Pixmill): a folder in
+    #: the benchmark's work folder, never the user's ~/.local/share. None: the caller's.
+    data_home: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,14 @@ def _chunk(job: Job, per_worker: int = 4, cap: int = 1000) -> int:
     return max(1, min(cap, math.ceil(len(job.files) / (job.workers * per_worker))))
 
 
+def _pixmill_env(job: Job) -> dict[str, str]:
+    """Where Pixmill keeps its journal: job.data_home, when the runner gave one."""
+    return {"XDG_DATA_HOME": job.data_home} if job.data_home else {}
+
+
 def pixmill_cli(job: Job) -> Command:
+    """`pixmill convert` with its defaults: durable publish (each output's data fsync'ed
+    before its name appears, the output folder fsync'ed at the batch's end) and the journal."""
     argv = [PIXMILL, "convert", *_inputs(job), "-o", job.out_dir, "--format", job.fmt]
     argv += ["--quality", str(job.quality), "--workers", str(job.workers)]
     if job.fit:
@@ -98,7 +108,18 @@ def pixmill_cli(job: Job) -> Command:
     argv += ["--on-conflict", "overwrite", "--quiet"]
     if job.report:
         argv += ["--report", job.report]
-    return Command(argv)
+    return Command(argv, env=_pixmill_env(job))
+
+
+def pixmill_no_sync(job: Job) -> Command:
+    """The same run with --no-sync: no fsync at all, so the pair measures durable publish."""
+    cmd = pixmill_cli(job)
+    return Command([*cmd.argv, "--no-sync"], env=cmd.env)
+
+
+def with_update(cmd: Command) -> Command:
+    """A Pixmill command (CLI or experiment) as an incremental run (scenario U)."""
+    return Command([*cmd.argv, "--update"], cmd.stdin, cmd.env)
 
 
 #: A private copy of the engine (a folder holding engine/) to measure a proposed change side by
@@ -113,8 +134,8 @@ def pixmill_experiment(job: Job) -> Command:
         "import sys; sys.path.insert(0, sys.argv.pop(1)); "
         "from pixmill.engine.cli import main; sys.exit(main(sys.argv[1:]))"
     )
-    argv = pixmill_cli(job).argv
-    return Command([PYTHON, "-c", boot, EXPERIMENT, *argv[1:]])
+    cmd = pixmill_cli(job)
+    return Command([PYTHON, "-c", boot, EXPERIMENT, *cmd.argv[1:]], env=cmd.env)
 
 
 def pixmill_gui(job: Job) -> Command:
@@ -125,7 +146,7 @@ def pixmill_gui(job: Job) -> Command:
     if job.gui_json:
         argv += ["--json", job.gui_json]
     env = {"QT_QPA_PLATFORM": os.environ.get("BENCH_QT_PLATFORM", "offscreen")}
-    return Command(argv, env=env)
+    return Command(argv, env={**env, **_pixmill_env(job)})
 
 
 def _pillow_script(script: str, extra: Sequence[str] = (), env: dict[str, str] | None = None):
@@ -143,8 +164,8 @@ def _pillow_script(script: str, extra: Sequence[str] = (), env: dict[str, str] |
 def pixmill_raw_preview(job: Job) -> Command:
     """Pixmill with the camera's embedded JPEG preview instead of a demosaic, when the file
     has one."""
-    argv = pixmill_cli(job).argv
-    return Command([*argv, "--raw-preview"])
+    cmd = pixmill_cli(job)
+    return Command([*cmd.argv, "--raw-preview"], env=cmd.env)
 
 
 def vips(job: Job) -> Command:
@@ -218,7 +239,13 @@ def darktable(job: Job) -> Command:
 CONTENDERS = {
     c.key: c
     for c in (
-        Contender("pixmill", "Pixmill CLI", pixmill_cli),
+        Contender("pixmill", "Pixmill CLI", pixmill_cli, "durable publish (the default)"),
+        Contender(
+            "pixmill_nosync",
+            "Pixmill CLI --no-sync",
+            pixmill_no_sync,
+            "no fsync: against the default row it gives the cost of durable publish",
+        ),
         Contender("experiment", "Pixmill (experiment)", pixmill_experiment, EXPERIMENT),
         Contender("gui", "Pixmill GUI", pixmill_gui, "offscreen Qt, driven through MainWindow"),
         Contender("naive", "naive Pool.map", _pillow_script("naive_pool.py")),

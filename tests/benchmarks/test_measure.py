@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import measure
 import pytest
@@ -42,3 +43,48 @@ def test_peak_rss_of_main_process_and_of_a_grandchild(monkeypatch, direct):
     assert res.main_rss_mb is not None and res.main_rss_mb < 60
     assert res.worker_rss_mb is not None and res.worker_rss_mb > 140
     assert res.seconds >= 0.6 and res.cpu_seconds > 0
+
+
+# --- scenario U's helpers (update_runs.py) ----------------------------------------------------
+def _report(ok: list[str], up_to_date: list[str], other: tuple[str, str] | None = None) -> dict:
+    files = [{"source": p, "status": "ok", "error": None} for p in ok]
+    files += [{"source": p, "status": "skipped", "error": "up to date"} for p in up_to_date]
+    if other:
+        files.append({"source": other[0], "status": other[1], "error": "target exists"})
+    return {"summary": {}, "files": files}
+
+
+def test_touch_sources_edits_the_image_and_its_stat(tmp_path):
+    from PIL import Image
+    from update_runs import pick, touch_sources
+
+    paths = []
+    for i, mode in enumerate(("RGB", "L", "RGBA")):
+        p = tmp_path / f"s{i}.png"
+        Image.new(mode, (4, 4), 40).save(p)
+        paths.append(str(p))
+    before = {p: (Path(p).stat().st_mtime_ns, Image.open(p).getpixel((0, 0))) for p in paths}
+    touch_sources(paths)
+    for p in paths:
+        with Image.open(p) as im:
+            assert im.format == "PNG" and im.getpixel((0, 0)) != before[p][1]
+            assert im.getpixel((1, 1)) == Image.new(im.mode, (1, 1), 40).getpixel((0, 0))
+        assert Path(p).stat().st_mtime_ns != before[p][0]
+    assert pick(paths, 2, seed=7) == pick(paths, 2, seed=7)
+    assert len(pick(paths, 2, seed=7)) == 2 and pick(paths, 9, seed=1) == paths
+
+
+def test_check_report_wants_exactly_the_changed_files_converted():
+    from update_runs import check_report
+
+    a, b, c = "/in/a.png", "/in/b.png", "/in/c.png"
+    assert check_report(_report([], [a, b, c]), 3, []) is None
+    assert check_report(_report([b], [a, c]), 3, [b]) is None
+    assert "expected 0 converted / 3 skipped up to date, got 1 converted" in check_report(
+        _report([a], [b, c]), 3, []
+    )
+    wrong = check_report(_report([a], [b, c]), 3, [b])
+    assert "differs on 2" in wrong
+    other = check_report(_report([], [a, b], (c, "skipped")), 3, [])
+    assert "1 other (skipped (target exists) 1)" in other
+    assert "(2 files in the report)" in check_report(_report([], [a, b]), 3, [])

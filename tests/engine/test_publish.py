@@ -366,5 +366,20 @@ def test_a_batch_syncs_each_output_folder_once_at_its_end(tmp_path, monkeypatch)
     finally:
         runner.shutdown()
     assert report.count("ok") == 4
-    synced = sorted(path for kind, path in calls if kind == "fsync")
-    assert synced == [str(tmp_path / "out"), str(tmp_path / "out" / "sub")]
+    synced = [path for kind, path in calls if kind == "fsync"]
+    # Each output folder, and the folders the batch made, up to the output folder's parent.
+    assert synced == [str(tmp_path / "out" / "sub"), str(tmp_path / "out"), str(tmp_path)]
+
+
+def test_folders_made_for_outputs_are_synced_up_to_their_common_roots_parent(
+    tmp_path, monkeypatch
+):
+    calls = _record_syncs(monkeypatch)
+    deep = [tmp_path / "o" / "a" / "b", tmp_path / "o" / "c"]
+    for d in deep:
+        d.mkdir(parents=True)
+    publish_module.sync_folders([str(d) for d in deep] * 2)
+    synced = [path for kind, path in calls if kind == "fsync"]
+    want = [tmp_path / "o" / "a" / "b", tmp_path / "o" / "a", tmp_path / "o" / "c"]
+    assert sorted(synced[:3]) == sorted(map(str, want))
+    assert synced[3:] == [str(tmp_path / "o"), str(tmp_path)]

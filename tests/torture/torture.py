@@ -3,16 +3,20 @@ a table at the end (trials per fault, invariant violations, slowest recovery).
 
     .venv/bin/python tests/torture/torture.py                  # `make torture`
     .venv/bin/python tests/torture/torture.py --faults kill,cancel --trials 10
+    .venv/bin/python tests/torture/torture.py --faults crash-resume --resume-trials 30
     .venv/bin/python tests/torture/torture.py --list
 
 Exit status 0 when every invariant held in every trial, 1 otherwise. A trial that broke an
 invariant keeps its folder (inputs, outputs, report) under --work for a post-mortem, and
-its seed, so `--faults F --only-trial N --seed S` replays it.
+its seed, so `--faults F --only-trial N --seed S` replays it. Every trial gets a Pixmill data
+folder (batch journal, locks) of its own inside its folder: XDG_DATA_HOME for the CLIs it
+starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -20,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -28,13 +33,16 @@ from faultkit import procs  # noqa: E402
 from faultkit.invariants import KNOWN_ENGINE_BUGS, split_known  # noqa: E402
 from faultkit.trials import CATALOGUE, Outcome, run_guarded  # noqa: E402
 
-#: Faults the issue asks 50 trials of; the rest get --other-trials.
+#: Faults the issue asks 50 trials of; crash-resume gets --resume-trials (30), the rest
+#: --other-trials.
 MAIN_FAULTS = ("kill", "cancel")
+RESUME_FAULTS = ("crash-resume",)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--trials", type=int, default=50, help="trials of kill and cancel (50)")
+    p.add_argument("--resume-trials", type=int, default=30, help="trials of crash-resume (30)")
     p.add_argument("--other-trials", type=int, default=10, help="trials of every other fault")
     p.add_argument("--faults", default="", help="comma-separated subset (see --list)")
     p.add_argument("--seed", type=int, default=None, help="base seed (default: time)")
@@ -73,6 +81,41 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def moments_text(row: dict[str, Any]) -> str:
+    """The kill moments of a fault's trials (those killing at chosen moments), one line per
+    trial: when after its run started each kill came and how many outputs existed then."""
+    lines = [f"kill moments ({row['key']}): seconds after the run started / outputs then"]
+    ats = []
+    for i, moments in row["moments"]:
+        parts = []
+        for m in moments:
+            what = f"{m['at']:5.2f} s / {m['outputs']:3d}"
+            parts.append(f"{m['run']} {what}" + ("" if m["delivered"] else " (had exited)"))
+            ats.append((m["at"], m["outputs"]))
+        lines.append(f"  #{i:<3} " + "; ".join(parts))
+    if ats:
+        lines.append(
+            f"  range: {min(a for a, _ in ats):.2f}-{max(a for a, _ in ats):.2f} s, "
+            f"{min(n for _, n in ats)}-{max(n for _, n in ats)} outputs"
+        )
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def own_data_folder(path: str) -> Iterator[None]:
+    """XDG_DATA_HOME=path inside the block: the batch journal and locks of every CLI a trial
+    starts stay in the trial's folder, never the user's."""
+    old = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = path
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = old
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
@@ -94,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[dict[str, Any]] = []
     t_start = time.monotonic()
     for name in names:
-        n = args.trials if name in MAIN_FAULTS else args.other_trials
+        if name in MAIN_FAULTS:
+            n = args.trials
+        elif name in RESUME_FAULTS:
+            n = args.resume_trials
+        else:
+            n = args.other_trials
         indices = [args.only_trial] if args.only_trial is not None else list(range(n))
         outcomes: list[Outcome] = []
         notes: dict[str, int] = {}
@@ -105,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             if os.path.lexists(tdir):
                 shutil.rmtree(tdir, ignore_errors=True)
             os.makedirs(tdir)
-            o = run_guarded(CATALOGUE[name], rng, tdir)
+            with own_data_folder(os.path.join(tdir, "xdg")):
+                o = run_guarded(CATALOGUE[name], rng, tdir)
             outcomes.append(o)
             kind = o.note.split(",")[0] if o.note else ""
             notes[kind] = notes.get(kind, 0) + 1
@@ -143,13 +192,19 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "slowest_recovery": max(recs) if recs else None,
                 "seconds": round(time.monotonic() - t_fault, 1),
-                "notes": note if len(note) < 60 else note[:57] + "...",
+                "notes": note if len(note) < 90 else note[:87] + "...",
+                "moments": [
+                    [i, o.moments] for i, o in zip(indices, outcomes, strict=True) if o.moments
+                ],
             }
         )
     elapsed = time.monotonic() - t_start
     print()
     print(table(rows))
     print(f"\n{sum(r['trials'] for r in rows)} trials in {elapsed:.0f} s, seed {seed}")
+    for r in rows:
+        if r["moments"]:
+            print(f"\n{moments_text(r)}")
     if failures:
         print(f"\n{len(failures)} trial(s) broke an invariant; folders kept under {work}:")
         for f in failures:

@@ -14,13 +14,14 @@ import json
 import multiprocessing.resource_tracker as mp_rt
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +130,42 @@ def make_batch(
     return paths
 
 
+#: Shapes (width : height) of make_numbered's images.
+_SHAPES = ((4, 3), (3, 4), (1, 1), (16, 9), (3, 2))
+
+
+def make_numbered(
+    folder: str, rng: random.Random, n: int, edge: int, sub_every: int = 6
+) -> list[str]:
+    """Write n photo-like images with unique names (p000.jpg, p001.png, ...; every
+    sub_every-th one in a subfolder "sub"): JPEG and PNG, longest side about edge pixels.
+    Ten distinct images are cycled (rotated by rng), so a batch costs little to make once
+    image_bytes has cached them; no name ends in '-<digits>', so a renamed output stands out."""
+    offset = rng.randrange(10)
+    paths = []
+    for i in range(n):
+        k = (i + offset) % 10
+        a, b = _SHAPES[k % len(_SHAPES)]
+        scale = (edge - 7 * k) / max(a, b)
+        fmt = "PNG" if k in (2, 5, 8) else "JPEG"
+        sub = "sub" if i % sub_every == sub_every - 1 else ""
+        path = os.path.join(folder, sub, f"p{i:03d}{_EXT[fmt]}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(image_bytes(fmt, int(a * scale), int(b * scale), seed=k))
+        paths.append(path)
+    return paths
+
+
+def count_outputs(root: str) -> int:
+    """Files under final names below root (hidden ones, temp files included, not counted)."""
+    n = 0
+    for _dirpath, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        n += sum(1 for name in files if not name.startswith("."))
+    return n
+
+
 FORMATS = ["webp", "png", "jpeg", "same", "gif", "tiff", "bmp"]
 
 
@@ -203,6 +240,8 @@ class Outcome:
     files: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int | None = None
     kills: int = 0  # workers the trial actually killed (a SIGKILL that reached one)
+    # Kills at chosen moments: {"run", "at" (s after that run started), "outputs", ...}.
+    moments: list[dict[str, Any]] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -375,8 +414,12 @@ class CliRun:
         deadline: float = 120.0,
         workers: int = 2,
         argv: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        snapshot: bool = True,
     ) -> None:
-        """argv: run exactly this command line instead (planning still uses inputs/args)."""
+        """argv: run exactly this command line instead (planning still uses inputs/args).
+        env: variables to set for the CLI (e.g. its own XDG_DATA_HOME). snapshot: hash the
+        inputs and outputs before the run (for check(); off for runs checked otherwise)."""
         from pixmill.engine.cli import build_parser, recipe_from_args
 
         self.inputs = list(inputs)
@@ -401,9 +444,10 @@ class CliRun:
             self.argv = list(argv)
         self.plan = plan(self.inputs, self.recipe, os.path.abspath(out))
         roots = [p for p in {*self.inputs, out} if os.path.exists(p)]
-        self.before = invariants.snapshot(roots)
+        self.before = invariants.snapshot(roots) if snapshot else {}
         self.env = dict(os.environ)
         self.env.pop("PIXMILL_FAULTS", None)
+        self.env.update(env or {})
         if faults:
             self.env["PIXMILL_FAULTS"] = faults
         self.preexec = preexec
@@ -522,6 +566,50 @@ class CliRun:
         if "Traceback" in self.stderr:
             v.append(f"[1] traceback on stderr: {self.stderr[-400:]!r}")
         return v
+
+
+# --- the batch journal, as `pixmill batches` shows it ---------------------------------------
+@dataclass(frozen=True)
+class BatchRow:
+    """One line of `pixmill batches`."""
+
+    id: int
+    state: str
+    done: int
+    total: int
+
+
+_BATCH_LINE = re.compile(r"^\s*(\d+)\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+(\w+)\s+([\d,]+)/([\d,]+)\s")
+
+
+def pixmill_batches(env: Mapping[str, str] | None = None) -> tuple[list[BatchRow], str]:
+    """The batches `pixmill batches` lists (newest first) with env's variables set (its
+    XDG_DATA_HOME picks the journal), and a problem: "" when the command worked and every
+    line was understood."""
+    full = dict(os.environ)
+    full.update(env or {})
+    r = subprocess.run(
+        [PIXMILL, "batches", "--limit", "100"],
+        env=full,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if r.returncode != 0:
+        return [], f"`pixmill batches` exited {r.returncode}: {r.stderr.strip()[-300:]}"
+    rows = []
+    lines = [line for line in r.stdout.splitlines() if line.strip()]
+    if lines == ["no batches yet"]:
+        return [], ""
+    for line in lines[1:]:
+        m = _BATCH_LINE.match(line)
+        if m:
+            done, total = (int(g.replace(",", "")) for g in m.group(3, 4))
+            rows.append(BatchRow(int(m.group(1)), m.group(2), done, total))
+        elif not line.startswith("continue an interrupted batch"):
+            return rows, f"`pixmill batches` printed a line not understood: {line!r}"
+    return rows, ""
 
 
 # --- small helpers ---------------------------------------------------------------------------

@@ -135,14 +135,64 @@ def blocked_on(pid: int) -> str | None:
     return wchan if wchan not in ("", "0") else None
 
 
+def thread_waits(pid: int) -> list[str | None]:
+    """What each thread of the process sleeps in (as blocked_on says for the main thread),
+    None for a thread that runs or is in a disk wait."""
+    out = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+            with open(f"/proc/{pid}/task/{tid}/wchan") as f:
+                wchan = f.read().strip()
+        except OSError:
+            continue
+        out.append(wchan if state == b"S" and wchan not in ("", "0") else None)
+    return out
+
+
 def parked(pid: int, looks: int = 5) -> bool:
-    """Whether the process sleeps on a lock (a futex), several looks in a row: a worker held
-    at its next message to the runner (BatchRunner.workers_held)."""
+    """Whether the worker is held at its next message to the runner
+    (BatchRunner.workers_held), several looks in a row: every thread asleep (none converting,
+    none waiting for the disk) and one of them on a lock (a futex). The message may come from
+    the main thread or from the thread that publishes a finished file."""
     for _ in range(looks):
-        if "futex" not in (blocked_on(pid) or ""):
+        waits = thread_waits(pid)
+        if not waits or None in waits or not any("futex" in w for w in waits if w):
             return False
         time.sleep(0.02)
     return True
+
+
+def group(pgid: int) -> set[int]:
+    """Live (non-zombie) processes in process group pgid, wherever they were re-parented."""
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                out.add(int(entry))
+    return out
+
+
+def wait_group_gone(pgid: int, timeout: float = 5.0) -> list[Ident]:
+    """Wait until no live process is left in process group pgid (reaping the orphans that
+    re-parented to us); return those still running at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [w for w in map(ident, group(pgid)) if w]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)
 
 
 def describe(who: Ident) -> str:

@@ -12,30 +12,37 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import resource
 import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from . import corpus, procs
+from . import corpus, invariants, procs
 from .batch import (
+    PIXMILL,
     SIGKILL,
     ApiRun,
+    BatchRow,
     CliRun,
     Outcome,
+    count_outputs,
     faults,
     fresh_dir,
     is_marked,
     make_batch,
+    make_numbered,
     mark,
+    pixmill_batches,
     random_recipe,
     recipe_cli_args,
     running_jobs,
     wait_for,
 )
-from .invariants import key
+from .invariants import Expect, key
 
 SLOW = faults("slow")
 
@@ -627,6 +634,322 @@ def trial_corrupt(rng: random.Random, work: str, small: bool = False) -> Outcome
     return Outcome("corrupt inputs", v, None, 0.0, f"{mode}, {len(entries)} files, {recipe.format}")
 
 
+# --- SIGKILL the whole process group, then --resume ------------------------------------------
+#: Files in a crash-resume batch.
+RESUME_FILES = 300
+#: Longest side of its sources per output format: a batch takes about 3-4 s with 2 workers on
+#: 2 cores (JPEG encodes fastest, so it gets the largest images).
+RESUME_EDGE = {"jpeg": 1000, "webp": 360, "png": 320}
+#: A renamed sibling (photo-1.jpg): never the name of a crash-resume output.
+_RENAMED = re.compile(r"-\d+\.[^.]*$")
+
+
+@dataclass
+class GroupKill:
+    """One SIGKILL to a CLI's whole process group (the CLI, its workers, their helpers):
+    at: seconds after the CLI started; outputs: files under final names once the group was
+    gone; delivered: False when the CLI had already exited by itself; violations: processes
+    that outlived the kill."""
+
+    run: str
+    at: float
+    outputs: int
+    delivered: bool
+    violations: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.delivered:
+            return f"{self.run} exited by itself after {self.at:.2f} s"
+        return f"{self.run} killed at {self.at:.2f} s with {self.outputs} outputs"
+
+
+def kill_group_when(
+    run: CliRun, out: str, moment: tuple[str, float], label: str, patience: float = 60.0
+) -> GroupKill:
+    """SIGKILL run's whole process group at moment: ("time", s) after the CLI started, or
+    ("outputs", n) once n outputs are under final names in out (polled every 4 ms); then
+    wait for every process of the group to be gone. A moment that has not come after
+    patience seconds is a violation (the group is killed then)."""
+    kind, when = moment
+    late = False
+    while run.proc.poll() is None:
+        elapsed = time.monotonic() - run.t0
+        if (kind == "time" and elapsed >= when) or (
+            kind == "outputs" and count_outputs(out) >= when
+        ):
+            break
+        if elapsed > patience:
+            late = True
+            break
+        time.sleep(0.004)
+    at = time.monotonic() - run.t0
+    delivered = run.signal(SIGKILL, group=True)
+    run.wait()
+    left = procs.wait_group_gone(run.proc.pid, 5.0)
+    v = [f"[4] {label}: alive after SIGKILL to its group: {procs.describe(w)}" for w in left]
+    seen = [w for w in run.tracker.seen if w[0] != run.proc.pid]
+    v += [f"{label}: {x}" for x in invariants.check_processes(seen)]
+    if late:
+        v.append(f"[!] {label}: {kind} {when:g} not reached within {patience:g} s")
+    return GroupKill(label, at, count_outputs(out), delivered, v)
+
+
+def random_moment(rng: random.Random, done: int = 0) -> tuple[str, float]:
+    """A kill moment for a run that starts with `done` of the batch's outputs in place: in
+    a quarter of the cases a time in its first 0.7 s (imports, the journal, the workers'
+    start: possibly before the batch is recorded at all), else a number of outputs from one
+    more than `done` to 15 short of the end."""
+    if rng.random() < 0.25:
+        return ("time", rng.uniform(0.0, 0.7))
+    return ("outputs", rng.randint(done + 1, max(done + 1, RESUME_FILES - 15)))
+
+
+class CrashResume:
+    """A RESUME_FILES-file `pixmill convert` batch with a journal of its own (XDG_DATA_HOME
+    inside work, so batches of other trials or tests never mix in), to kill and resume.
+    fmt and long_edge default to a choice of rng (jpeg/webp/png; a long edge of 256 or 512
+    in 30% of the cases); long_edge=0: no resize."""
+
+    def __init__(
+        self,
+        work: str,
+        rng: random.Random,
+        fmt: str | None = None,
+        long_edge: int | None = None,
+    ) -> None:
+        self.work = work
+        self.fmt = fmt or rng.choice(("jpeg", "webp", "png"))
+        if long_edge is None and rng.random() < 0.3:
+            long_edge = rng.choice((256, 512))
+        self.long_edge = long_edge
+        self.args = ["--format", self.fmt]
+        if long_edge:
+            self.args += ["--long-edge", str(long_edge)]
+        self.inp = fresh_dir(os.path.join(work, "in"))
+        self.sources = make_numbered(self.inp, rng, RESUME_FILES, RESUME_EDGE[self.fmt])
+        self.out = os.path.join(work, "out")
+        self.env = {"XDG_DATA_HOME": os.path.join(work, "xdg")}
+        self.before = invariants.snapshot([self.inp])
+
+    def describe(self) -> str:
+        return self.fmt + (f" long edge {self.long_edge}" if self.long_edge else "")
+
+    def _cli(self, report: str, argv: list[str] | None = None) -> CliRun:
+        return CliRun(
+            [self.inp],
+            self.out,
+            self.args,
+            os.path.join(self.work, report),
+            argv=argv,
+            env=self.env,
+            snapshot=False,
+        )
+
+    def convert(self, report: str) -> CliRun:
+        """Start the batch's command: `pixmill convert IN -o OUT --format F ... --report`."""
+        return self._cli(report).start()
+
+    def resume(self, report: str) -> CliRun:
+        """Start `pixmill convert --resume --report ...`."""
+        path = os.path.join(self.work, report)
+        argv = [PIXMILL, "convert", "--resume", "--workers", "2", "--report", path, "--quiet"]
+        return self._cli(report, argv).start()
+
+    def batches(self) -> tuple[list[BatchRow], str]:
+        return pixmill_batches(self.env)
+
+    def nothing_to_resume(self) -> list[str]:
+        """`--resume` when the journal holds no interrupted batch: it says so, exits 2, writes
+        nothing and leaves no process behind."""
+        probe = self.resume("report-nothing.json")
+        probe.wait()
+        v = []
+        if probe.exit_code != 2 or "no interrupted batch" not in probe.stderr:
+            v.append(
+                f"[5] --resume with nothing to resume: exit {probe.exit_code}, "
+                f"{probe.stderr.strip()[-300:]!r}"
+            )
+        if os.path.exists(probe.report_path):
+            v.append("[1] --resume with nothing to resume wrote a report")
+        return v + _gone(probe, "--resume with nothing to resume")
+
+    def check(
+        self, final: CliRun | None, batch_id: int | None, killed_at_end: bool = False
+    ) -> list[str]:
+        """The batch is complete: the final run (None: the batch ended just before its kill,
+        which came before its report was written) exited 0 (killed_at_end: it was killed
+        after it had recorded the batch's end, so its exit status is the kill's) and
+        reported every source once as ok; every source has exactly one output, under its
+        planned name, that decodes fully; no temp file anywhere under the output folder;
+        the sources are untouched; `pixmill batches` shows batch_id (None: the only batch)
+        finished."""
+        ex = Expect(
+            sources=[key(s) for s in self.sources],
+            out_dirs=[self.out],
+            before=self.before,
+            statuses={key(s): {"ok"} for s in self.sources},
+        )
+        v = []
+        if final is not None:
+            v += _gone(final, "the final run")
+            if final.exit_code != 0 and not killed_at_end:
+                v.append(f"[5] final run exit {final.exit_code}: {final.stderr.strip()[-300:]!r}")
+            if "Traceback" in final.stderr:
+                v.append(f"[1] traceback on stderr: {final.stderr[-400:]!r}")
+            data = final.load_report()
+            if data is None:
+                v.append("[1] the final run wrote no report")
+            else:
+                files = data.get("files", [])
+                if len(files) != RESUME_FILES:
+                    v.append(f"[1] the report lists {len(files)} files, not {RESUME_FILES}")
+                v += invariants.check_report(files, ex)
+                code = None if killed_at_end else final.exit_code
+                v += invariants.check_summary(data.get("summary", {}), files, code)
+                # Also: every file under the output folder is an ok result's output and
+                # decodes fully (every frame), sizes match, no temp file is left.
+                v += invariants.check_outputs(files, ex)
+        v += invariants.check_sources(ex)
+        v += self.check_outputs_by_source(decode=final is None)
+        rows, problem = self.batches()
+        if problem:
+            v.append(f"[!] {problem}")
+        if batch_id is None and len(rows) != 1:
+            v.append(f"[1] {len(rows)} batches in the journal, expected one: {rows}")
+        row = next((r for r in rows if batch_id in (None, r.id)), None)
+        if row is None:
+            v.append(f"[1] batch {batch_id} is not in `pixmill batches`")
+        elif (row.state, row.done, row.total) != ("finished", RESUME_FILES, RESUME_FILES):
+            shown = f"{row.state} {row.done}/{row.total}"
+            v.append(f"[1] `pixmill batches` shows batch {row.id} {shown}, not finished")
+        return v
+
+    def check_outputs_by_source(self, decode: bool = False) -> list[str]:
+        """Exactly one output per source (matched by folder and stem), none under a renamed
+        name, nothing else, no temp file; decode: also load each output fully."""
+        want = {os.path.splitext(os.path.relpath(s, self.inp))[0] for s in self.sources}
+        found: dict[str, list[str]] = {}
+        v = []
+        for path in invariants.walk_files(self.out):
+            rel = os.path.relpath(os.fsdecode(path), self.out)
+            name = os.path.basename(rel)
+            if name.startswith("."):
+                v.append(f"[3] temp or hidden file left in the output folder: {rel}")
+                continue
+            if _RENAMED.search(name):
+                v.append(f"[1] renamed duplicate output: {rel}")
+            found.setdefault(os.path.splitext(rel)[0], []).append(rel)
+            if decode and (why := invariants.decode_problem(path)):
+                v.append(f"[3] output does not decode: {rel}: {why}")
+        for stem in sorted(want):
+            outs = found.get(stem, [])
+            if len(outs) != 1:
+                v.append(f"[1] source {stem} has {len(outs)} outputs: {outs}")
+        for stem in sorted(set(found) - want):
+            v.append(f"[1] output of no source: {found[stem]}")
+        return v
+
+
+def _gone(run: CliRun, label: str) -> list[str]:
+    """Every process a CLI run started has ended (orphans re-parented to us included)."""
+    for pid in procs.children() - run._pre_children:
+        who = procs.ident(pid)
+        if who and who[0] != run.proc.pid:
+            run.tracker.seen.add(who)
+    seen = [w for w in run.tracker.seen if w[0] != run.proc.pid]
+    return [f"{label}: {x}" for x in invariants.check_processes(seen)]
+
+
+def trial_crash_resume(
+    rng: random.Random,
+    work: str,
+    moment: tuple[str, float] | None = None,
+    kill_resume: bool | None = None,
+) -> Outcome:
+    """SIGKILL the whole CLI process group at a random moment of a 300-file batch (and now
+    and then its first --resume too); the last --resume leaves one complete output per
+    source, no renamed duplicate, no temp file, and a report of all 300 files once."""
+    t0 = time.monotonic()
+    cr = CrashResume(work, rng)
+    if kill_resume is None:
+        kill_resume = rng.random() < 0.35
+    moment = moment or random_moment(rng)
+    first = cr.convert("report-killed.json")
+    hit = kill_group_when(first, cr.out, moment, "batch")
+    kills = [hit]
+    v = list(hit.violations)
+    rows, problem = cr.batches()
+    if problem:
+        v.append(f"[!] {problem}")
+    if len(rows) > 1:
+        v.append(f"[1] one batch ran but the journal lists {len(rows)}: {rows}")
+    state = rows[0].state if rows else None
+    batch_id = rows[0].id if rows else None
+    final: CliRun | None = None
+    killed_at_end = False
+    if state is None:
+        # Killed before the batch was recorded: nothing to resume; the command again.
+        case = "no batch yet"
+        if not hit.delivered:
+            v.append(f"[1] the batch exited {first.exit_code} but the journal has no batch")
+        v += cr.nothing_to_resume()
+        final = cr.convert("report.json")
+        final.wait()
+    elif state == "finished":
+        # The batch ended (or had recorded its end) before the kill.
+        case = "after the end"
+        v += cr.nothing_to_resume()
+        if not hit.delivered or first.load_report() is not None:
+            final, killed_at_end = first, hit.delivered
+    elif state == "interrupted":
+        case = "mid-batch"
+        to_resume = True
+        if kill_resume and RESUME_FILES - hit.outputs > 20:
+            again = cr.resume("report-resume-killed.json")
+            hit2 = kill_group_when(again, cr.out, random_moment(rng, hit.outputs), "resume")
+            kills.append(hit2)
+            v += hit2.violations
+            rows, problem = cr.batches()
+            state2 = next((r.state for r in rows if r.id == batch_id), None)
+            if state2 == "interrupted" and hit2.delivered:
+                case = "mid-batch+resume killed"
+            elif state2 == "finished":
+                # The resume ended (or recorded its end) before its kill: it was the last run.
+                to_resume = False
+                if not hit2.delivered or again.load_report() is not None:
+                    final, killed_at_end = again, hit2.delivered
+            else:
+                v.append(f"[1] after the resume's kill, batch {batch_id} is {state2!r}")
+        if to_resume:
+            final = cr.resume("report.json")
+            final.wait()
+    else:
+        case = f"state {state}"
+        v.append(f"[1] after SIGKILL to its process group, batch {batch_id} is {state!r}")
+    v += cr.check(final, batch_id, killed_at_end)
+    recovery = None
+    if final is not None and final is not first and not killed_at_end:
+        recovery = final.exit_at - final.t0
+    moments = [
+        {"run": k.run, "at": round(k.at, 3), "outputs": k.outputs, "delivered": k.delivered}
+        for k in kills
+    ]
+    note = ", ".join(
+        [case, *(k.describe() for k in kills), cr.describe()]
+        + ([f"last run {recovery:.1f} s"] if recovery is not None else [])
+    )
+    return Outcome(
+        "SIGKILL process group + resume",
+        v,
+        recovery,
+        time.monotonic() - t0,
+        note,
+        exit_code=final.exit_code if final is not None else None,
+        kills=sum(1 for k in kills if k.delivered),
+        moments=moments,
+    )
+
+
 # --- the catalogue ---------------------------------------------------------------------------
 Trial = Callable[[random.Random, str], Outcome]
 
@@ -643,6 +966,7 @@ CATALOGUE: dict[str, Trial] = {
     "same-folder-twice": trial_same_folder_twice,
     "out-is-in": trial_out_is_in,
     "corrupt": trial_corrupt,
+    "crash-resume": trial_crash_resume,
 }
 
 

@@ -1,0 +1,238 @@
+"""Durable publish at the system-call level: `pixmill convert` under strace.
+
+For every output, the worker process that wrote it syncs the temp file (fsync or fdatasync of
+a descriptor of its exclusive `.pixmill-*.tmp` file: the one its O_CREAT|O_EXCL openat
+returned, or one its publisher thread opened again by path) after the last write into it and
+before the link or rename that gives it its final name, so a power cut cannot leave an empty
+or truncated file under a final name; and each output folder is opened (O_DIRECTORY) and
+fsynced after the last name was made in it. With --no-sync neither happens, which shows
+that the trace tells the two apart.
+
+strace is a system package (the Makefile's APT_PACKAGES).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from faultkit.batch import PIXMILL
+
+from tests.conftest import make_image
+
+pytestmark = pytest.mark.timeout(60)
+
+#: clone*/fork: which thread belongs to which process (descriptors are per process).
+TRACED = (
+    "clone,clone3,fork,vfork,openat,close,write,pwrite64,writev,fsync,fdatasync,"
+    "link,linkat,rename,renameat,renameat2"
+)
+_PUBLISH = ("link", "linkat", "rename", "renameat", "renameat2")
+_WRITE = ("write", "pwrite64", "writev")
+_NEW_TASK = ("clone", "clone3", "fork", "vfork")
+_LINE = re.compile(r"^(\d+)\s+(.*)$")
+_CALL = re.compile(r"^(\w+)\((.*)\)\s+=\s+(.*)$")
+_UNFINISHED = re.compile(r"^(\w+)\((.*) <unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class Call:
+    """One finished system call of a `strace -f` trace: the thread (strace -f prints thread
+    ids), name, argument text, result, and the trace lines where it began and ended. strace
+    writes the lines in the order it sees the calls, so a call that begins on a later line
+    than another one ended on came after it."""
+
+    tid: int
+    name: str
+    args: str
+    ret: str
+    begin: int
+    end: int
+    pid: int = 0  # the process (thread group) of tid: filled in by analyse()
+
+    @property
+    def ok(self) -> bool:
+        return not self.ret.startswith("-1")
+
+    def paths(self) -> list[str]:
+        return [os.path.normpath(s) for s in _STRING.findall(self.args)]
+
+    def number(self) -> int:
+        """The number this call returned (openat's descriptor, clone's new thread id)."""
+        return int(self.ret.split()[0])
+
+    def fd(self) -> int:
+        """The descriptor this call took first (fsync, close, write)."""
+        return int(self.args.split(",")[0])
+
+
+def parse_strace(text: str) -> list[Call]:
+    """The calls of a `strace -f -o FILE` trace, with the halves of calls other threads
+    interrupted ("<unfinished ...>", "<... resumed>") joined, in the order they ended."""
+    calls, pending = [], {}
+    for i, line in enumerate(text.splitlines()):
+        m = _LINE.match(line)
+        if not m:
+            continue
+        tid, rest = int(m.group(1)), m.group(2)
+        if rest.startswith(("---", "+++")):
+            continue  # a signal or an exit
+        if u := _UNFINISHED.match(rest):
+            pending[tid] = (u.group(1), u.group(2), i)
+            continue
+        begin = i
+        if r := _RESUMED.match(rest):
+            name, head, begin = pending.pop(tid)
+            rest = f"{name}({head}{r.group(2)}"
+        if c := _CALL.match(rest):
+            calls.append(Call(tid, c.group(1), c.group(2), c.group(3), begin, i))
+    return calls
+
+
+@dataclass
+class Temp:
+    """A `.pixmill-*.tmp` file created exclusively (O_CREAT|O_EXCL): by which process, the
+    trace line where the last write into it ended, and the (begin, end) lines of the syncs
+    of any of that process's descriptors of it."""
+
+    pid: int
+    last_write: int | None = None
+    syncs: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Trace:
+    temps: dict[str, Temp]  # temp path -> how it was made, written and synced
+    publishes: list[Call]  # successful link/linkat/rename*: paths() = [source, target]
+    folder_syncs: dict[str, list[int]]  # folder -> lines where syncs of an O_DIRECTORY fd began
+
+
+def analyse(calls: list[Call]) -> Trace:
+    # Threads to processes first: a new thread may show up in the trace before the clone
+    # that made it returns in its creator's.
+    group: dict[int, int] = {}
+    for call in calls:
+        if call.name in _NEW_TASK and call.ok:
+            group[call.number()] = -call.tid if "CLONE_THREAD" in call.args else 0
+
+    def pid_of(tid: int) -> int:
+        while group.get(tid, 0) < 0:
+            tid = -group[tid]
+        return tid
+
+    trace = Trace({}, [], {})
+    fds: dict[tuple[int, int], tuple[str, str]] = {}  # (process, fd) -> (path, openat flags)
+    for call in calls:
+        call.pid = pid_of(call.tid)
+        if not call.ok:
+            continue
+        if call.name == "openat":
+            path, flags = call.paths()[0], call.args.split(",")[2]
+            fds[(call.pid, call.number())] = (path, flags)
+            name = os.path.basename(path)
+            is_temp = name.startswith(".pixmill-") and name.endswith(".tmp")
+            if is_temp and "O_CREAT" in flags and "O_EXCL" in flags:
+                trace.temps[path] = Temp(call.pid)
+        elif call.name == "close":
+            fds.pop((call.pid, call.fd()), None)
+        elif call.name in _WRITE:
+            temp = trace.temps.get(fds.get((call.pid, call.fd()), ("", ""))[0])
+            if temp is not None and temp.pid == call.pid:
+                temp.last_write = call.end
+        elif call.name in ("fsync", "fdatasync"):
+            path, flags = fds.get((call.pid, call.fd()), ("", ""))
+            temp = trace.temps.get(path)
+            if temp is not None and temp.pid == call.pid:
+                temp.syncs.append((call.begin, call.end))
+            if "O_DIRECTORY" in flags:
+                trace.folder_syncs.setdefault(path, []).append(call.begin)
+        elif call.name in _PUBLISH:
+            trace.publishes.append(call)
+    return trace
+
+
+def _convert_traced(tmp_path: Path, *extra: str) -> tuple[Trace, list[str]]:
+    """Five small images (one in a subfolder: two output folders) to PNG under strace; the
+    analysed trace and the outputs."""
+    strace = shutil.which("strace")
+    assert strace, "strace is not installed (the Makefile's APT_PACKAGES lists it)"
+    inp, out = tmp_path / "in", tmp_path / "out"
+    for i, rel in enumerate(["a.jpg", "b.png", "c.jpg", "d.png", "sub/e.jpg"]):
+        make_image(inp / rel, (120 + 10 * i, 90), seed=i)
+    log = tmp_path / "trace.txt"
+    # -s 0: no written data in the trace (file names are always shown in full).
+    cmd = [strace, "-f", "-qq", "-s", "0", "-e", f"trace={TRACED}", "-o", str(log)]
+    cmd += [PIXMILL, "convert", str(inp), "-o", str(out), "--format", "png", "--workers", "2"]
+    r = subprocess.run(
+        [*cmd, "--quiet", *extra],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    outputs = sorted(
+        os.path.normpath(os.path.join(d, n)) for d, _, names in os.walk(out) for n in names
+    )
+    assert [os.path.relpath(p, out) for p in outputs] == [
+        "a.png",
+        "b.png",
+        "c.png",
+        "d.png",
+        "sub/e.png",
+    ]
+    return analyse(parse_strace(log.read_text(errors="replace"))), outputs
+
+
+def _published(trace: Trace, output: str) -> tuple[Call, Temp]:
+    """The one call that gave output its name, and the temp file it came from (made, written
+    and named by one process)."""
+    calls = [c for c in trace.publishes if c.paths()[1:2] == [output]]
+    assert len(calls) == 1, f"{output}: named by {len(calls)} calls: {calls}"
+    src = calls[0].paths()[0]
+    temp = trace.temps.get(src)
+    assert temp is not None, f"{output}: published from {src}, not an exclusive .pixmill temp"
+    assert temp.pid == calls[0].pid, f"{output}: named by another process than its writer"
+    assert temp.last_write is not None, f"{output}: nothing was written into {src}"
+    return calls[0], temp
+
+
+@pytest.mark.timeout(60)
+def test_each_output_is_fsynced_before_its_name_and_its_folder_after(tmp_path):
+    trace, outputs = _convert_traced(tmp_path)
+    for output in outputs:
+        call, temp = _published(trace, output)
+        good = [(b, e) for b, e in temp.syncs if temp.last_write < b and e < call.begin]
+        assert good, (
+            f"{output}: no sync of its temp file between the last write into it (trace line "
+            f"{temp.last_write + 1}) and its {call.name} (line {call.begin + 1}); syncs "
+            f"(begin, end): {[(b + 1, e + 1) for b, e in temp.syncs]}"
+        )
+    for folder in sorted({os.path.dirname(o) for o in outputs}):
+        last = max(c.end for c in trace.publishes if os.path.dirname(c.paths()[1]) == folder)
+        after = [b for b in trace.folder_syncs.get(folder, []) if b > last]
+        assert after, (
+            f"{folder}: no fsync of the folder after its last output was named (line "
+            f"{last + 1}); folder syncs began on lines "
+            f"{[b + 1 for b in trace.folder_syncs.get(folder, [])]}"
+        )
+
+
+@pytest.mark.timeout(60)
+def test_no_sync_publishes_without_any_fsync(tmp_path):
+    """The same batch with --no-sync: the same temp files and links in the trace, and no
+    fsync of any temp file or output folder (so the test above can tell)."""
+    trace, outputs = _convert_traced(tmp_path, "--no-sync")
+    for output in outputs:
+        _published(trace, output)
+    synced = {p: t.syncs for p, t in trace.temps.items() if t.syncs}
+    assert not synced, f"--no-sync, yet temp files were fsynced: {synced}"
+    folders = {os.path.dirname(o) for o in outputs}
+    assert not {f: trace.folder_syncs[f] for f in folders if f in trace.folder_syncs}
