@@ -365,7 +365,9 @@ def _run_once(scn: Scenario, entry: Entry, files: list[str], in_dir: str, work: 
         data_home=str(_data_home(work, entry)),
     )
     cmd = CONTENDERS[entry.contender].command(job)
+    busy = _busy_seconds()
     res = run_measured(cmd.argv, env=cmd.env, stdin=cmd.stdin, cwd=str(REPO))
+    res.extra.update(_machine(res, busy))
     n_out = sum(1 for n in os.listdir(out) if n.endswith(EXT[scn.fmt]))
     res.extra["outputs"] = n_out
     if report.exists():
@@ -464,7 +466,10 @@ def run_scenario(
                 )
             row.runs.append(rec)
             status = "" if ok else f"  FAILED {n_failed}/{len(files)} files, exit {r.returncode}"
-            log(f"  {scn.key} round {i + 1}/{runs}  {e.name:<28} {r.seconds:7.2f} s{status}")
+            others = _others_text(rec)
+            log(
+                f"  {scn.key} round {i + 1}/{runs}  {e.name:<28} {r.seconds:7.2f} s{others}{status}"
+            )
         # A contender that converted nothing at all is not run again: nothing to time.
         active = [e for e in active if not _failed_everything(rows[e.key], len(files))]
     _quality(scn, files, work, rows, [e for e in scn.entries if rows[e.key].runs])
@@ -523,6 +528,7 @@ def run_update(
             data_home=str(_data_home(work, e)),
         )
         cmd = with_update(CONTENDERS[e.contender].command(job))
+        busy = _busy_seconds()
         r = run_measured(cmd.argv, env=cmd.env, stdin=cmd.stdin, cwd=str(REPO))
         rec: dict[str, Any] = {
             "round": i,
@@ -532,6 +538,7 @@ def run_update(
             "worker_rss_mb": r.worker_rss_mb,
             "returncode": r.returncode,
             "expected_converted": len(converted),
+            **_machine(r, busy),
         }
         try:
             doc = json.loads(report.read_text())
@@ -558,7 +565,7 @@ def run_update(
         row.runs.append(rec)
         status = "" if _good(rec) else f"  FAILED: {check or f'exit {r.returncode}'}"
         when = f"round {i}/{runs}" if i else "first run"
-        log(f"  U {when:<11} {row.label:<44} {r.seconds:7.2f} s{status}")
+        log(f"  U {when:<11} {row.label:<44} {r.seconds:7.2f} s{_others_text(rec)}{status}")
 
     for e in entries:
         run(e, "first", 0, files)
@@ -576,6 +583,54 @@ def run_update(
             row.summary["files"] = n
             row.summary["expected_converted"] = row.runs[0]["expected_converted"]
     return rows
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (every core, every process), from the
+    first line of /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine(r: RunResult, busy_before: float | None) -> dict[str, Any]:
+    """How busy the machine was during run r: the CPU other processes used meanwhile (the
+    machine's busy CPU time less the run's own, in cores: 0.5 is half a core taken from the
+    contender all along), and the load average (1 min, the run's processes included) and
+    CPU pressure (10 s) as it ended."""
+    busy_after = _busy_seconds()
+    others = None
+    if busy_before is not None and busy_after is not None and r.seconds > 0:
+        others = round(max(0.0, busy_after - busy_before - r.cpu_seconds) / r.seconds, 3)
+    return {
+        "others_cores": others,
+        "load_1m": round(os.getloadavg()[0], 2),
+        "cpu_pressure_10s": _cpu_pressure("avg10"),
+    }
+
+
+def _others_text(rec: dict[str, Any]) -> str:
+    others = rec.get("others_cores")
+    return "" if others is None else f"  (others: {others:.2f} cores)"
+
+
+def _machine_text(rows: dict[str, RowResult]) -> str:
+    """One line: how much CPU other processes took during the scenario's runs (median and
+    most), and the range of the load average."""
+    runs = [r for row in rows.values() for r in row.runs]
+    others = [r["others_cores"] for r in runs if r.get("others_cores") is not None]
+    load = [r["load_1m"] for r in runs if r.get("load_1m") is not None]
+    if not others or not load:
+        return "  machine: -"
+    return (
+        f"  machine: other processes used {statistics.median(others):.2f} cores during a run "
+        f"(median; most {max(others):.2f}); load average {min(load):.2f}-{max(load):.2f} "
+        "as runs ended (this benchmark's processes included)"
+    )
 
 
 def _good(run: dict[str, Any]) -> bool:
@@ -748,6 +803,7 @@ def format_table(scn: Scenario, rows: dict[str, RowResult], n_files: int) -> str
     refs = {r.dims_reference for r in rows.values() if r.dims_checked and r.dims_reference}
     if refs - {"Pixmill's output"}:
         lines.append(f"  sizes: compared with {' / '.join(sorted(refs))}")
+    lines.append(_machine_text(rows))
     if scn.note:
         lines.append(f"  {scn.note}")
     extra = [r for r in rows.values() if "batch_median_s" in r.summary or "max_gap_ms" in r.summary]
@@ -808,6 +864,7 @@ def format_update_table(scn: Scenario, rows: dict[str, RowResult], n_files: int)
         "  batch s: runner start to report (--report summary); converted and skipped: "
         "the last run's report"
     )
+    lines.append(_machine_text(rows))
     if scn.note:
         lines.append(f"  {scn.note}")
     return "\n".join(lines)
@@ -963,13 +1020,14 @@ def format_goals(goals: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _cpu_pressure() -> float | None:
-    """Linux PSI: share of the last minute in which some runnable task waited for a CPU."""
+def _cpu_pressure(window: str = "avg60") -> float | None:
+    """Linux PSI: share of the last minute (window "avg10": ten seconds) in which some
+    runnable task waited for a CPU."""
     try:
         with open("/proc/pressure/cpu") as f:
             for line in f:
                 if line.startswith("some"):
-                    return float(line.split("avg60=")[1].split()[0])
+                    return float(line.split(f"{window}=")[1].split()[0])
     except (OSError, IndexError, ValueError):
         pass
     return None
