@@ -371,9 +371,7 @@ def test_a_batch_syncs_each_output_folder_once_at_its_end(tmp_path, monkeypatch)
     assert synced == [str(tmp_path / "out" / "sub"), str(tmp_path / "out"), str(tmp_path)]
 
 
-def test_folders_made_for_outputs_are_synced_up_to_their_common_roots_parent(
-    tmp_path, monkeypatch
-):
+def test_folders_made_for_outputs_are_synced_up_to_their_common_roots_parent(tmp_path, monkeypatch):
     calls = _record_syncs(monkeypatch)
     deep = [tmp_path / "o" / "a" / "b", tmp_path / "o" / "c"]
     for d in deep:
