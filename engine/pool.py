@@ -163,6 +163,19 @@ class WorkerPool:
             raise ValueError("the message pipe is closed")
         return bool(events)
 
+    def messages_jammed(self, timeout: float = 0.5) -> bool:
+        """Whether no worker can send a message: the queue's write lock stays taken for
+        timeout. A worker killed while it was sending (its main thread, or a publisher
+        thread, holds the lock for the length of one write) takes the lock with it, and
+        every other worker then blocks at its next message."""
+        lock = self._messages._wlock
+        if lock is None:  # Windows: writes to a pipe are atomic there, no lock
+            return False
+        if lock.acquire(timeout=timeout):
+            lock.release()
+            return False
+        return True
+
     def message_lock(self) -> Any:
         """Test seam: the lock a worker takes to send a message. A test that holds it parks
         every worker at its next message (before it can say it published, say)."""

@@ -315,6 +315,10 @@ class Watchdog:
                 self._crashed(f, pool.exitcode(f.pid), culprit)
             flight.unfinished(chunk)
         self._sweeps.run(procs)
+        if dead and pool.messages_jammed():
+            log.warning("a worker died holding the message lock; replacing the pool")
+            self._replace_pool(pool)
+            return
         self._enforce_time_limit(pool)
         waiting = [c for c in flight.chunks.values() if c.pid is None]
         quiet = time.monotonic() - max(flight.last_activity, pool.created)
