@@ -14,13 +14,14 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from .estimate import estimate
 from .events import BatchListener, Progress, Throttle
 from .formats import FORMATS
 from .journal import INTERRUPTED, Journal, JournalError
 from .plan import format_plan, plan
 from .pool import default_workers
 from .presets import PresetStore
-from .recipe import DEFAULT_MAX_MEGAPIXELS, Recipe, RecipeError, Resize
+from .recipe import DEFAULT_MAX_MEGAPIXELS, QUALITY_TARGETS, Recipe, RecipeError, Resize
 from .report import Report, human_duration, summary_text
 from .runner import BatchRunner
 from .session import (
@@ -87,6 +88,51 @@ def _megapixels(text: str) -> float:
     return v
 
 
+def _score(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a score, got {text!r}") from None
+    if not 30 <= v <= 100:
+        raise argparse.ArgumentTypeError("the target score must be between 30 and 100")
+    return v
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3}
+
+
+def _byte_size(text: str) -> int:
+    t = text.strip().lower().replace(" ", "")
+    number = t.rstrip("kmgb")
+    unit = t[len(number) :]
+    try:
+        v = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"expected a size like 300KB or 2MB, got {text!r}"
+        ) from None
+    if v < 1:
+        raise argparse.ArgumentTypeError("the size must be at least 1 byte")
+    return int(v)
+
+
+def _saving(text: str) -> float:
+    try:
+        v = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not 0 <= v < 100:
+        raise argparse.ArgumentTypeError("the saving must be between 0 and 100 percent")
+    return v
+
+
+def _colors(text: str) -> int:
+    v = _positive(text)
+    if not 2 <= v <= 256:
+        raise argparse.ArgumentTypeError("PNG colours must be between 2 and 256")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pixmill",
@@ -99,6 +145,44 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--preset", metavar="NAME|FILE.json", help="start from a preset or recipe file")
     c.add_argument("--format", choices=FORMATS)
     c.add_argument("--quality", type=_quality, metavar="1..100")
+    c.add_argument(
+        "--quality-target",
+        choices=("off", *QUALITY_TARGETS),
+        help="per image, the lowest quality whose SSIMULACRA2 score reaches the target: "
+        + ", ".join(f"{k} {v:g}" for k, v in QUALITY_TARGETS.items())
+        + " (90 is visually lossless)",
+    )
+    c.add_argument(
+        "--target-score",
+        type=_score,
+        metavar="N",
+        help="the SSIMULACRA2 score every output must reach (30..100), instead of a level",
+    )
+    c.add_argument(
+        "--max-size",
+        type=_byte_size,
+        metavar="SIZE",
+        help="each output at most SIZE (300KB, 2MB; 1 KB = 1000 bytes): the highest quality "
+        "that fits; a file that cannot fit fails",
+    )
+    c.add_argument(
+        "--skip-larger",
+        action="store_true",
+        default=None,
+        help="keep the original (its own bytes and extension) when the output is not smaller",
+    )
+    c.add_argument(
+        "--min-saving",
+        type=_saving,
+        metavar="PERCENT",
+        help="keep the original unless the output is smaller by at least PERCENT",
+    )
+    c.add_argument(
+        "--png-colors",
+        type=_colors,
+        metavar="N",
+        help="PNG with at most N colours (2..256, libimagequant's palette): much smaller",
+    )
     c.add_argument("--progressive", action="store_true", default=None, help="progressive JPEG")
     c.add_argument("--lossless", action="store_true", default=None, help="lossless WebP")
     c.add_argument("--png-level", type=int, choices=range(10), metavar="0..9")
@@ -167,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     c.add_argument(
+        "--estimate",
+        action="store_true",
+        help="with --dry-run: convert a sample of the files into a temporary folder and print "
+        "the expected total size, saving and time",
+    )
+    c.add_argument(
         "--update",
         action="store_true",
         help="convert only sources that are new or changed since this recipe last wrote "
@@ -223,10 +313,17 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         ("to_srgb", "to_srgb"),
         ("raw_preview", "raw_preview"),
         ("max_megapixels", "max_megapixels"),
+        ("quality_target", "quality_target"),
+        ("target_score", "target_score"),
+        ("max_size", "max_size"),
+        ("skip_larger", "skip_larger"),
+        ("png_colors", "png_colors"),
     ):
         value = getattr(args, attr)
         if value is not None:
             changes[field] = value
+    if args.min_saving is not None:
+        changes.update(skip_larger=True, min_saving=args.min_saving)
     if args.strip_metadata:
         changes["metadata"] = "strip"
     elif args.strip_location:
@@ -353,11 +450,19 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     missing = [p for p in args.inputs if not os.path.exists(p)]
     if missing:
         raise UsageError("input not found: " + ", ".join(missing))
+    if args.estimate and not args.dry_run:
+        raise UsageError("--estimate goes with --dry-run")
     if args.dry_run:
         p = plan(args.inputs, recipe, outdir)
         if args.update:
             p.jobs = up_to_date_readonly(p.jobs, recipe, outdir)
         out.write(format_plan(p) + "\n")
+        if args.estimate:
+            runner = _runner(args)
+            try:
+                out.write(f"estimate: {estimate(p.jobs, runner).describe()}\n")
+            finally:
+                runner.shutdown()
         return EXIT_OK
     runner = _runner(args)
     runner.warm_up()  # the workers boot while the inputs are scanned

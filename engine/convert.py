@@ -20,9 +20,9 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
-from . import codecs, encode, frames, metadata, pixels
+from . import codecs, compress, encode, frames, metadata, pixels
 from .errors import ConversionError, describe_error
-from .formats import JPEG_FAMILY, ONE_PICTURE, OUTPUT
+from .formats import EXTENSIONS, JPEG_FAMILY, ONE_PICTURE, OUTPUT
 from .geometry import check_pixels, plan_geometry, read_orientation
 from .job import Job
 from .publish import create_temp, publish, sync_path
@@ -91,18 +91,26 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
                 result["bytes_in"] = st.st_size
                 rendered, kwargs = _decode_and_render(fp, job)
             first = rendered[0]
-            encode.check_size(first, job.format)
+            encode.check_size(first, job.encoding)
             stage = "write"
-            codecs.check_writable(job.format)
+            codecs.check_writable(job.encoding)
+            target, data = job.target, None
+            if job.recipe.searches:
+                stage = "encode"
+                target, data = _choose(rendered, kwargs, job, st.st_size, result, said)
+                stage = "write"
             fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
             with os.fdopen(fd, "w+b") as out:
-                encode.save(rendered, out, job.format, kwargs)
+                if data is None:
+                    encode.save(rendered, out, job.format, kwargs)
+                else:
+                    out.write(data)
                 out.flush()
                 if job.recipe.keep_dates:
                     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
                 written = os.fstat(out.fileno())
         info = {
-            "target": job.target,
+            "target": target,
             "inode": [written.st_dev, written.st_ino],
             "bytes_out": written.st_size,
             "width": first.width,
@@ -138,7 +146,11 @@ def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
         stage = "publish"
         if hooks.announce is not None:
             hooks.announce(made.info)
-        final = publish(tmp, job.target, "overwrite" if job.replace else job.recipe.on_conflict)
+        target = made.info["target"]
+        policy = "overwrite" if job.replace else job.recipe.on_conflict
+        if target != job.target and policy == "overwrite":
+            policy = "rename"  # a name the plan did not check: it could be a source's
+        final = publish(tmp, target, policy)
         tmp = None
         if hooks.published is not None:
             hooks.published(final)
@@ -160,6 +172,36 @@ def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
             _unlink(tmp)
         result["ms"] = round(result["ms"] + (time.perf_counter() - t0) * 1000.0, 2)
     return result
+
+
+def _choose(
+    rendered: list[Image.Image],
+    kwargs: dict[str, Any],
+    job: Job,
+    size_in: int,
+    result: dict[str, Any],
+    said: list[str],
+) -> tuple[str, bytes]:
+    """The target and bytes of a job whose encoding is chosen per image (compress.py), or
+    the source's own bytes when the output would not be smaller enough."""
+    choice = compress.choose(rendered, kwargs, job.encoding, job.recipe)
+    for line in choice.warnings:
+        _add_warning(said, line)
+    result.update(format=choice.format, quality=choice.quality, score=choice.score)
+    target = job.target
+    if choice.format != job.format:
+        target = os.path.splitext(job.target)[0] + EXTENSIONS[choice.format]
+    recipe = job.recipe
+    if recipe.skip_larger and len(choice.data) >= size_in * (1 - recipe.min_saving / 100):
+        why = compress.cannot_keep(job.source, recipe, rendered[0].size)
+        if why is None:
+            with open(job.source, "rb") as f:
+                data = f.read()
+            result.update(kept_original=True, format=None, quality=None, score=None)
+            return os.path.splitext(target)[0] + os.path.splitext(job.source)[1], data
+        if why:  # not the original's format or size: nothing to say, it is not the same
+            _add_warning(said, f"kept the converted file although it is not smaller: {why}")
+    return target, choice.data
 
 
 def _failed(
@@ -338,7 +380,7 @@ def _check_density(im: Image.Image, job: Job) -> None:
 def _render(
     im: Image.Image, job: Job, still_only: bool = False
 ) -> tuple[list[Image.Image], dict[str, Any]]:
-    recipe, fmt = job.recipe, job.format
+    recipe, fmt = job.recipe, job.encoding
     orientation = read_orientation(im) if recipe.auto_orient else 1
     # pillow-heif applies the HEIF container's rotation while decoding and says which it was:
     # the pixels are upright already, but an XMP block may still carry the old orientation.
@@ -365,7 +407,10 @@ def _render(
             _check_density(im, job)
             # The planar path never leaves YCbCr, so it cannot convert colours.
             recolour = (recipe.to_srgb or not OUTPUT[fmt].icc) and icc and not pixels.is_srgb(icc)
-            planar = not recolour and pixels.planar_ok(im, fmt, geometry)
+            # A quality target may need full-resolution chroma, which the planar path drops.
+            planar = (
+                not recolour and not recipe.score_target and pixels.planar_ok(im, fmt, geometry)
+            )
             request = geometry.draft_request()
             if planar or request:
                 im.draft("YCbCr" if planar else im.mode, request)

@@ -38,7 +38,10 @@ def encoder_kwargs(recipe: Recipe, fmt: str, planar: bool = False) -> dict[str, 
             kw["lossless"] = True
         return kw
     if fmt == "png":
-        return {"compress_level": recipe.png_compress_level}
+        kw = {"compress_level": recipe.png_compress_level}
+        if recipe.png_colors:
+            kw[PNG_COLORS] = recipe.png_colors
+        return kw
     if fmt == "tiff":
         return {"compression": "tiff_lzw"}
     return {}
@@ -72,10 +75,33 @@ class _Output:
         return getattr(self._f, name)
 
 
+#: The save() argument that asks for a palette PNG of at most this many colours (Pixmill's
+#: own: taken out before Pillow sees the arguments).
+PNG_COLORS = "pixmill_png_colors"
+
+
+def _quantize(im: Image.Image, colors: int) -> Image.Image:
+    """im as a palette image of at most colors colours, transparency kept."""
+    from . import encoders
+
+    return encoders.quantize(im, colors)
+
+
+def to_bytes(frames: list[Image.Image], fmt: str, kwargs: dict[str, Any]) -> bytes:
+    """The encoded file in memory (a quality search's candidate)."""
+    buf = io.BytesIO()
+    save(frames, buf, fmt, kwargs)
+    return buf.getvalue()
+
+
 def save(frames: list[Image.Image], f: Any, fmt: str, kwargs: dict[str, Any]) -> None:
     """Encode frames (one, or an animation's or document's frames) into the open binary file
     f, which is left flushed."""
     out = _Output(f)
+    colors = kwargs.get(PNG_COLORS)
+    if colors:
+        kwargs = {k: v for k, v in kwargs.items() if k != PNG_COLORS}
+        frames = [_quantize(frame, colors) for frame in frames]
     if len(frames) > 1:
         kwargs = {**kwargs, "save_all": True, "append_images": frames[1:]}
     pil = OUTPUT[fmt].pil

@@ -44,8 +44,9 @@ _TABLE = (
 #: Output formats by recipe name.
 OUTPUT: dict[str, OutputFormat] = {f.name: f for f in _TABLE}
 
-#: What a recipe's format may be: every output format, or "same" (keep the source's).
-FORMATS: tuple[str, ...] = (*OUTPUT, "same")
+#: What a recipe's format may be: every output format, "same" (keep the source's), or
+#: "auto" (per image, the smallest of JPEG, WebP and AVIF that reaches the quality target).
+FORMATS: tuple[str, ...] = (*OUTPUT, "same", "auto")
 
 #: Formats whose quality setting means something.
 QUALITY_FORMATS = frozenset(f.name for f in _TABLE if f.quality)
@@ -90,6 +91,8 @@ ONE_PICTURE = frozenset({"JPEG", "MPO", "PSD", "HEIF"})
 
 def output_format(recipe_format: str, source: str) -> tuple[str, str]:
     """(format, extension) of the output for this source under a recipe's format."""
+    if recipe_format == "auto":
+        return "auto", ".webp"  # planned as WebP; the worker names it by what it chose
     if recipe_format != "same":
         return recipe_format, EXTENSIONS[recipe_format]
     ext = os.path.splitext(source)[1].lower()

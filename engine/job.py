@@ -42,6 +42,12 @@ class Job:
     sync: bool = True
     replace: bool = False
 
+    @property
+    def encoding(self) -> str:
+        """The format the pixels are prepared for: the job's, or WebP's (transparency kept,
+        any metadata) when the format is chosen per image ("auto")."""
+        return "webp" if self.format == "auto" else self.format
+
 
 @dataclass
 class Plan:

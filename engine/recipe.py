@@ -24,6 +24,10 @@ DEFAULT_MAX_MEGAPIXELS = 250.0
 NAME_TOKENS = ("stem", "ext", "width", "height", "index", "parent", "date")
 
 
+#: SSIMULACRA2 scores of the quality targets (about 90 is visually lossless, 80 high
+#: quality, 70 medium, on the metric's own scale).
+QUALITY_TARGETS = {"high": 80.0, "balanced": 72.0, "small": 64.0}
+
 #: Recipe fields that do not change what a source's output looks like.
 _NOT_IN_OUTPUT = ("name", "description", "on_conflict", "max_megapixels")
 
@@ -101,6 +105,20 @@ class Recipe:
     #: JPEG shrunk at decode time counts at its reduced size): larger files are refused as
     #: possible decompression bombs before anything is decoded. 0 means no limit.
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+    #: A perceptual target instead of one quality for every image: per image, the lowest
+    #: encoder quality whose output scores at least the target (QUALITY_TARGETS, or
+    #: target_score when set) in SSIMULACRA2 against the unencoded image. "off": quality.
+    quality_target: str = "off"
+    #: An explicit SSIMULACRA2 target (0: from quality_target). 90 is visually lossless.
+    target_score: float = 0.0
+    #: The largest an output may be, in bytes (0: no cap): the highest quality that fits.
+    max_size: int = 0
+    #: Keep the source's own bytes (under its own extension) when the output would not be
+    #: smaller by at least min_saving percent.
+    skip_larger: bool = False
+    min_saving: float = 0.0
+    #: PNG output with at most this many colours (a palette made by libimagequant), 0: off.
+    png_colors: int = 0
     name_template: str = "{stem}"
     preserve_tree: bool = True
     recursive: bool = True
@@ -117,6 +135,17 @@ class Recipe:
             raise RecipeError("quality must be between 1 and 100")
         if not (0 <= self.max_megapixels <= 1_000_000):
             raise RecipeError("the megapixel limit must be between 0 (none) and 1000000")
+        if self.quality_target not in QUALITY_TARGETS and self.quality_target != "off":
+            names = ", ".join(("off", *QUALITY_TARGETS))
+            raise RecipeError(f"unknown quality target {self.quality_target!r} (use {names})")
+        if not (0 <= self.target_score <= 100):
+            raise RecipeError("the target score must be between 0 (none) and 100")
+        if self.max_size < 0:
+            raise RecipeError("the size cap must be positive (0 for none)")
+        if not (0 <= self.min_saving < 100):
+            raise RecipeError("the minimum saving must be between 0 and 100 percent")
+        if self.png_colors and not (2 <= self.png_colors <= 256):
+            raise RecipeError("PNG colours must be between 2 and 256 (0 for all)")
         if not (0 <= self.png_compress_level <= 9):
             raise RecipeError("PNG compression level must be between 0 and 9")
         if self.metadata not in METADATA_MODES:
@@ -171,6 +200,26 @@ class Recipe:
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def score_target(self) -> float | None:
+        """The SSIMULACRA2 score each output must reach, or None for a fixed quality."""
+        if self.target_score:
+            return self.target_score
+        return QUALITY_TARGETS.get(self.quality_target)
+
+    @property
+    def searches(self) -> bool:
+        """Whether each image's encoding is chosen per image (a target, a size cap, keep
+        the original, the format, a palette) rather than encoded once as the recipe says;
+        such outputs also go through the lossless optimisers (MozJPEG, oxipng)."""
+        return bool(
+            self.score_target
+            or self.max_size
+            or self.skip_larger
+            or self.format == "auto"
+            or self.png_colors
+        )
+
     def fingerprint(self) -> str:
         """A short hash of everything that shapes the output files (not the recipe's name,
         description, collision policy or megapixel limit): two recipes with the same
@@ -182,10 +231,20 @@ class Recipe:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
     def describe(self) -> str:
-        fmt = "same format" if self.format == "same" else self.format.upper()
-        parts = [fmt]
-        if self.format in QUALITY_FORMATS and not (self.format == "webp" and self.webp_lossless):
+        names = {"same": "same format", "auto": "smallest of JPEG/WebP/AVIF"}
+        parts = [names.get(self.format, self.format.upper())]
+        target = self.score_target
+        if target:
+            level = self.quality_target if self.quality_target != "off" else "score"
+            parts.append(
+                f"target {level} ({target:g})"
+                if not self.target_score
+                else f"target score {target:g}"
+            )
+        elif self.format in QUALITY_FORMATS and not (self.format == "webp" and self.webp_lossless):
             parts.append(f"q{self.quality}")
+        if self.max_size:
+            parts.append(f"at most {self.max_size / 1000:g} KB")
         parts.append(self.resize.describe())
         return ", ".join(parts)
 

@@ -3,7 +3,10 @@ settles itself) and carried back across the process boundary as it is.
 
 Keys: index, source, target, status (one of STATUSES), error (one line for the user),
 traceback, bytes_in, bytes_out, width, height, ms, warnings (what the decoders and encoders
-said about the file, one line each); "attempts" when a crash cost a retry.
+said about the file, one line each); when the encoding was chosen per image (compress.py):
+format (the one chosen), quality (the setting chosen), score (its SSIMULACRA2 score) and
+kept_original (the source's own bytes were kept, the output not being smaller); "attempts"
+when a crash cost a retry.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ FILE_FIELDS = (
     "height",
     "ms",
     "warnings",
+    "format",
+    "quality",
+    "score",
+    "kept_original",
 )
 
 
@@ -53,6 +60,10 @@ def make_result(
         "height": None,
         "ms": 0.0,
         "warnings": [],
+        "format": None,
+        "quality": None,
+        "score": None,
+        "kept_original": False,
     }
 
 

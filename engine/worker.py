@@ -108,6 +108,9 @@ def init_worker(
 
 
 def _start(worker: _Worker, cancel: Any, temp_tag: str, memory_limit: int | None) -> None:
+    # One thread per worker for numpy's BLAS (the quality metric's matrix products): the pool
+    # already keeps every core busy, and idle BLAS threads spin.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     worker.faults = Faults.from_env()
     worker.faults.at_start()
     from .convert import Hooks  # the worker's real work; the main process never needs Pillow

@@ -7,7 +7,8 @@ the output folder's lock, the "only new or changed files" skips); resuming reads
 and the outputs on disk there too (engine.session.resume_batch). Either way the session's jobs
 then go to the BatchRunner with the bridge's listener and the session as its journal.
 Pause, Resume and Cancel go straight to the runner; stopping the pool (which can block)
-always runs off the GUI thread.
+always runs off the GUI thread. Estimate plans the same way and converts a sample in the
+runner's pool (engine.estimate), as a state of its own so no batch starts meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from pixmill.engine.estimate import Estimate, estimate
 from pixmill.engine.job import Plan
 from pixmill.engine.journal import BatchInfo
 from pixmill.engine.plan import plan
@@ -35,12 +37,13 @@ from pixmill.engine.session import (
 from .bridge import BackgroundTask, BatchBridge
 
 #: What the window's batch is doing; decides which buttons and fields work.
-IDLE, PREPARING, RUNNING, PAUSED, CANCELLING = (
+IDLE, PREPARING, RUNNING, PAUSED, CANCELLING, ESTIMATING = (
     "idle",
     "preparing",
     "running",
     "paused",
     "cancelling",
+    "estimating",
 )
 
 #: What the journal records as the face that ran a batch.
@@ -55,6 +58,22 @@ def plan_batch(
     if output_dir and p.to_convert:
         os.makedirs(output_dir, exist_ok=True)
     return p
+
+
+def estimate_batch(
+    paths: Sequence[str],
+    recipe: Recipe,
+    output_dir: str | None,
+    runner: BatchRunner,
+    cancelled: Callable[[], bool],
+) -> Estimate:
+    """Plan (creating nothing) and convert a sample in runner's pool (background thread)."""
+    p = plan(paths, recipe, output_dir, cancel=cancelled)
+    if cancelled():
+        return Estimate(0, 0, 0, 0, 0, 0.0)
+    if runner.running:
+        runner.wait(5.0)  # the previous supervisor delivered its report and is returning
+    return estimate(p.jobs, runner)
 
 
 def sentence(text: str) -> str:
@@ -119,7 +138,8 @@ class BatchController(QObject):
     Attributes:
         runner: the BatchRunner (its pool stays warm between batches).
         bridge: the BatchBridge that turns runner callbacks into GUI-thread signals.
-        state: one of IDLE, PREPARING, RUNNING, PAUSED, CANCELLING (this module's).
+        state: one of IDLE, PREPARING, RUNNING, PAUSED, CANCELLING, ESTIMATING (this
+            module's).
         resuming: whether the batch being prepared or run is an interrupted one picked up.
         report: the last finished batch's Report, or None.
         output_dir: the last batch's output folder (None: next to each source).
@@ -139,6 +159,9 @@ class BatchController(QObject):
         warning(object): str, a sentence about the batch itself (mostly: the journal cannot
             be used, so the batch cannot be resumed); it still runs.
         discarded(object): engine.journal.BatchInfo, an interrupted batch given up.
+        estimated(object): engine.estimate.Estimate, or None when the estimate was
+            cancelled.
+        estimateFailed(object): str, why an estimate could not be made.
         shutDown(object): None, once shutdown_async() has stopped the pool.
     """
 
@@ -152,6 +175,8 @@ class BatchController(QObject):
     problem = Signal(object)
     warning = Signal(object)
     discarded = Signal(object)
+    estimated = Signal(object)
+    estimateFailed = Signal(object)
     shutDown = Signal(object)
 
     # Emitted by the session from the runner's supervisor thread; delivered queued.
@@ -312,8 +337,10 @@ class BatchController(QObject):
     def cancel(self) -> None:
         """Stop at once: no new file starts; running ones are stopped and their temp files
         swept by the runner's supervisor (never on this thread)."""
-        if self.state == PREPARING and self._plan_task is not None:
+        if self.state in (PREPARING, ESTIMATING) and self._plan_task is not None:
             self._plan_task.cancel()
+            if self.state == ESTIMATING:
+                self.runner.cancel()  # the sample's batch, if it started
         elif self.state in (RUNNING, PAUSED):
             self.runner.cancel()
             self._set_state(CANCELLING)
@@ -336,6 +363,44 @@ class BatchController(QObject):
         self.report = report
         self._set_state(IDLE)
         self.finished.emit(report)
+
+    # --- estimate --------------------------------------------------------------------------
+    def estimate(
+        self, paths: Sequence[str], recipe: Recipe, output_dir: str | None, workers: int
+    ) -> bool:
+        """Plan and convert a sample in the background; emits estimated or estimateFailed.
+        The state is ESTIMATING meanwhile (the sample runs on this runner, so no batch may).
+        Returns False if a batch is going."""
+        if self.busy:
+            return False
+        paths = list(paths)
+        self.runner.workers = workers
+        runner = self.runner
+        task = BackgroundTask(
+            lambda cancelled: estimate_batch(paths, recipe, output_dir, runner, cancelled),
+            "estimate",
+            self,
+        )
+        task.finished.connect(self._on_estimated)
+        task.failed.connect(self._on_estimate_failed)
+        task.cancelled.connect(self._on_estimated)
+        self._plan_task = task
+        self._set_state(ESTIMATING)
+        task.start()
+        return True
+
+    @Slot(object)
+    def _on_estimated(self, result: Estimate | None) -> None:
+        self._forget_plan_task()
+        self._set_state(IDLE)
+        self.estimated.emit(result)
+
+    @Slot(object)
+    def _on_estimate_failed(self, exc: BaseException) -> None:
+        self._forget_plan_task()
+        self._set_state(IDLE)
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        self.estimateFailed.emit(sentence(f"Could not estimate: {detail}"))
 
     # --- the journal -----------------------------------------------------------------------
     def discard(self, batch_id: int) -> None:

@@ -1,15 +1,17 @@
 """The "Format" rows of the recipe form: output format, quality (enabled only where it applies),
-JPEG/WebP options, PNG compression, the background behind transparency, animation frames, and
-how camera RAW files are read."""
+the quality target that chooses the quality per image instead, JPEG/WebP options, PNG
+compression and colours, the background behind transparency, animation frames, and how camera
+RAW files are read."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -20,10 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from pixmill.engine.formats import FORMATS, OUTPUT, QUALITY_FORMATS
-from pixmill.engine.recipe import Recipe
+from pixmill.engine.recipe import QUALITY_TARGETS, Recipe
 
 FORMAT_LABELS = {
     "same": "Same as the source",
+    "auto": "Automatic (smallest of JPEG, WebP, AVIF)",
     "jpeg": "JPEG",
     "png": "PNG",
     "webp": "WebP",
@@ -46,6 +49,40 @@ def _joined(words: list[str]) -> str:
 
 #: "JPEG, WebP, AVIF, HEIC and JPEG XL": the formats a quality applies to, in menu order.
 _QUALITY_LABELS = _joined([format_label(f) for f in FORMATS if f in QUALITY_FORMATS])
+
+#: The quality target combo's entry for Recipe.target_score (the others are quality_target's).
+CUSTOM_TARGET = "custom"
+#: The quality target format "auto" uses when the recipe sets none (the engine's default).
+AUTO_DEFAULT_TARGET = "balanced"
+#: The range of the custom SSIMULACRA2 target (below 30 pictures fall apart).
+SCORE_RANGE = (30.0, 100.0)
+
+
+def target_label(level: str) -> str:
+    """'High (SSIMULACRA2 80)' for the first level, 'Balanced (72)' for the others."""
+    score = QUALITY_TARGETS[level]
+    metric = "SSIMULACRA2 " if level == next(iter(QUALITY_TARGETS)) else ""
+    return f"{level.capitalize()} ({metric}{score:g})"
+
+
+class ColoursSpin(QSpinBox):
+    """0 (all colours) or 2 to 256: a palette of one colour is not a choice, so 1 is skipped
+    by the arrows and finished to 2 when typed."""
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Acceptable and self.valueFromText(text) == 1:
+            state = QValidator.State.Intermediate  # "1" may still become "16"
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        return "2" if text.strip() == "1" else text
+
+    def stepBy(self, steps: int) -> None:
+        before = self.value()
+        super().stepBy(steps)
+        if self.value() == 1:
+            self.setValue(2 if before < 1 else 0)
 
 
 def _row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:
@@ -87,6 +124,28 @@ class FormatEditor(QObject):
         self.qualitySpin.setRange(1, 100)
         self.qualitySlider.valueChanged.connect(self.qualitySpin.setValue)
         self.qualitySpin.valueChanged.connect(self.qualitySlider.setValue)
+        self._loaded_level = "off"
+        self._shown_level = "off"
+        self.targetCombo = QComboBox()
+        self.targetCombo.setObjectName("qualityTargetCombo")
+        self.targetCombo.setAccessibleName("Quality target")
+        self.targetCombo.addItem("Fixed quality", "off")
+        for level in QUALITY_TARGETS:
+            self.targetCombo.addItem(target_label(level), level)
+        self.targetCombo.addItem("Custom score", CUSTOM_TARGET)
+        self.targetCombo.setToolTip(
+            "Per image, the lowest quality whose SSIMULACRA2 score reaches the target: about "
+            "90 is visually lossless, 80 high quality, 70 medium. Slower: each image is "
+            "encoded and compared a few times."
+        )
+        self.targetScoreSpin = QDoubleSpinBox()
+        self.targetScoreSpin.setObjectName("targetScoreSpin")
+        self.targetScoreSpin.setAccessibleName("Custom SSIMULACRA2 target score")
+        self.targetScoreSpin.setRange(*SCORE_RANGE)
+        self.targetScoreSpin.setDecimals(1)
+        self.targetScoreSpin.setSingleStep(1.0)
+        self.targetScoreSpin.setValue(QUALITY_TARGETS[AUTO_DEFAULT_TARGET])
+        self.targetScoreSpin.setToolTip("The SSIMULACRA2 score each image must reach (30 to 100)")
         self.progressiveCheck = QCheckBox("Progressive JPEG")
         self.progressiveCheck.setObjectName("progressiveCheck")
         self.losslessCheck = QCheckBox("Lossless WebP")
@@ -96,6 +155,15 @@ class FormatEditor(QObject):
         self.pngLevelSpin.setAccessibleName("PNG compression level")
         self.pngLevelSpin.setRange(0, 9)
         self.pngLevelSpin.setToolTip("0 is fastest, 9 is smallest; the pixels are the same")
+        self.pngColorsSpin = ColoursSpin()
+        self.pngColorsSpin.setObjectName("pngColorsSpin")
+        self.pngColorsSpin.setAccessibleName("PNG colours")
+        self.pngColorsSpin.setRange(0, 256)
+        self.pngColorsSpin.setSpecialValueText("All")
+        self.pngColorsSpin.setToolTip(
+            "Reduce PNG outputs to a palette of at most this many colours (2 to 256): much "
+            "smaller files, at some cost to smooth gradients. All: every colour is kept."
+        )
         self.backgroundButton = QPushButton()
         self.backgroundButton.setObjectName("backgroundButton")
         self.backgroundButton.setAccessibleName("Background colour behind transparency")
@@ -114,21 +182,33 @@ class FormatEditor(QObject):
 
         self.qualityLabel = QLabel("&Quality:")
         self.qualityLabel.setBuddy(self.qualitySpin)
+        self.targetLabel = QLabel("T&arget:")
+        self.targetLabel.setBuddy(self.targetCombo)
         self.pngLabel = QLabel("PNG &level:")
         self.pngLabel.setBuddy(self.pngLevelSpin)
+        self.pngColorsLabel = QLabel("Colo&urs:")
+        self.pngColorsLabel.setBuddy(self.pngColorsSpin)
         self.backgroundLabel = QLabel("Back&ground:")
         self.backgroundLabel.setBuddy(self.backgroundButton)
         form.addRow("&Format:", self.formatCombo)
         form.addRow(self.qualityLabel, _row(self.qualitySlider, self.qualitySpin))
+        form.addRow(self.targetLabel, _row(self.targetCombo, self.targetScoreSpin))
         form.addRow("Options:", _row(self.progressiveCheck, self.losslessCheck, stretch_last=True))
-        form.addRow(self.pngLabel, _row(self.pngLevelSpin, stretch_last=True))
+        png_row = _row(
+            self.pngLevelSpin, self.pngColorsLabel, self.pngColorsSpin, stretch_last=True
+        )
+        png_row.layout().insertSpacing(1, 8)
+        form.addRow(self.pngLabel, png_row)
         form.addRow(self.backgroundLabel, _row(self.backgroundButton, stretch_last=True))
         form.addRow("", self.keepFramesCheck)
         form.addRow("Camera RAW:", self.rawPreviewCheck)
 
         self.formatCombo.currentIndexChanged.connect(self._emit)
         self.qualitySpin.valueChanged.connect(self._emit)
+        self.targetCombo.currentIndexChanged.connect(self._target_chosen)
+        self.targetScoreSpin.valueChanged.connect(self._emit)
         self.pngLevelSpin.valueChanged.connect(self._emit)
+        self.pngColorsSpin.valueChanged.connect(self._emit)
         for check in (
             self.progressiveCheck,
             self.losslessCheck,
@@ -145,40 +225,90 @@ class FormatEditor(QObject):
             "progressive": self.progressiveCheck.isChecked(),
             "webp_lossless": self.losslessCheck.isChecked(),
             "png_compress_level": self.pngLevelSpin.value(),
+            "png_colors": self.pngColorsSpin.value(),
             "background": self._background,
             "keep_frames": self.keepFramesCheck.isChecked(),
             "raw_preview": self.rawPreviewCheck.isChecked(),
+            **self.target_values(),
         }
+
+    def target_values(self) -> dict[str, object]:
+        """quality_target and target_score. A custom score keeps the level of the recipe
+        last loaded (the score takes precedence over it), so loading and reading back
+        changes nothing."""
+        level = self.targetCombo.currentData()
+        if level == CUSTOM_TARGET:
+            score = round(self.targetScoreSpin.value(), 1)
+            return {"quality_target": self._loaded_level, "target_score": score}
+        return {"quality_target": level, "target_score": 0.0}
+
+    def target_on(self) -> bool:
+        """Whether a quality target (not the quality setting) decides each image's quality."""
+        return self.targetCombo.currentData() != "off"
 
     def set_values(self, recipe: Recipe) -> None:
         self.formatCombo.setCurrentIndex(max(0, self.formatCombo.findData(recipe.format)))
         self.qualitySpin.setValue(recipe.quality)
+        # A level next to a custom score is kept as it was (the score takes precedence).
+        self._loaded_level = recipe.quality_target if recipe.target_score else "off"
+        level = CUSTOM_TARGET if recipe.target_score else recipe.quality_target
+        self.targetCombo.setCurrentIndex(max(0, self.targetCombo.findData(level)))
+        if recipe.target_score:
+            self.targetScoreSpin.setValue(recipe.target_score)
         self.progressiveCheck.setChecked(recipe.progressive)
         self.losslessCheck.setChecked(recipe.webp_lossless)
         self.pngLevelSpin.setValue(recipe.png_compress_level)
+        self.pngColorsSpin.setValue(recipe.png_colors)
         self._set_background(recipe.background)
         self.keepFramesCheck.setChecked(recipe.keep_frames)
         self.rawPreviewCheck.setChecked(recipe.raw_preview)
 
     def update_enabled(self) -> None:
-        """Enable what the chosen format uses ("same" may write any format, so all of it).
-        How RAW sources are read does not depend on the output, so it is always enabled."""
+        """Enable what the chosen format uses ("same" may write any format, so all of it;
+        "auto" writes JPEG, WebP or AVIF, choosing the quality itself). The quality setting
+        is off while a target chooses it. How RAW sources are read does not depend on the
+        output, so it is always enabled."""
         fmt = self.formatCombo.currentData()
-        same = fmt == "same"
+        same, auto = fmt == "same", fmt == "auto"
         out = OUTPUT.get(fmt)
         lossless = self.losslessCheck.isChecked()
-        quality = same or (fmt in QUALITY_FORMATS and not (fmt == "webp" and lossless))
+        has_quality = same or (fmt in QUALITY_FORMATS and not (fmt == "webp" and lossless))
+        targeted = has_quality and self.target_on()
+        quality = has_quality and not targeted
         for w in (self.qualityLabel, self.qualitySlider, self.qualitySpin):
             w.setEnabled(quality)
-        self.progressiveCheck.setEnabled(same or fmt == "jpeg")
+        for w in (self.targetLabel, self.targetCombo):
+            w.setEnabled(has_quality or auto)
+        custom = self.targetCombo.currentData() == CUSTOM_TARGET
+        self.targetScoreSpin.setEnabled((has_quality or auto) and custom)
+        self.progressiveCheck.setEnabled(same or auto or fmt == "jpeg")
         self.losslessCheck.setEnabled(same or fmt == "webp")
-        for w in (self.pngLabel, self.pngLevelSpin):
+        for w in (self.pngLabel, self.pngLevelSpin, self.pngColorsLabel, self.pngColorsSpin):
             w.setEnabled(same or fmt == "png")
         for w in (self.backgroundLabel, self.backgroundButton):
             w.setEnabled(same or (out is not None and not out.alpha))
-        self.keepFramesCheck.setEnabled(same or (out is not None and out.frames))
-        where = f"{_QUALITY_LABELS} outputs" if same else "this format"
-        self.qualitySpin.setToolTip(f"1 = smallest file, 100 = best image; applies to {where}")
+        self.keepFramesCheck.setEnabled(same or auto or (out is not None and out.frames))
+        # "off" with format auto is not a fixed quality: the engine aims at its default.
+        default = target_label(AUTO_DEFAULT_TARGET)
+        self.targetCombo.setItemText(0, f"Automatic: {default}" if auto else "Fixed quality")
+        if auto or targeted:
+            what = "format and quality are" if auto else "quality is"
+            tip = f"The {what} chosen per image to reach the target"
+        else:
+            where = f"{_QUALITY_LABELS} outputs" if same else "this format"
+            tip = f"1 = smallest file, 100 = best image; applies to {where}"
+        for w in (self.qualitySlider, self.qualitySpin):
+            w.setToolTip(tip)
+
+    @Slot()
+    def _target_chosen(self) -> None:
+        """A custom score starts from the level chosen before it."""
+        if self.targetCombo.currentData() == CUSTOM_TARGET:
+            previous = self._shown_level
+            if previous in QUALITY_TARGETS:
+                self.targetScoreSpin.setValue(QUALITY_TARGETS[previous])
+        self._shown_level = self.targetCombo.currentData()
+        self._emit()
 
     def _set_background(self, color: str) -> None:
         self._background = QColor(color).name() if QColor(color).isValid() else "#ffffff"

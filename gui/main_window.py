@@ -1,7 +1,7 @@
 """The main window: sources and output on the left, the recipe on the right, the batch controls
 and results below. Files and folders dropped anywhere on it are queued.
 
-Everything a user can do is also a method (add_paths, start, toggle_pause, cancel,
+Everything a user can do is also a method (add_paths, start, estimate, toggle_pause, cancel,
 offer_resume, resume_batch, set_preferences, and results.save_report), so tests and scripts
 drive the same code paths as clicks and drops.
 """
@@ -37,7 +37,7 @@ from pixmill.engine.job import Plan
 from pixmill.engine.journal import BatchInfo
 from pixmill.engine.plan import scan_options
 from pixmill.engine.presets import PresetStore
-from pixmill.engine.recipe import RecipeError
+from pixmill.engine.recipe import Recipe, RecipeError
 from pixmill.engine.report import Report, summary_text
 from pixmill.engine.runner import BatchRunner
 from pixmill.engine.scan import ScanOptions
@@ -45,7 +45,7 @@ from pixmill.engine.session import interrupted_batch
 
 from . import formatting, resume
 from .actions import build_actions, show_about
-from .batch import CANCELLING, IDLE, PAUSED, PREPARING, RUNNING, BatchController
+from .batch import CANCELLING, ESTIMATING, IDLE, PAUSED, PREPARING, RUNNING, BatchController
 from .drop import DropTarget
 from .icon import app_icon
 from .message_bar import WARNING, MessageBar
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._shut = False
         self._offered = False
         self._last_progress: Progress | None = None
+        self._estimated: Recipe | None = None  # the form's recipe the estimate shown is of
 
         self.sources = SourcesPanel()
         self.sources.set_scan_options(self._scan_options)
@@ -183,6 +184,9 @@ class MainWindow(QMainWindow):
         self.recipePanel.namingEditor.recursiveCheck.toggled.connect(self.sources.rescan)
         self.output.nextToSourceRadio.toggled.connect(self.sources.rescan)
         self.runBar.startButton.clicked.connect(self.start)
+        self.output.estimateButton.clicked.connect(self.estimate)
+        self.recipePanel.recipeChanged.connect(self._recipe_changed)
+        self.sources.changed.connect(self.output.clear_estimate)
         self.runBar.pauseButton.clicked.connect(self.toggle_pause)
         self.runBar.cancelButton.clicked.connect(self.cancel)
         self.results.notice.connect(self.show_notice)
@@ -197,6 +201,8 @@ class MainWindow(QMainWindow):
         b.warning.connect(self._show_warning)
         b.resumed.connect(self._load_batch)
         b.discarded.connect(lambda info: self.show_notice(resume.discarded_text(info)))
+        b.estimated.connect(lambda e: self.output.show_estimate(e.describe() if e else ""))
+        b.estimateFailed.connect(self.output.show_estimate)
         b.shutDown.connect(self._shut_down)
 
     def _scan_options(self) -> ScanOptions:
@@ -343,6 +349,31 @@ class MainWindow(QMainWindow):
         )
 
     @Slot()
+    def estimate(self) -> bool:
+        """Convert a sample of the queued images with the current recipe to estimate the
+        batch; the output section shows the outcome. False (and why) if it cannot start."""
+        paths = self.sources.paths()
+        if self.batch.busy or not paths:
+            return False
+        try:
+            self._estimated = self.recipePanel.recipe()
+        except RecipeError as exc:
+            self._estimated = None
+            self.output.show_estimate(f"The recipe cannot be used: {exc}")
+            return False
+        recipe = self.preferences().apply(self._estimated)
+        folder = None if self.output.problem() else self.output.output_dir()  # names only
+        self.output.show_estimate("Estimating…")
+        return self.batch.estimate(paths, recipe, folder, self.output.workers())
+
+    @Slot(object)
+    def _recipe_changed(self, recipe: Recipe | None) -> None:
+        """An estimate of other settings no longer holds (the panel also re-emits an
+        unchanged recipe, when its naming example changes)."""
+        if recipe != self._estimated:
+            self.output.clear_estimate()
+
+    @Slot()
     def toggle_pause(self) -> None:
         self.batch.toggle_pause()
 
@@ -366,6 +397,7 @@ class MainWindow(QMainWindow):
         self.recipePanel.setEnabled(not busy)
         self.output.setEnabled(not busy)
         self.commands.start.setEnabled(not busy and can_start)
+        self.output.estimateButton.setEnabled(not busy and can_start)
         self.commands.pause.setEnabled(state in (RUNNING, PAUSED))
         messages = {
             PREPARING: "Looking for images and planning the outputs…",
@@ -503,7 +535,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.batch.busy or self._close_requested:
             if not self._close_requested:
-                if not (self._skip_confirm or self.confirm_quit()):
+                quiet = self._skip_confirm or self.batch.state == ESTIMATING  # no batch yet
+                if not (quiet or self.confirm_quit()):
                     event.ignore()
                     return
                 self._close_requested = True

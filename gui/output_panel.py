@@ -1,11 +1,12 @@
 """Where outputs go (a chosen folder, or a subfolder next to each source), whether only new or
-changed sources are converted, and how many worker processes convert in parallel."""
+changed sources are converted, how many worker processes convert in parallel, and the
+Estimate button with what it found."""
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QWidget,
 )
@@ -26,8 +28,9 @@ from pixmill.engine.pool import default_workers
 
 
 class OutputPanel(QGroupBox):
-    """Output folder choice, "Only new or changed files" and the "Parallel workers" pool size
-    (1 to 2 x CPU count).
+    """Output folder choice, "Only new or changed files", the "Parallel workers" pool size
+    (1 to 2 x CPU count), and "Estimate" (the main window connects its clicked signal and
+    shows the outcome with show_estimate).
 
     Signals:
         changed(object): None; the destination changed (the pool size is read at Start).
@@ -79,6 +82,21 @@ class OutputPanel(QGroupBox):
         pool_label.setBuddy(self.poolSizeSpin)
         cpu_hint = QLabel(f"({self.cpus} CPU{'s' if self.cpus != 1 else ''})", self)
 
+        self.estimateButton = QPushButton("E&stimate", self)
+        self.estimateButton.setObjectName("estimateButton")
+        self.estimateButton.setAccessibleName("Estimate the output size and time")
+        self.estimateButton.setToolTip(
+            "Convert a small sample of the queued images with this recipe (into a temporary "
+            "folder) and tell how large the outputs will be and how long the batch will take"
+        )
+        self.estimateLabel = QLabel(self)
+        self.estimateLabel.setObjectName("estimateLabel")
+        self.estimateLabel.setAccessibleName("Estimate")
+        self.estimateLabel.setWordWrap(True)
+        self.estimateLabel.setTextFormat(Qt.TextFormat.PlainText)
+        self.estimateLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.estimateLabel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folderRadio)
         folder_row.addWidget(self.outputDirEdit, 1)
@@ -93,6 +111,10 @@ class OutputPanel(QGroupBox):
         grid.addLayout(folder_row, 1, 0)
         grid.addWidget(self.updateCheck, 2, 0)
         grid.addLayout(pool_row, 3, 0)
+        estimate_row = QHBoxLayout()
+        estimate_row.addWidget(self.estimateButton, 0, Qt.AlignmentFlag.AlignTop)
+        estimate_row.addWidget(self.estimateLabel, 1)
+        grid.addLayout(estimate_row, 4, 0)
 
         self.nextToSourceRadio.toggled.connect(self._mode_changed)
         self.outputDirEdit.textChanged.connect(self._emit)
@@ -138,6 +160,16 @@ class OutputPanel(QGroupBox):
     def set_workers(self, n: int) -> None:
         self.poolSizeSpin.setValue(max(1, min(n, self.poolSizeSpin.maximum())))
 
+    def show_estimate(self, text: str) -> None:
+        """What the last estimate found (or why there is none, or that one is running)."""
+        self.estimateLabel.setText(text)
+        self.estimateLabel.setToolTip(text)
+
+    @Slot()
+    def clear_estimate(self) -> None:
+        """Forget an estimate the settings no longer match."""
+        self.show_estimate("")
+
     def set_start_dir(self, folder: str) -> None:
         """Where the folder picker opens when nothing is chosen yet."""
         self._last_dir = folder
@@ -158,4 +190,5 @@ class OutputPanel(QGroupBox):
         self._emit()
 
     def _emit(self) -> None:
+        self.clear_estimate()
         self.changed.emit(None)

@@ -1,5 +1,6 @@
-"""The recipe panel: the preset row and every Recipe field, in four groups (Format, Size,
-Metadata, Names and folders) laid out in two columns, or one when the panel is narrow."""
+"""The recipe panel: the preset row and every Recipe field, in five groups (Format, Size,
+File size, Metadata, Names and folders) laid out in two columns, or one when the panel is
+narrow."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from pixmill.engine.presets import PresetStore
 from pixmill.engine.recipe import Recipe, RecipeError
 
+from .compression_editor import CompressionEditor
 from .format_editor import FormatEditor
 from .naming_editor import NamingEditor
 from .preset_bar import PresetBar
@@ -46,7 +48,8 @@ class RecipePanel(QWidget):
     recipe last loaded; those the window's Preferences own stay at their defaults.
 
     Attributes:
-        presets: the PresetBar; formatEditor, resizeEditor, namingEditor: the form sections.
+        presets: the PresetBar; formatEditor, resizeEditor, compressionEditor, namingEditor:
+            the form sections.
 
     Signals:
         recipeChanged(object): Recipe, or None while a field holds something unusable.
@@ -66,6 +69,8 @@ class RecipePanel(QWidget):
         self.formatEditor = FormatEditor(_form(fmt_group), self)
         size_group = QGroupBox("Size")
         self.resizeEditor = ResizeEditor(_form(size_group), self)
+        file_size_group = QGroupBox("File size")
+        self.compressionEditor = CompressionEditor(_form(file_size_group), self)
         meta_group = QGroupBox("Metadata")
         form = _form(meta_group)
         self.metadataCombo = QComboBox()
@@ -96,7 +101,7 @@ class RecipePanel(QWidget):
         self._columns.setContentsMargins(0, 0, 0, 0)
         for _ in range(2):
             self._columns.addLayout(QVBoxLayout(), 1)
-        self._groups = (fmt_group, size_group, meta_group, names_group)
+        self._groups = (fmt_group, size_group, file_size_group, meta_group, names_group)
         self._one_column: bool | None = None
         self._arrange(one_column=False)
         scroll = QScrollArea(self)
@@ -117,7 +122,8 @@ class RecipePanel(QWidget):
         self.metadataCombo.currentIndexChanged.connect(self._changed)
         for check in (self.keepIccCheck, self.toSrgbCheck, self.autoOrientCheck):
             check.toggled.connect(self._changed)
-        for editor in (self.formatEditor, self.resizeEditor, self.namingEditor):
+        editors = (self.formatEditor, self.resizeEditor, self.compressionEditor, self.namingEditor)
+        for editor in editors:
             editor.changed.connect(self._changed)
         self.set_recipe(Recipe())
 
@@ -135,6 +141,10 @@ class RecipePanel(QWidget):
         return self.presets.combo
 
     # --- layout ----------------------------------------------------------------------------
+    def _two_columns(self) -> tuple[tuple[QGroupBox, ...], tuple[QGroupBox, ...]]:
+        fmt, size, file_size, meta, names = self._groups
+        return (fmt, meta), (size, file_size, names)
+
     def _arrange(self, one_column: bool) -> None:
         """Two columns of groups when there is room, else one (the panel then scrolls)."""
         if one_column == self._one_column:
@@ -144,8 +154,8 @@ class RecipePanel(QWidget):
         for column in (left, right):
             while column.count():
                 column.takeAt(0)
-        fmt, size, meta, names = self._groups
-        placement = ((fmt, size, meta, names), ()) if one_column else ((fmt, meta), (size, names))
+        fmt, size, file_size, meta, names = self._groups
+        placement = ((fmt, size, file_size, meta, names), ()) if one_column else self._two_columns()
         for column, groups in zip((left, right), placement, strict=True):
             for group in groups:
                 column.addWidget(group)
@@ -153,10 +163,8 @@ class RecipePanel(QWidget):
         self._columns.setStretch(1, 0 if one_column else 1)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        fmt, size, meta, names = self._groups
         two = (
-            max(fmt.minimumSizeHint().width(), meta.minimumSizeHint().width())
-            + max(size.minimumSizeHint().width(), names.minimumSizeHint().width())
+            sum(max(g.minimumSizeHint().width() for g in col) for col in self._two_columns())
             + self._columns.spacing()
         )
         self._arrange(one_column=event.size().width() < two)
@@ -164,12 +172,11 @@ class RecipePanel(QWidget):
 
     def preferred_height(self) -> int:
         """The height that shows every field without scrolling, in two columns."""
-        fmt, size, meta, names = self._groups
-        columns = max(
-            fmt.sizeHint().height() + meta.sizeHint().height(),
-            size.sizeHint().height() + names.sizeHint().height(),
-        )
         spacing = self.layout().spacing()
+        columns = max(
+            sum(g.sizeHint().height() for g in col) + (len(col) - 1) * spacing
+            for col in self._two_columns()
+        )
         return self.presets.sizeHint().height() + spacing + columns + 2 * spacing
 
     # --- the recipe ------------------------------------------------------------------------
@@ -178,6 +185,7 @@ class RecipePanel(QWidget):
         return self._base.replace(
             **self.formatEditor.values(),
             resize=self.resizeEditor.resize_value(),
+            **self.compressionEditor.values(),
             metadata=self.metadataCombo.currentData(),
             keep_icc=self.keepIccCheck.isChecked(),
             to_srgb=self.toSrgbCheck.isChecked(),
@@ -192,6 +200,7 @@ class RecipePanel(QWidget):
             self._base = without_preferences(recipe)
             self.formatEditor.set_values(recipe)
             self.resizeEditor.set_resize(recipe.resize)
+            self.compressionEditor.set_values(recipe)
             self.metadataCombo.setCurrentIndex(max(0, self.metadataCombo.findData(recipe.metadata)))
             self.keepIccCheck.setChecked(recipe.keep_icc)
             self.toSrgbCheck.setChecked(recipe.to_srgb)

@@ -1,5 +1,6 @@
-"""The details of one result: paths, status, the full message and the worker's traceback, and
-what the decoders warned about the file."""
+"""The details of one result: paths, status, how it was encoded when that was chosen per image
+(format, quality, score, or the original kept), the full message and the worker's traceback,
+and what the decoders warned about the file."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import formatting
+from .format_editor import format_label
 from .results import STATUS_WORDS, warnings_of, warnings_summary
 
 
@@ -51,6 +53,8 @@ class ResultDialog(QDialog):
         ]
         if any(details):
             form.addRow("Details:", self._selectable(formatting.SEP.join(d for d in details if d)))
+        for label, text in encoding_rows(result):
+            form.addRow(label, self._selectable(text))
 
         self.text = self._text_box("resultDetailsText", "Message and traceback")
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -117,3 +121,25 @@ class ResultDialog(QDialog):
         if self.warnings:
             text += "\nWarnings:\n" + "".join(f"- {w}\n" for w in self.warnings)
         QGuiApplication.clipboard().setText(text)
+
+
+def encoding_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) rows for what was chosen per image: format, quality, SSIMULACRA2
+    score, or that the original was kept; none for a fixed encoding."""
+    if result.get("kept_original"):
+        return [
+            (
+                "Kept original:",
+                "Yes: the converted file was not smaller, so the source's own file was copied",
+            )
+        ]
+    rows = []
+    if result.get("format"):
+        rows.append(("Format:", format_label(result["format"])))
+    if result.get("quality") is not None:
+        rows.append(("Quality:", str(result["quality"])))
+    elif result.get("score") is not None:
+        rows.append(("Quality:", "Lossless"))
+    if result.get("score") is not None:
+        rows.append(("Score:", f"{result['score']:.1f} (SSIMULACRA2)"))
+    return rows

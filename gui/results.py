@@ -5,7 +5,8 @@ batches (the bridge flushes about 30 times a second) and are inserted with one
 beginInsertRows each, so 100,000 rows stay smooth. The errors-only filter lives in the model
 (an index list), which is far cheaper than a Python filterAcceptsRow per row. A file the
 decoders warned about shows a warning icon in its status column and the warnings as its
-tooltip; the details dialog lists them in full.
+tooltip; the details dialog lists them in full. When the encoding was chosen per image, the
+last column adds the quality and score chosen ("q 83 · score 80.4"), or "kept original".
 """
 
 from __future__ import annotations
@@ -70,10 +71,31 @@ def status_tooltip(result: dict[str, Any]) -> str | None:
     return "\n".join(lines)
 
 
+def choice_text(result: dict[str, Any]) -> str:
+    """How a converted file was encoded when that was chosen per image: 'q 83 · score
+    80.4', 'q 83', 'lossless · score 100.0' (a target met by a lossless encoding), 'kept
+    original', or '' (a fixed encoding, or no output)."""
+    if result.get("status") != "ok":
+        return ""
+    if result.get("kept_original"):
+        return "kept original"
+    parts = []
+    if result.get("quality") is not None:
+        parts.append(f"q {result['quality']}")
+    elif result.get("score") is not None:
+        parts.append("lossless")
+    if result.get("score") is not None:
+        parts.append(f"score {result['score']:.1f}")
+    return formatting.SEP.join(parts)
+
+
 def message(result: dict[str, Any]) -> str:
-    """What the last column says: the output's name, or why there is none."""
+    """What the last column says: the output's name (and how it was encoded when that was
+    chosen per image), or why there is none."""
     if result.get("status") == "ok" and result.get("target"):
-        return os.path.basename(result["target"])
+        name = os.path.basename(result["target"])
+        choice = choice_text(result)
+        return f"{name}{formatting.SEP}{choice}" if choice else name
     if result.get("status") == "cancelled" and not result.get("error"):
         return "stopped before it was converted"
     return (result.get("error") or "").splitlines()[0] if result.get("error") else ""

@@ -53,7 +53,15 @@ CODEC_INPUTS = {
     "jxl-48x32.jxl": ((48, 32), [((24, 6), GREEN, MAGENTA), ((24, 26), MAGENTA, GREEN)]),
     "raw-64x48.dng": ((64, 48), [((8, 24), RED, BLUE), ((56, 24), BLUE, RED)]),
 }
-CODEC_MODULES = ("pillow_heif", "pillow_jxl", "rawpy")
+CODEC_MODULES = (
+    "pillow_heif",
+    "pillow_jxl",
+    "rawpy",
+    "pyjpegli",
+    "mozjpeg_lossless_optimization",
+    "oxipng",
+    "imagequant",
+)
 # File names of the codecs' native libraries (Linux): each must be loaded from the app's folder.
 CODEC_LIBS = {
     "pillow_heif": ("libheif", "libde265", "libx265"),
@@ -212,6 +220,39 @@ class Smoke:
         workers = "" if watched is None else f"; the CLI and {len(watched.workers)} workers ran"
         workers += "" if watched is None else " without Qt"
         return f"{len(files)} files in {seconds:.1f} s, crash and broken file failed alone{workers}"
+
+    def smaller_files(self) -> str:
+        """The quality-target search in frozen workers (the metric, jpegli, MozJPEG), the
+        automatic format, and a palette PNG (libimagequant, oxipng)."""
+        src = self.work / "photos"
+        src.mkdir()
+        for i in range(3):
+            g = Image.radial_gradient("L").resize((900, 600))
+            im = Image.merge("RGB", (g, g.rotate(30 * i + 10), g.rotate(-40)))
+            im.effect_spread(3).save(src / f"photo-{i}.jpg", quality=95)
+        scores = []
+        for args in (["--format", "jpeg", "--quality-target", "high"], ["--format", "auto"]):
+            report_path = self.work / f"target-{args[1]}.json"
+            cmd = self.cli + ["convert", str(src), "-o", str(self.work / f"target-{args[1]}")]
+            proc = self.run(cmd + args + ["--report", str(report_path)])
+            if proc.returncode != 0:
+                raise SmokeFailure(f"{' '.join(args)}: exit {proc.returncode}\n{proc.stderr}")
+            files = json.loads(report_path.read_text())["files"]
+            low = [f for f in files if f["status"] != "ok" or (f["score"] or 0) < 72]
+            if len(files) != 3 or low:
+                raise SmokeFailure(f"{' '.join(args)}: {low or files}")
+            scores += [f["score"] for f in files]
+        report_path = self.work / "palette.json"
+        cmd = self.cli + ["convert", str(src), "-o", str(self.work / "palette"), "--format", "png"]
+        proc = self.run(cmd + ["--png-colors", "64", "--report", str(report_path)])
+        files = json.loads(report_path.read_text())["files"] if report_path.is_file() else []
+        if proc.returncode != 0 or len(files) != 3:
+            raise SmokeFailure(f"--png-colors: exit {proc.returncode}\n{proc.stderr}")
+        for f in files:
+            with Image.open(f["target"]) as im:
+                if im.mode != "P" or len(im.getcolors(256) or ()) > 64:
+                    raise SmokeFailure(f"{f['target']}: {im.mode}, not a 64-colour palette")
+        return f"scores {min(scores):.1f}..{max(scores):.1f}; palette PNGs of at most 64 colours"
 
     def resume_after_kill(self) -> str:
         """The whole app killed mid-batch (main process and workers): `pixmill batches`
@@ -676,6 +717,7 @@ def main() -> int:
         s.check("the frozen app imports its codecs", s.codecs_import)
         s.check("HEIC, JPEG XL and RAW to JPEG in frozen workers", s.codec_batch)
         s.check("a killed batch resumes from the journal", s.resume_after_kill)
+        s.check("quality target, automatic format and palette PNG", s.smaller_files)
         s.check("window opens offscreen", s.window_offscreen)
         if LINUX and shutil.which("Xvfb") and shutil.which("xdotool"):
             cold = os.geteuid() == 0 and not args.no_cold

@@ -30,8 +30,9 @@ def test_output_table_is_keyed_by_the_recipe_name():
     assert set(OUTPUT) == {"jpeg", "png", "webp", "avif", "heic", "jxl", "tiff", "bmp", "gif"}
 
 
-def test_recipe_formats_are_the_output_formats_and_same():
-    assert (*OUTPUT, "same") == FORMATS
+def test_recipe_formats_are_the_output_formats_same_and_auto():
+    assert (*OUTPUT, "same", "auto") == FORMATS
+    assert output_format("auto", "/in/a.png") == ("auto", ".webp")  # named by the choice
 
 
 def test_quality_formats_are_the_lossy_ones():

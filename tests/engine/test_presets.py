@@ -27,6 +27,7 @@ BUILTIN_NAMES = (
     "Thumbnails 256",
     "Lossless PNG archive",
     "Square 1080 (fill)",
+    "Web smallest (auto format)",
 )
 
 
@@ -50,6 +51,8 @@ def test_builtin_presets_exist_and_are_valid(tmp_path):
     assert presets["Web 2048 WebP"].format == "webp"
     assert presets["Web 2048 WebP"].resize.long_edge == 2048
     assert presets["Square 1080 (fill)"].resize.mode == "fill"
+    assert presets["Web smallest (auto format)"].format == "auto"
+    assert all(presets[n].skip_larger for n in BUILTIN_NAMES if presets[n].to_srgb)  # web ones
     assert find_preset("email 1280 jpeg").resize.width == 1280
 
 

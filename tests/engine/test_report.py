@@ -111,6 +111,10 @@ def test_csv_report_has_the_file_fields_as_header_and_one_row_per_file(report, t
         "height": "20",
         "ms": "12.5",
         "warnings": "",
+        "format": "",
+        "quality": "",
+        "score": "",
+        "kept_original": "False",
     }
     assert "Traceback" not in path.read_text(encoding="utf-8")
 

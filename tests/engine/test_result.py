@@ -35,6 +35,10 @@ def test_a_new_result_holds_every_report_field_and_no_output_yet():
         "height": None,
         "ms": 0.0,
         "warnings": [],
+        "format": None,
+        "quality": None,
+        "score": None,
+        "kept_original": False,
     }
     assert pickle.loads(pickle.dumps(r)) == r  # crosses the process boundary as it is
 

@@ -1,0 +1,366 @@
+"""Choosing each image's encoding when the recipe asks for more than one fixed quality: the
+lowest quality whose output reaches a perceptual target (SSIMULACRA2 against the rendered,
+unencoded image), the highest that fits a size cap, and, for format "auto", the smallest of
+several formats that reaches the target.
+
+Scores need a decode of every candidate and the metric, so the search is frugal: a first
+guess from the target, then steps that bracket the crossing and interpolate it, each
+quality tried at most once (usually three or four encodes); the reference side of the
+metric is computed once per image. A size cap needs no metric: it bisects on bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from . import encode
+from .errors import ConversionError
+from .formats import OUTPUT, output_format
+from .recipe import Recipe
+
+#: Formats whose quality the search can set.
+SEARCHABLE = frozenset({"jpeg", "webp", "avif", "heic", "jxl"})
+#: What format "auto" chooses among (JPEG XL only when the recipe asks for it).
+AUTO_FORMATS = ("jpeg", "webp", "avif")
+#: The quality range searched (below 10 every format falls apart; 100 means lossless to
+#: some encoders and is no longer a quality).
+Q_MIN, Q_MAX = 10, 98
+#: The first quality tried for a target, by format: about where photographs cross it.
+#: (quality at target 80, quality gained per point of target)
+_GUESS = {
+    "jpeg": (84, 1.0),
+    "webp": (82, 1.1),
+    "avif": (72, 1.3),
+    "heic": (74, 1.3),
+    "jxl": (80, 1.2),
+}
+
+#: Score points gained per quality step near the targets (JPEG and WebP on photographs).
+_SLOPE = 0.8
+#: Where the last search of each kind ended in this process: the next image starts there.
+_LANDED: dict[tuple[Any, ...], int] = {}
+
+Scorer = Callable[[bytes], float]
+
+
+@dataclass
+class Choice:
+    """The chosen encoding of one image: its bytes, format and quality (None for a
+    lossless format), its score when a target was asked for, and how many candidates
+    were encoded to find it."""
+
+    data: bytes
+    format: str
+    quality: int | None
+    score: float | None = None
+    tries: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _rgb(im: Image.Image) -> Image.Image:
+    """The image as the metric compares it: 8-bit RGB (alpha composited on white)."""
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return im.point(lambda v: v / 257).convert("L").convert("RGB")
+    return im.convert("RGB")
+
+
+def has_alpha(im: Image.Image) -> bool:
+    """Whether the image has transparency that is used (not all opaque)."""
+    if im.mode in ("RGBA", "LA", "PA"):
+        lo, _ = im.getchannel("A").getextrema()
+        return lo < 255
+    return im.mode == "P" and "transparency" in im.info
+
+
+class _Search:
+    """Encodes and scores one image's candidates for one format, remembering each quality
+    tried."""
+
+    def __init__(
+        self,
+        frames: list[Image.Image],
+        fmt: str,
+        kwargs: dict[str, Any],
+        recipe: Recipe,
+        scorer: Scorer | None,
+        variant: str = "",
+    ) -> None:
+        self.frames, self.fmt, self.kwargs, self.recipe = frames, fmt, kwargs, recipe
+        self.scorer = scorer
+        self.variant = variant  # "" or "full chroma": searches remembered apart
+        self.data: dict[int, bytes] = {}
+        self.scores: dict[int, float] = {}
+
+    def encode(self, q: int) -> bytes:
+        if q not in self.data:
+            kw = {**self.kwargs, **quality_kwargs(self.recipe, self.fmt, q)}
+            self.data[q] = encode.to_bytes(self.frames, self.fmt, kw)
+        return self.data[q]
+
+    def score(self, q: int) -> float:
+        if q not in self.scores:
+            assert self.scorer is not None
+            self.scores[q] = self.scorer(self.encode(q))
+        return self.scores[q]
+
+    @property
+    def tries(self) -> int:
+        return len(self.data)
+
+    def lowest_reaching(self, target: float) -> int | None:
+        """The lowest quality whose score reaches target (scores rise with quality), or
+        None when even Q_MAX does not. Starts where the last image of this kind landed in
+        this process (the photos of a batch are alike), else at the format's usual place,
+        and steps by the score's slope, so that two or three encodes usually settle it."""
+        key = (self.fmt, target, self.variant)
+        base, per_point = _GUESS.get(self.fmt, (80, 1.0))
+        q = _clamp(_LANDED.get(key, round(base + per_point * (target - 80.0))))
+        passing: int | None = None  # the lowest quality known to reach target
+        failing: int | None = None  # the highest known not to
+        while True:
+            s = self.score(q)
+            if s >= target:
+                passing = q if passing is None else min(passing, q)
+            else:
+                failing = q if failing is None else max(failing, q)
+            if passing is not None and failing is not None and passing - failing <= 1:
+                break
+            if passing is not None and failing is not None:
+                s_lo, s_hi = self.scores[failing], self.scores[passing]
+                frac = (target - s_lo) / (s_hi - s_lo) if s_hi > s_lo else 0.5
+                q = failing + max(1, min(passing - failing - 1, round(frac * (passing - failing))))
+            elif passing is not None:
+                if q == Q_MIN:
+                    break
+                # Aim just below the crossing, so that the next look usually brackets it.
+                q = _clamp(min(q - 1, int((q - (s - target) / _SLOPE) - 0.5)))
+            else:
+                if q == Q_MAX:
+                    return None
+                q = _clamp(max(q + 1, int(q + (target - s) / _SLOPE + 0.999)))
+        _LANDED[key] = passing
+        return passing
+
+    def highest_fitting(self, cap: int, top: int) -> int | None:
+        """The highest quality up to top whose output is at most cap bytes (sizes rise with
+        quality), or None when even Q_MIN does not fit."""
+        if len(self.encode(top)) <= cap:
+            return top
+        lo, hi = Q_MIN, top  # lo: fits (to be checked), hi: does not
+        if len(self.encode(lo)) > cap:
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if len(self.encode(mid)) <= cap:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+
+def _clamp(q: int) -> int:
+    return max(Q_MIN, min(Q_MAX, q))
+
+
+def quality_kwargs(recipe: Recipe, fmt: str, q: int) -> dict[str, Any]:
+    """The save() arguments that set quality q for fmt (the rest come from the recipe)."""
+    return encode.encoder_kwargs(recipe.replace(quality=q), fmt)
+
+
+def make_scorer(reference: Image.Image) -> Scorer:
+    """SSIMULACRA2 of an encoded candidate against the unencoded image, decoded as the
+    viewer will see it."""
+    from .metric import Reference
+
+    ref = Reference(reference)  # transparency: compared on a dark and a light background
+
+    def score(data: bytes) -> float:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            return float(ref.score(im))
+
+    return score
+
+
+def choose(frames: list[Image.Image], kwargs: dict[str, Any], fmt: str, recipe: Recipe) -> Choice:
+    """The encoding of frames the recipe asks for (its target, cap and format: see the
+    module docstring). kwargs: the save() arguments of fmt (metadata included); for format
+    "auto", those of WebP. Raises ConversionError when nothing fits the size cap."""
+    target = recipe.score_target
+    if recipe.format == "auto":
+        return _choose_auto(frames, kwargs, recipe, target or _auto_default())
+    if fmt not in SEARCHABLE or len(frames) > 1 or (fmt == "webp" and recipe.webp_lossless):
+        # Lossless, or an animation: one encoding; a cap can only be checked.
+        data = encode.to_bytes(frames, fmt, kwargs)
+        if recipe.max_size and len(data) > recipe.max_size:
+            kind = "an animation" if len(frames) > 1 else f"{fmt.upper()} (lossless)"
+            raise ConversionError(
+                f"the output is {_kb(len(data))}, above the {_kb(recipe.max_size)} size cap, and "
+                f"{kind} has no quality to lower"
+            )
+        return Choice(data, fmt, None, tries=1)
+    scorer = make_scorer(frames[0]) if target else None
+    if not target:
+        return _choose_quality(_Search(frames, fmt, kwargs, recipe, None), None, recipe)
+    return _choose_for_target(frames, kwargs, fmt, recipe, scorer, target)
+
+
+#: Second tries when the format's usual encoding needs a very high quality for a target
+#: (fine colour detail: noise, foliage, red edges) or cannot reach it at all: full-resolution
+#: chroma, or for WebP, whose lossy mode always halves chroma, its lossless mode.
+_FULL_CHROMA = {
+    "jpeg": {"subsampling": "4:4:4"},
+    "avif": {"subsampling": "4:4:4"},
+    "heic": {"chroma": 444},
+    "webp": {"lossless": True, "quality": 80, "method": 4},
+}
+_FIRST_TRY = {"jpeg": {"subsampling": "4:2:0"}}
+#: From this quality on, the second try is made too, and the smaller output wins.
+_FULL_CHROMA_FROM = 90
+
+
+def _choose_for_target(
+    frames: list[Image.Image],
+    kwargs: dict[str, Any],
+    fmt: str,
+    recipe: Recipe,
+    scorer: Scorer,
+    target: float,
+) -> Choice:
+    """The format's usual encoding first; full chroma too when that needs a quality above
+    _FULL_CHROMA_FROM or cannot reach the target; the smaller output that reaches it."""
+    usual = _Search(frames, fmt, {**kwargs, **_FIRST_TRY.get(fmt, {})}, recipe, scorer)
+    first = _choose_quality(usual, target, recipe)
+    second_kw = _FULL_CHROMA.get(fmt)
+    reached = (first.score or 0) >= target
+    if second_kw is None or len(frames) > 1 or (reached and first.quality <= _FULL_CHROMA_FROM):
+        return first
+    if second_kw.get("lossless"):
+        data = encode.to_bytes(frames, fmt, {**kwargs, **second_kw})
+        if recipe.max_size and len(data) > recipe.max_size:
+            return first
+        second = Choice(data, fmt, None, scorer(data), 1)
+    else:
+        full = _Search(frames, fmt, {**kwargs, **second_kw}, recipe, scorer, "full chroma")
+        try:
+            second = _choose_quality(full, target, recipe)
+        except ConversionError:
+            return first
+    second.tries += first.tries
+    passing = [c for c in (first, second) if (c.score or 0) >= target]
+    return (
+        min(passing, key=lambda c: len(c.data))
+        if passing
+        else max((first, second), key=lambda c: c.score or 0)
+    )
+
+
+def _choose_quality(search: _Search, target: float | None, recipe: Recipe) -> Choice:
+    """The lowest quality reaching target (or the recipe's quality without one), lowered
+    further to the highest that fits the size cap if there is one."""
+    warnings = []
+    top = recipe.quality if not target else Q_MAX
+    if target:
+        reached = search.lowest_reaching(target)
+        if reached is None:
+            warnings.append(
+                f"even quality {Q_MAX} scores {search.scores[Q_MAX]:.1f}, below the target "
+                f"{target:g}: kept quality {Q_MAX}"
+            )
+            reached = Q_MAX
+        top = reached
+    q = top
+    if recipe.max_size:
+        q = search.highest_fitting(recipe.max_size, top)
+        if q is None:
+            raise ConversionError(
+                f"does not fit in {_kb(recipe.max_size)}: even quality {Q_MIN} gives "
+                f"{_kb(len(search.encode(Q_MIN)))}"
+            )
+        if target and q < top:
+            warnings.append(f"quality lowered to {q} to fit the {_kb(recipe.max_size)} cap")
+    score = search.score(q) if search.scorer is not None else None
+    return Choice(search.encode(q), search.fmt, q, score, search.tries, warnings)
+
+
+def _auto_default() -> float:
+    from .recipe import QUALITY_TARGETS
+
+    return QUALITY_TARGETS["balanced"]
+
+
+def _choose_auto(
+    frames: list[Image.Image], kwargs: dict[str, Any], recipe: Recipe, target: float
+) -> Choice:
+    """The smallest output among AUTO_FORMATS (no JPEG when the image is transparent, only
+    WebP for an animation) that reaches target, within the size cap if there is one."""
+    if len(frames) > 1:
+        return _choose_quality(_Search(frames, "webp", kwargs, recipe, None), None, recipe)
+    formats = [f for f in AUTO_FORMATS if f != "jpeg" or not has_alpha(frames[0])]
+    scorer = make_scorer(frames[0])
+    best: Choice | None = None
+    tries, failure = 0, None
+    for fmt in formats:
+        frame = frames[0] if OUTPUT[fmt].alpha else _rgb(frames[0])
+        search = _Search([frame], fmt, kwargs, recipe, scorer)
+        try:
+            choice = _choose_quality(search, target, recipe)
+        except ConversionError as exc:
+            failure = exc
+            continue
+        finally:
+            tries += search.tries
+        if best is None or len(choice.data) < len(best.data):
+            best = choice
+    if best is None:
+        assert failure is not None
+        raise failure
+    best.tries = tries
+    return best
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1000:.0f} KB" if n < 1_000_000 else f"{n / 1_000_000:.2f} MB"
+
+
+#: What says a file carries EXIF or XMP: JPEG's APP1 Exif, PNG's eXIf, WebP's EXIF chunk,
+#: the XMP packet's own start.
+_METADATA_MARKS = (b"Exif\x00\x00", b"eXIf", b"EXIF", b"<x:xmpmeta", b"XML:com.adobe.xmp")
+
+
+def cannot_keep(source: str, recipe: Recipe, size: tuple[int, int]) -> str | None:
+    """Why the source's own bytes cannot stand in for its output of this pixel size (None:
+    they can): its format is not one Pixmill writes (a camera RAW, a PSD...), the recipe
+    resized or cropped it (both said as ""), or it carries metadata the recipe removes."""
+    ext = os.path.splitext(source)[1]
+    if output_format("same", source)[1] != ext.lower():
+        return ""
+    try:
+        with Image.open(source) as im:
+            own = im.size
+    except (OSError, ValueError):
+        return ""
+    if sorted(own) != sorted(size):  # turned upright, it may have its sides swapped
+        return ""
+    if recipe.metadata != "keep":
+        try:
+            with open(source, "rb") as f:
+                head = f.read(1 << 18)
+        except OSError:
+            return ""
+        if any(mark in head for mark in _METADATA_MARKS):
+            return "the original carries metadata the recipe removes"
+    return None
