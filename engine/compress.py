@@ -17,17 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from . import encode
 from .errors import ConversionError
-from .formats import OUTPUT, output_format
+from .formats import AUTO_FORMATS, OUTPUT, output_format
 from .recipe import Recipe
 
 #: Formats whose quality the search can set.
 SEARCHABLE = frozenset({"jpeg", "webp", "avif", "heic", "jxl"})
-#: What format "auto" chooses among (JPEG XL only when the recipe asks for it).
-AUTO_FORMATS = ("jpeg", "webp", "avif")
 #: The quality range searched (below 10 every format falls apart; 100 means lossless to
 #: some encoders and is no longer a quality).
 Q_MIN, Q_MAX = 10, 98
@@ -351,7 +349,9 @@ def cannot_keep(source: str, recipe: Recipe, size: tuple[int, int]) -> str | Non
     try:
         with Image.open(source) as im:
             own = im.size
-    except (OSError, ValueError):
+            for frame in ImageSequence.Iterator(im):  # a damaged original is no output
+                frame.load()
+    except Exception:  # noqa: BLE001 - whatever stops a decode: the converted file stands
         return ""
     if sorted(own) != sorted(size):  # turned upright, it may have its sides swapped
         return ""

@@ -48,6 +48,9 @@ OUTPUT: dict[str, OutputFormat] = {f.name: f for f in _TABLE}
 #: "auto" (per image, the smallest of JPEG, WebP and AVIF that reaches the quality target).
 FORMATS: tuple[str, ...] = (*OUTPUT, "same", "auto")
 
+#: What format "auto" chooses among, per image (JPEG XL is not among them by default).
+AUTO_FORMATS = ("jpeg", "webp", "avif")
+
 #: Formats whose quality setting means something.
 QUALITY_FORMATS = frozenset(f.name for f in _TABLE if f.quality)
 

@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from .formats import AUTO_FORMATS, EXTENSIONS
 from .job import Job
 from .journal import FileRow
 from .naming import renamed
@@ -143,7 +144,7 @@ def recover(rows: list[FileRow], recipe: Recipe, sync: bool, started: float) -> 
                 target = row.final  # made again under the same name
                 _remove_damaged(row.final, out)
         else:
-            found = _find_own_output(row, claims, started)
+            found = _find_own_output(row, claims, started, _extensions(row, recipe))
             if found is not None and looks_complete(found, row.format):
                 result = row.result()
                 result.update(
@@ -171,20 +172,36 @@ def _intact(path: str, fmt: str, size: int | None) -> bool:
     return looks_complete(path, fmt)
 
 
-def _find_own_output(row: FileRow, claims: dict[str, int], started: float) -> str | None:
+def _extensions(row: FileRow, recipe: Recipe) -> list[str]:
+    """The extensions row's output may have: the planned one, any format "auto" chooses,
+    and the source's own when the original may be kept."""
+    exts = [os.path.splitext(row.target)[1]]
+    if row.format == "auto":
+        exts += [EXTENSIONS[f] for f in AUTO_FORMATS]
+    if recipe.skip_larger:
+        exts.append(os.path.splitext(row.source)[1])
+    return list(dict.fromkeys(exts))
+
+
+def _find_own_output(
+    row: FileRow, claims: dict[str, int], started: float, extensions: list[str]
+) -> str | None:
     """The output this batch published for row before its record was written, if any: the
-    planned target or the renamed sibling the publish step moved to, appearing after the
-    batch started and claimed by no other file of the batch."""
-    for n in range(_MAX_SIBLINGS):
-        candidate = renamed(row.target, n)
-        try:
-            st = os.stat(candidate)
-        except OSError:
-            return None  # the publish step takes the first free name: none further on
-        if claims.get(_key(candidate), row.index) != row.index:
-            continue
-        if st.st_ctime >= started - CLOCK_SLACK:
-            return candidate
+    planned target (under any extension it may have) or the renamed sibling the publish
+    step moved to, appearing after the batch started and claimed by no other file of the
+    batch."""
+    stem = os.path.splitext(row.target)[0]
+    for ext in extensions:
+        for n in range(_MAX_SIBLINGS):
+            candidate = renamed(stem + ext, n)
+            try:
+                st = os.stat(candidate)
+            except OSError:
+                break  # the publish step takes the first free name: none further on
+            if claims.get(_key(candidate), row.index) != row.index:
+                continue
+            if st.st_ctime >= started - CLOCK_SLACK:
+                return candidate
     return None
 
 

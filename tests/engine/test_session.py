@@ -281,3 +281,16 @@ def test_a_batch_whose_journal_gave_up_still_ends_finished_when_it_can(
     with Journal.open() as journal:
         assert journal.batch(session.batch_id).state == FINISHED  # never offered for resume
     assert interrupted_batch() is None
+
+
+def test_resume_adopts_outputs_named_by_the_format_auto_chose(tmp_path):
+    src, out = sources(tmp_path / "in", 3), tmp_path / "out"
+    recipe = Recipe(format="auto", quality_target="small")
+    session = new_batch(src, out, recipe)
+    made = [convert_one(j) for j in session.jobs[:2]]  # published, never recorded
+    die(session)
+    assert all(r["status"] == "ok" for r in made)
+    resumed, _ = resume_batch()
+    assert set(resumed.done) == {1, 2}
+    assert [resumed.done[i]["target"] for i in (1, 2)] == [r["target"] for r in made]
+    resumed.close()

@@ -109,6 +109,8 @@ def check_one(data: bytes) -> None:
     with open(src, "wb") as f:
         f.write(data[1:])
     recipe = Recipe(format=fmt, resize=Resize(mode, **kw), on_conflict="overwrite")
+    if len(data) % 4 == 0:  # a quarter of the inputs go through the quality search too
+        recipe = recipe.replace(quality_target="small", skip_larger=True)
     target = os.path.join(out, "out" + EXTENSIONS[fmt])
     job = Job(1, src, target, fmt, recipe, size=len(data) - 1)
     try:
@@ -118,6 +120,7 @@ def check_one(data: bytes) -> None:
     try:
         status = result.get("status")
         if status == "ok":
+            target = result["target"]  # the original kept: its own extension
             why = decode_problem(target)
             if why:
                 raise Finding(f"ok output does not decode ({fmt}): {_shape(why)}")

@@ -31,7 +31,7 @@ from PIL import Image
 from pixmill.engine.events import BatchListener
 from pixmill.engine.job import Job
 from pixmill.engine.plan import plan
-from pixmill.engine.recipe import Recipe, Resize
+from pixmill.engine.recipe import QUALITY_TARGETS, Recipe, Resize
 from pixmill.engine.runner import BatchRunner
 
 from . import invariants, procs
@@ -169,7 +169,9 @@ def count_outputs(root: str) -> int:
 FORMATS = ["webp", "png", "jpeg", "same", "gif", "tiff", "bmp"]
 
 
-def random_recipe(rng: random.Random, **over: Any) -> Recipe:
+def random_recipe(rng: random.Random, compress: bool = False, **over: Any) -> Recipe:
+    """A random recipe; compress: sometimes with a quality target, a size cap (files may then
+    fail: nothing fits), keep-if-smaller or a palette PNG too."""
     rz = rng.choice(
         [
             Resize(),
@@ -183,6 +185,17 @@ def random_recipe(rng: random.Random, **over: Any) -> Recipe:
         "resize": rz,
         "on_conflict": rng.choice(["rename", "skip", "overwrite"]),
     }
+    if compress:
+        if rng.random() < 0.25:
+            kw["format"] = "auto"
+        if rng.random() < 0.5:
+            kw["quality_target"] = rng.choice(list(QUALITY_TARGETS))
+        if rng.random() < 0.2:
+            kw["max_size"] = rng.choice([20_000, 300_000])
+        if rng.random() < 0.3:
+            kw["skip_larger"] = True
+        if rng.random() < 0.2:
+            kw["png_colors"] = rng.choice([16, 256])
     kw.update(over)
     return Recipe(**kw)
 
@@ -199,6 +212,14 @@ def recipe_cli_args(recipe: Recipe) -> list[str]:
         args += ["--scale", f"{rz.percent:g}"]
     elif rz.mode != "none":
         raise ValueError(f"no CLI flags for resize mode {rz.mode}")
+    if recipe.quality_target != "off":
+        args += ["--quality-target", recipe.quality_target]
+    if recipe.max_size:
+        args += ["--max-size", str(recipe.max_size)]
+    if recipe.skip_larger:
+        args.append("--skip-larger")
+    if recipe.png_colors:
+        args += ["--png-colors", str(recipe.png_colors)]
     return args
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from PIL import Image, ImageSequence
 
+from pixmill.engine import codecs
+
 from . import procs
 
 STATUSES = ("ok", "skipped", "failed", "cancelled")
@@ -84,6 +86,9 @@ def message_problem(msg: Any) -> str | None:
         if marker in msg:
             return f"message contains {marker!r}"
     return None
+
+
+codecs.register()  # HEIC and JPEG XL outputs are checked like the rest
 
 
 def decode_problem(path: Path) -> str | None:
