@@ -41,6 +41,9 @@ _GUESS = {
 
 #: Score points gained per quality step near the targets (JPEG and WebP on photographs).
 _SLOPE = 0.8
+#: A passing score this close above the target is taken without proving that one quality
+#: lower misses (that proof cost a third of the search's time; it is one step of bytes).
+_CLOSE_ENOUGH = _SLOPE
 #: Where the last search of each kind ended in this process: the next image starts there.
 _LANDED: dict[tuple[Any, ...], int] = {}
 
@@ -118,7 +121,7 @@ class _Search:
     def tries(self) -> int:
         return len(self.data)
 
-    def lowest_reaching(self, target: float) -> int | None:
+    def lowest_reaching(self, target: float, give_up_above: int | None = None) -> int | None:
         """The lowest quality whose score reaches target (scores rise with quality), or
         None when even Q_MAX does not. Starts where the last image of this kind landed in
         this process (the photos of a batch are alike), else at the format's usual place,
@@ -136,6 +139,8 @@ class _Search:
                 failing = q if failing is None else max(failing, q)
             if passing is not None and failing is not None and passing - failing <= 1:
                 break
+            if s >= target and s - target < _CLOSE_ENOUGH:
+                break  # one step lower would almost surely miss: not worth a look
             if passing is not None and failing is not None:
                 s_lo, s_hi = self.scores[failing], self.scores[passing]
                 frac = (target - s_lo) / (s_hi - s_lo) if s_hi > s_lo else 0.5
@@ -149,6 +154,8 @@ class _Search:
                 if q == Q_MAX:
                     return None
                 q = _clamp(max(q + 1, int(q + (target - s) / _SLOPE + 0.999)))
+                if give_up_above is not None and q > give_up_above:
+                    return None  # far out of reach this way: the caller tries another
         _LANDED[key] = passing
         return passing
 
@@ -173,9 +180,18 @@ def _clamp(q: int) -> int:
     return max(Q_MIN, min(Q_MAX, q))
 
 
+#: Encoder settings of searched formats: AVIF at libaom's speed 8 and one thread (speed 6,
+#: its default, took half of an automatic-format search for a few percent of bytes; the
+#: pool already fills every core).
+_SEARCH_SETTINGS = {"avif": {"speed": 8, "max_threads": 1}}
+
+
 def quality_kwargs(recipe: Recipe, fmt: str, q: int) -> dict[str, Any]:
     """The save() arguments that set quality q for fmt (the rest come from the recipe)."""
-    return encode.encoder_kwargs(recipe.replace(quality=q), fmt)
+    return {
+        **encode.encoder_kwargs(recipe.replace(quality=q), fmt),
+        **_SEARCH_SETTINGS.get(fmt, {}),
+    }
 
 
 def make_scorer(reference: Image.Image) -> Scorer:
@@ -241,7 +257,7 @@ def _choose_for_target(
     """The format's usual encoding first; full chroma too when that needs a quality above
     _FULL_CHROMA_FROM or cannot reach the target; the smaller output that reaches it."""
     usual = _Search(frames, fmt, {**kwargs, **_FIRST_TRY.get(fmt, {})}, recipe, scorer)
-    first = _choose_quality(usual, target, recipe)
+    first = _choose_quality(usual, target, recipe, give_up_above=_FULL_CHROMA_FROM)
     second_kw = _FULL_CHROMA.get(fmt)
     reached = (first.score or 0) >= target
     if second_kw is None or len(frames) > 1 or (reached and first.quality <= _FULL_CHROMA_FROM):
@@ -266,19 +282,23 @@ def _choose_for_target(
     )
 
 
-def _choose_quality(search: _Search, target: float | None, recipe: Recipe) -> Choice:
+def _choose_quality(
+    search: _Search, target: float | None, recipe: Recipe, give_up_above: int | None = None
+) -> Choice:
     """The lowest quality reaching target (or the recipe's quality without one), lowered
-    further to the highest that fits the size cap if there is one."""
+    further to the highest that fits the size cap if there is one. give_up_above: when the
+    search's first steps show the target needs a quality above this, stop there (a caller
+    with a better encoding to try) and return the best seen."""
     warnings = []
     top = recipe.quality if not target else Q_MAX
     if target:
-        reached = search.lowest_reaching(target)
+        reached = search.lowest_reaching(target, give_up_above)
         if reached is None:
+            reached = Q_MAX if Q_MAX in search.scores else max(search.scores)
             warnings.append(
-                f"even quality {Q_MAX} scores {search.scores[Q_MAX]:.1f}, below the target "
-                f"{target:g}: kept quality {Q_MAX}"
+                f"quality {reached} scores {search.scores[reached]:.1f}, below the target "
+                f"{target:g}, and no quality reaches it: kept quality {reached}"
             )
-            reached = Q_MAX
         top = reached
     q = top
     if recipe.max_size:

@@ -1,12 +1,13 @@
 # Benchmarks (issue 5). Include from the top Makefile:  include tests/benchmarks/bench.mk
 # Uses the top Makefile's VENV, PY and STAMP. Never part of `make test`.
 #
-#   make bench                  full run (about 15-20 min on 2 cores), tables + results/*.json
+#   make bench                  full run (about 20-25 min on 2 cores, Q 6 of them), results/*.json
 #   make bench BENCH_QUICK=1    smoke run on a few files, one round (about 1 min)
 #   make bench BENCH_RUNS=5     more rounds per scenario (medians)
 #   make bench BENCH_SCENARIOS=A,E
 #   make bench BENCH_SCENARIOS=H,R,P   only HEIC and camera RAW input (data from the corpus)
 #   make bench BENCH_SCENARIOS=A,D,U   durable publish vs --no-sync, and --update (issue 13)
+#   make bench BENCH_SCENARIOS=Q       quality targets and --format auto (issue 14, corpus JPEGs)
 #   make bench-data             install the tools and build the data set only
 
 BENCH_DIR          := tests/benchmarks
@@ -14,7 +15,7 @@ BENCH_APT_PACKAGES := libvips-tools imagemagick mate-backgrounds plasma-workspac
 	libraw-bin darktable
 BENCH_RUNS         ?=
 BENCH_QUICK        ?=
-BENCH_SCENARIOS    ?= A,B,C,D,E,F,H,R,P,U
+BENCH_SCENARIOS    ?= A,B,C,D,E,F,H,R,P,U,Q
 
 .PHONY: bench bench-data bench-deps
 

@@ -18,12 +18,14 @@
   portrait shot (DNG Orientation 8). No embedded preview.
 - raw_preview/ (scenario P): copies of the corpus's real camera DNG (Canon EOS 6D, 1224x816
   lossy linear DNG) with its 1024x683 JPEG preview.
+- quality/ (scenario Q, issue 14): copies of every real camera JPEG in the corpus (*.jpg, as
+  they are: EXIF orientation, ICC profiles), for the quality-target rows.
 - quick/: hard links to the first few files of each set, for BENCH_QUICK=1 smoke runs.
 
 The same sources, counts and seed always give the same pixels. A stamp file per group of sets
-(stamp.json for the wallpaper sets, stamp-heic.json, stamp-raw.json) records the parameters; a
-group is rebuilt only when its parameters change. Without the corpus the HEIC and RAW sets are
-left out (their scenarios then say so).
+(stamp.json for the wallpaper sets, stamp-heic.json, stamp-raw.json, stamp-quality.json)
+records the parameters; a group is rebuilt only when its parameters change. Without the corpus
+the HEIC, RAW and quality sets are left out (their scenarios then say so).
 
     python tests/benchmarks/build_data.py [--out DIR] [--photos 40] [--pngs 20] [--small 10000]
         [--heic 20] [--heic-real 4] [--raws 8] [--raw-previews 12]
@@ -115,7 +117,14 @@ XYZ_TO_SRGB = (
     (-0.9692660, 1.8760108, 0.0415560),
     (0.0556434, -0.2040259, 1.0572252),
 )
-QUICK_COUNTS_CORPUS = {"heic": 4, "raw": 2, "raw_preview": 4}
+QUICK_COUNTS_CORPUS = {"heic": 4, "raw": 2, "raw_preview": 4, "quality": 4}
+#: Scenario Q's quick set: an ICC profile, a plain camera JPEG, EXIF orientation 6, a phone.
+QUICK_QUALITY = (
+    "Canon_EOS-1D_Mark_III_via_Adobe_Lightroom.jpg",
+    "Canon_EOS_20D_3.jpg",
+    "Nikon_D40.jpg",
+    "Sony_Ericsson_U10i.jpg",
+)
 
 _SOURCES: list[Image.Image] = []
 
@@ -409,6 +418,33 @@ def build_raw(out: Path, raws: int, previews: int, workers: int) -> bool | None:
     return True
 
 
+def build_quality(out: Path) -> bool | None:
+    """quality/ (scenario Q): copies of every JPEG in the corpus, unchanged (never links: the
+    corpus is shared and read-only, and a link would make an in-place edit here its edit).
+    None when the corpus has no JPEGs."""
+    sources = sorted(p for p in CORPUS.glob("*.jpg") if p.is_file()) if CORPUS.is_dir() else []
+    if not sources:
+        print(f"warning: no quality-target data (scenario Q): no *.jpg in {CORPUS}")
+        return None
+    stamp = out / "stamp-quality.json"
+    params = {
+        "version": 1,
+        "sources": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in sources],
+    }
+    if _stamp_matches(stamp, params):
+        return False
+    stamp.unlink(missing_ok=True)
+    folder = _fresh_dir(out / "quality")
+    for src in sources:
+        shutil.copyfile(src, folder / src.name)
+    copied = sorted(folder.iterdir())
+    quick = [p for p in copied if p.name in QUICK_QUALITY] or copied
+    _link_files(out, "quality", quick[: QUICK_COUNTS_CORPUS["quality"]])
+    stamp.write_text(json.dumps(params, indent=2) + "\n")
+    print(f"copied {len(sources)} corpus JPEGs to {folder}")
+    return True
+
+
 def _params(photos: int, pngs: int, small: int) -> dict[str, object]:
     return {
         "version": VERSION,
@@ -502,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         build(args.out, args.photos, args.pngs, args.small, args.workers),
         build_heic(args.out, args.heic, args.heic_real, args.workers),
         build_raw(args.out, args.raws, args.raw_previews, args.workers),
+        build_quality(args.out),
     ]
     if not any(built):
         print(f"benchmark data in {args.out} is up to date")

@@ -122,6 +122,18 @@ def with_update(cmd: Command) -> Command:
     return Command([*cmd.argv, "--update"], cmd.stdin, cmd.env)
 
 
+def with_quality_target(cmd: Command, target: str | None) -> Command:
+    """A Pixmill command (scenario Q) choosing each image's quality for a SSIMULACRA2 target
+    (engine/recipe.py QUALITY_TARGETS) instead of its fixed --quality; None: unchanged."""
+    if target is None:
+        return cmd
+    argv = list(cmd.argv)
+    if "--quality" in argv:
+        i = argv.index("--quality")
+        del argv[i : i + 2]
+    return Command([*argv, "--quality-target", target], cmd.stdin, cmd.env)
+
+
 #: A private copy of the engine (a folder holding engine/) to measure a proposed change side by
 #: side with the real one: BENCH_EXPERIMENT=/tmp/pixmill-exp adds a "Pixmill (experiment)" row.
 EXPERIMENT = os.environ.get("BENCH_EXPERIMENT", "")

@@ -1,5 +1,6 @@
 """Pixmill's benchmark suite (issue 5): scenarios A-F, and H, R, P for HEIC and camera RAW
-input, every contender side by side; U, the incremental run (`--update`, issue 13).
+input, every contender side by side; U, the incremental run (`--update`, issue 13); Q, quality
+targets and format auto (issue 14).
 
 For each scenario the contenders run interleaved (the order rotates every round), each round
 on a clean output folder, after one untimed warm-up run of each on a few files. Printed per
@@ -17,6 +18,13 @@ Scenario U is not a race: on its own copy of D's 10,000 small PNGs, Pixmill conv
 --update, then each round times an --update run with nothing changed (it must convert none and
 skip all as up to date), changes 100 sources and times one more (it must convert exactly those).
 
+Scenario Q is Pixmill against itself on the corpus's real camera JPEGs (fit 1600x1600): a fixed
+JPEG quality 85, then per image quality targets (JPEG at high, balanced and small; WebP, AVIF
+and format auto at balanced), interleaved rounds. Per row: wall time, time per photo, bytes,
+the reported SSIMULACRA2 scores (the fixed row's computed here against the same reference,
+Pixmill's own render: quality_targets.py), worker peak RSS; then the one fixed quality every
+photo would need to reach the high target, found by encoding with Pillow at each quality.
+
 A contender that fails files is not dropped: its row says how many of the scenario's files it
 failed (no output written) in each round, with its exit status and the end of its stderr; only
 rounds with every file converted are timed. A scenario whose data is missing, or a contender
@@ -25,9 +33,11 @@ whose program is not installed, is reported as skipped.
     python tests/benchmarks/run_bench.py [--runs N] [--quick] [--scenarios A,B,...]
     python tests/benchmarks/run_bench.py --scenarios H,R,P     # only HEIC and RAW input
     python tests/benchmarks/run_bench.py --scenarios A,D,U     # durable publish, --update
+    python tests/benchmarks/run_bench.py --scenarios Q         # quality targets, format auto
 
 Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (small data, one round), BENCH_SCENARIOS,
-BENCH_WORKERS (default 2), BENCH_QT_PLATFORM (offscreen).
+BENCH_WORKERS (default 2), BENCH_QT_PLATFORM (offscreen), BENCH_GIT=0 (do not run git to record
+the commit, e.g. while someone else works in the checkout).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import quality
+import quality_targets
 from contenders import (
     CONTENDERS,
     DARKTABLE_CLI,
@@ -56,6 +67,7 @@ from contenders import (
     PYTHON,
     REPO,
     Job,
+    with_quality_target,
     with_update,
 )
 from measure import RunResult, run_measured
@@ -66,7 +78,7 @@ DATA = HERE / "data"
 RESULTS = HERE / "results"
 #: The inputs a scenario's data folder may hold.
 INPUT_SUFFIXES = (".jpg", ".png", ".heic", ".dng")
-ALL_SCENARIOS = "A,B,C,D,E,F,H,R,P,U"
+ALL_SCENARIOS = "A,B,C,D,E,F,H,R,P,U,Q"
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ def scenarios(workers: int) -> list[Scenario]:
                 Entry("experiment", 1, "experiment, 1 worker"),
                 Entry("experiment", workers, f"experiment, {workers} workers"),
             ]
-        elif scn.key != "F":
+        elif scn.key not in ("F", "Q"):  # Q: Pixmill's own rows only
             entries.insert(1, Entry("experiment", workers))
         out[i] = Scenario(**{**scn.__dict__, "entries": tuple(entries)})
     return out
@@ -284,6 +296,22 @@ def _scenarios(workers: int) -> list[Scenario]:
                 "per round an --update run with nothing changed (checked: 0 converted, all "
                 f"skipped up to date) and one after {TOUCHED} random sources were edited "
                 "(checked: exactly those converted). Output folder and journal kept."
+            ),
+        ),
+        Scenario(
+            "Q",
+            "Quality targets: real camera JPEGs -> fit 1600x1600, fixed q85 vs SSIMULACRA2 targets",
+            "quality",
+            "jpeg",
+            quality_targets.FIXED_QUALITY,
+            fit_a,
+            (Entry("pixmill", w),),
+            f"pixmill@{w}",
+            ssim_sample=0,
+            note=(
+                "Data: every JPEG of the shared corpus (4-8 MP cameras and phones, EXIF "
+                "orientation, ICC profiles), unchanged. Whole CLI runs with --report; the "
+                "targets' rows drop --quality for --quality-target."
             ),
         ),
     ]
@@ -583,6 +611,313 @@ def run_update(
             row.summary["files"] = n
             row.summary["expected_converted"] = row.runs[0]["expected_converted"]
     return rows
+
+
+# --- scenario Q: quality targets (issue 14) ---------------------------------------------------
+def _q_key(entry: Entry, row: quality_targets.QRow) -> str:
+    return f"{entry.key}:{row.key}"
+
+
+def run_quality(
+    scn: Scenario, data_root: Path, runs: int, work_root: Path, log: Any
+) -> tuple[dict[str, RowResult], dict[str, Any]]:
+    """Scenario Q: each row of quality_targets.QROWS is one `pixmill convert` of the whole
+    batch; after an untimed warm-up of each on two files, the rows run interleaved (order
+    rotated every round), each on a clean output folder, with --report. Then the last round's
+    outputs are scored by the bench (quality_targets.analyse): the fixed row's scores, a check
+    of the reported ones, and the fixed quality the whole batch needs for the high target.
+    Returns the rows and that analysis."""
+    in_dir = data_root / scn.data
+    files = _scenario_files(in_dir)
+    n = len(files)
+    work = work_root / scn.key
+    _clean(work)
+    entry = scn.entries[0]
+    qrows = quality_targets.QROWS
+    rows = {_q_key(entry, r): RowResult(_q_key(entry, r), r.label) for r in qrows}
+    reports: dict[str, dict[str, dict[str, Any]]] = {}  # row key -> the last round's records
+    _read_all(files)
+
+    def command(row: quality_targets.QRow, batch: list[str], out: Path, report: Path | None):
+        job = Job(
+            str(in_dir),
+            batch,
+            str(out),
+            row.fmt,
+            scn.quality,
+            scn.fit,
+            entry.workers,
+            use_dir=len(batch) == n,
+            report=str(report) if report else None,
+            data_home=str(work / f"xdg-{row.key}"),  # one journal per row, kept over rounds
+        )
+        return with_quality_target(CONTENDERS[entry.contender].command(job), row.target)
+
+    for row in qrows:
+        out = work / "warm"
+        _clean(out)
+        cmd = command(row, files[:2], out, None)
+        r = run_measured(cmd.argv, env=cmd.env, stdin=cmd.stdin, cwd=str(REPO))
+        if r.returncode != 0:
+            rows[_q_key(entry, row)].warmup = f"exit {r.returncode}: {_last_line(r.stderr)}"
+            log(f"  Q warm-up  {row.label:<28} failed: {rows[_q_key(entry, row)].warmup}")
+    for i in range(runs):
+        order = list(qrows[i % len(qrows) :] + qrows[: i % len(qrows)])
+        for row in order:
+            key = _q_key(entry, row)
+            out = work / f"out-{row.key}"
+            _clean(out)
+            report = work / f"{row.key}.report.json"
+            report.unlink(missing_ok=True)
+            cmd = command(row, files, out, report)
+            busy = _busy_seconds()
+            r = run_measured(cmd.argv, env=cmd.env, stdin=cmd.stdin, cwd=str(REPO))
+            rec: dict[str, Any] = {
+                "seconds": round(r.seconds, 4),
+                "cpu_seconds": round(r.cpu_seconds, 3),
+                "main_rss_mb": r.main_rss_mb,
+                "worker_rss_mb": r.worker_rss_mb,
+                "returncode": r.returncode,
+                **_machine(r, busy),
+            }
+            try:
+                records = quality_targets.read_report(str(report))
+                rec["batch_s"] = json.loads(report.read_text())["summary"]["seconds"]
+            except (OSError, ValueError, KeyError):
+                records = {}
+            stats = quality_targets.file_stats(records.values())
+            rec.update(stats)
+            rec["failed_files"] = n - stats["converted"]
+            reports[key] = records
+            rows[key].runs.append(rec)
+            status = ""
+            if not _good(rec):
+                rec["stderr"] = r.stderr.strip()[-600:]
+                rows[key].failed_files = max(rows[key].failed_files or 0, rec["failed_files"])
+                rows[key].failed = (
+                    f"{rec['failed_files']}/{n} files failed (exit {r.returncode})"
+                    + (f": {_last_line(r.stderr)}" if _last_line(r.stderr) else "")
+                )
+                status = f"  FAILED {rec['failed_files']}/{n} files, exit {r.returncode}"
+            log(
+                f"  Q round {i + 1}/{runs}  {row.label:<28} {r.seconds:7.2f} s  "
+                f"{stats['bytes_out'] / 1e6:6.2f} MB{_others_text(rec)}{status}"
+            )
+    _summarise(scn, files, rows)
+    fixed = rows[_q_key(entry, qrows[0])]
+    for row in qrows:
+        res = rows[_q_key(entry, row)]
+        good = [r for r in res.runs if _good(r)]
+        if not good:
+            continue
+        last = good[-1]
+        s = res.summary
+        s["per_photo_s"] = s["median_s"] / n
+        s["ms_per_file"] = _median([r["ms_sum"] / n for r in good])
+        for k in ("bytes_out", "formats", "quality_range", "kept_original"):
+            s[k] = last[k]
+        s["bytes_varied"] = len({r["bytes_out"] for r in good}) > 1
+        s["score_min"], s["score_mean"] = last["score_min"], last["score_mean"]
+        s["score_source"] = "report" if last["score_min"] is not None else None
+        res.output_bytes, res.outputs = last["bytes_out"], last["converted"]
+        ratios = [
+            r["seconds"] / f["seconds"]
+            for r, f in zip(res.runs, fixed.runs, strict=False)
+            if _good(r) and _good(f)
+        ]
+        s["time_vs_fixed"] = _median(ratios)
+        s["files"] = {  # the last round's records, per source
+            name: {k: rec.get(k) for k in ("format", "quality", "score", "bytes_out", "ms")}
+            for name, rec in reports.get(res.entry, {}).items()
+        }
+    t0 = time.monotonic()
+    outputs = {
+        row.key: {
+            name: rec["target"]
+            for name, rec in reports.get(_q_key(entry, row), {}).items()
+            if rec.get("status") == "ok" and rec.get("target") and os.path.exists(rec["target"])
+        }
+        for row in qrows
+    }
+    high = quality_targets.quality_targets()["high"]
+    assert scn.fit is not None
+    analysis = quality_targets.analyse(files, outputs, scn.fit, high)
+    _q_apply_analysis(rows, entry, reports, analysis)
+    analysis["seconds"] = round(time.monotonic() - t0, 1)
+    log(f"  Q scored the outputs and searched the common quality in {analysis['seconds']:.0f} s")
+    return rows, analysis
+
+
+def _q_apply_analysis(
+    rows: dict[str, RowResult],
+    entry: Entry,
+    reports: dict[str, dict[str, dict[str, Any]]],
+    analysis: dict[str, Any],
+) -> None:
+    """The bench's own scores into the rows: the fixed row's min and mean (it reports none),
+    and for every row the largest difference between a reported score and the bench's."""
+    photos = analysis["photos"]
+    for row in quality_targets.QROWS:
+        res = rows[_q_key(entry, row)]
+        own = {n: p["scores"][row.key] for n, p in photos.items() if row.key in p["scores"]}
+        if not own or not res.summary:
+            continue
+        s = res.summary
+        s["bench_score_min"] = min(own.values())
+        s["bench_score_mean"] = statistics.fmean(own.values())
+        if s.get("score_min") is None:
+            s["score_min"], s["score_mean"] = s["bench_score_min"], s["bench_score_mean"]
+            s["score_source"] = "bench"
+        diffs = [
+            abs(rec["score"] - own[name])
+            for name, rec in reports.get(res.entry, {}).items()
+            if rec.get("score") is not None and name in own
+        ]
+        if diffs:
+            s["score_check_max_diff"] = max(diffs)
+            s["score_check_n"] = len(diffs)
+        samplings: dict[str, int] = {}
+        for p in photos.values():
+            sub = p["sampling"].get(row.key)
+            if sub:
+                samplings[sub] = samplings.get(sub, 0) + 1
+        s["jpeg_sampling"] = dict(sorted(samplings.items()))
+        full = [p["full_scores"][row.key] for p in photos.values() if row.key in p["full_scores"]]
+        if full:
+            s["full_decode_score_min"] = min(full)
+            s["full_decode_score_mean"] = statistics.fmean(full)
+    high = rows.get(f"{entry.key}:high")
+    if high is not None and high.summary:
+        high.summary["common"] = analysis["common"]
+        high.summary["pillow_fixed_bytes"] = analysis["pillow_fixed_bytes"]
+
+
+def format_quality_table(
+    scn: Scenario, rows: dict[str, RowResult], n_files: int, analysis: dict[str, Any]
+) -> str:
+    """Scenario Q: one line per row, then the checks, the common quality and auto's pick."""
+    head = (
+        f"{'pixmill convert ...':<24} {'median s':>8} {'s/photo':>7} {'x fixed':>7} "
+        f"{'ms/file':>7} {'CPU s':>6} {'worker MB':>9} {'out MB':>7} {'bytes x':>7} "
+        f"{'score min':>9} {'mean':>5}  {'quality':>7}  formats"
+    )
+    lines = [f"== {scn.key}. {scn.title}  ({n_files} files)", head, "-" * len(head)]
+    by_key = {k.split(":", 1)[1]: r for k, r in rows.items()}
+    fixed = by_key.get("fixed")
+    fixed_bytes = fixed.summary.get("bytes_out") if fixed and fixed.summary else None
+    for row in by_key.values():
+        s = row.summary
+        if not s:
+            lines.append(f"{row.label:<24} {_failure_text(row, n_files)}")
+            continue
+        ratio = s["bytes_out"] / fixed_bytes if fixed_bytes else None
+        mark = "*" if s.get("score_source") == "bench" else " "
+        qr = s.get("quality_range")
+        q = "-" if not qr else str(qr[0]) if qr[0] == qr[1] else f"{qr[0]}-{qr[1]}"
+        formats = ", ".join(f"{f} {c}" for f, c in s.get("formats", {}).items())
+        sampling = s.get("jpeg_sampling") or {}
+        if sampling.get("4:4:4"):
+            formats += f" ({sampling['4:4:4']} at 4:4:4)"
+        lines.append(
+            f"{row.label:<24} {s['median_s']:8.2f} {s['per_photo_s']:7.3f} "
+            f"{_fmt(s.get('time_vs_fixed'), '6.2f', '     -')}x {_fmt(s['ms_per_file'], '7.0f')} "
+            f"{_fmt(s['cpu_s'], '6.1f')} {_fmt(s['worker_rss_mb'], '9.0f')} "
+            f"{s['bytes_out'] / 1e6:7.2f} {_fmt(ratio, '6.3f', '     -')}x "
+            f"{_fmt(s.get('score_min'), '8.2f')}{mark} {_fmt(s.get('score_mean'), '5.1f')}  "
+            f"{q:>7}  {formats}"
+        )
+        if row.failed:
+            lines.append(f"{'':<24} (not timed: {_failure_text(row, n_files)})")
+        elif row.warmup:
+            lines.append(f"{'':<24} (the warm-up failed: {row.warmup})")
+    lines.append(
+        "  x fixed: median of per-round time ratios to the fixed row; ms/file: the report's "
+        "per-file time (in the worker); bytes x: against the fixed row; score: SSIMULACRA2 "
+        "from the report (* computed by the bench: the fixed row reports none)"
+    )
+    checks = [
+        (r.label, r.summary["score_check_max_diff"], r.summary["score_check_n"])
+        for r in by_key.values()
+        if r.summary.get("score_check_n")
+    ]
+    if checks:
+        worst = max(checks, key=lambda c: c[1])
+        total = sum(c[2] for c in checks)
+        lines.append(
+            f"  reference check: the bench's scores (its render of Pixmill's resize) agree with "
+            f"the {total} reported ones to {worst[1]:.4f} at most ({worst[0]})"
+        )
+    full = [
+        f"{r.label} min {r.summary['full_decode_score_min']:.2f} "
+        f"(mean {r.summary['full_decode_score_mean']:.1f})"
+        for r in by_key.values()
+        if r.summary.get("full_decode_score_min") is not None
+    ]
+    if full:
+        lines.append(
+            "  against a full decode + one Lanczos resize instead (no scaled JPEG decode): "
+            + "; ".join(full)
+        )
+    high = by_key.get("high")
+    hs = high.summary if high else {}
+    target = analysis.get("target")
+    per = analysis.get("photos", {})
+    for sub, common in analysis.get("common", {}).items():
+        q = common["quality"]
+        own = [p["own_quality"][sub] for p in per.values()]
+        reached = [v for v in own if v is not None]
+        spread = f"each photo's own lowest q{min(reached)}-q{max(reached)}" if reached else ""
+        if q is None:
+            never = [name for name, p in per.items() if p["own_quality"][sub] is None]
+            lines.append(
+                f"  one fixed quality for every photo to reach {target:g} (Pillow, "
+                f"libjpeg-turbo {sub}): none up to 100, {', '.join(never)} never reaches it"
+                + (f" ({spread})" if spread else "")
+            )
+            continue
+        vs = hs["bytes_out"] / common["bytes"] if hs.get("bytes_out") else None
+        lines.append(
+            f"  one fixed quality for every photo to reach {target:g} (Pillow, libjpeg-turbo "
+            f"{sub}): q{q}, {common['bytes'] / 1e6:.2f} MB (min score "
+            f"{common['min_score']:.2f}; {spread}); the high target row is "
+            f"{_fmt(vs, '.3f')}x of it"
+        )
+    pillow85 = analysis.get("pillow_fixed_bytes")
+    if pillow85 and fixed_bytes:
+        lines.append(
+            f"  Pillow q{quality_targets.FIXED_QUALITY} of the same renders (no metadata): "
+            f"{pillow85 / 1e6:.2f} MB, the fixed row {fixed_bytes / 1e6:.2f} MB; high target "
+            f"against it: {_fmt(hs.get('bytes_out', 0) / pillow85, '.3f')}x"
+        )
+    auto = by_key.get("auto")
+    singles = [
+        by_key[k] for k in quality_targets.SINGLE_FORMATS if k in by_key and by_key[k].summary
+    ]
+    if auto and auto.summary and singles:
+        best = min(singles, key=lambda r: r.summary["bytes_out"])
+        a = auto.summary["bytes_out"]
+        lines.append(
+            f"  auto: {a / 1e6:.2f} MB against the best single format for the batch "
+            f"({best.label}, {best.summary['bytes_out'] / 1e6:.2f} MB) = "
+            f"{a / best.summary['bytes_out']:.3f}x"
+        )
+    rss = [
+        f"{r.label} {r.summary['worker_rss_mb']:.0f} MB"
+        for k, r in by_key.items()
+        if k in ("fixed", "high", "auto") and r.summary.get("worker_rss_mb")
+    ]
+    if rss:
+        lines.append("  worker peak RSS (largest over rounds): " + ", ".join(rss))
+    varied = [r.label for r in by_key.values() if r.summary.get("bytes_varied")]
+    if varied:
+        lines.append(f"  output bytes differed between rounds: {', '.join(varied)} (last shown)")
+    lines.append(
+        f"  the bench's scoring and search took {analysis.get('seconds', 0):.0f} s (untimed)"
+    )
+    lines.append(_machine_text(rows))
+    if scn.note:
+        lines.append(f"  {scn.note}")
+    return "\n".join(lines)
 
 
 def _busy_seconds() -> float | None:
@@ -985,7 +1320,95 @@ def evaluate_goals(
         False,
         "s",
     )
+    if subject == "pixmill":
+        for goal in quality_goals(all_rows.get("Q", {}), me):
+            add(*goal)
     return goals
+
+
+def quality_goals(rows: dict[str, RowResult], me: str) -> list[tuple[Any, ...]]:
+    """Issue 14's goals from scenario Q's rows, as evaluate_goals' add() arguments: (goal,
+    value, target or None for reported only, higher is better, unit)."""
+
+    def s(key: str) -> dict[str, Any]:
+        row = rows.get(f"{me}:{key}")
+        return row.summary if row and row.summary else {}
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    fixed, high, auto = s("fixed"), s("high"), s("auto")
+    singles = [s(k).get("bytes_out") for k in quality_targets.SINGLE_FORMATS]
+    best = min((b for b in singles if b), default=None) if all(singles) else None
+    try:
+        target = quality_targets.quality_targets()["high"]
+    except (ImportError, KeyError):
+        target = None
+    return [
+        (
+            f"Q: high target, bytes vs fixed q{quality_targets.FIXED_QUALITY}",
+            ratio(high.get("bytes_out"), fixed.get("bytes_out")),
+            0.75,
+            False,
+            "x",
+        ),
+        ("Q: high target, every output >= target", high.get("score_min"), target, True, "score"),
+        ("Q: high target, time per photo vs fixed", high.get("time_vs_fixed"), 3.0, False, "x"),
+        (
+            "Q: high target, CPU seconds vs fixed",
+            ratio(high.get("cpu_s"), fixed.get("cpu_s")),
+            None,
+            False,
+            "x",
+        ),
+        (
+            "Q: high target, worker ms per file vs fixed",
+            ratio(high.get("ms_per_file"), fixed.get("ms_per_file")),
+            None,
+            False,
+            "x",
+        ),
+        (
+            "Q: auto balanced bytes vs best single format",
+            ratio(auto.get("bytes_out"), best),
+            1.0,
+            False,
+            "x",
+        ),
+        (
+            "Q: worker peak RSS, target vs fixed",
+            ratio(high.get("worker_rss_mb"), fixed.get("worker_rss_mb")),
+            None,
+            False,
+            "x",
+        ),
+        (
+            "Q: worker peak RSS, auto vs fixed",
+            ratio(auto.get("worker_rss_mb"), fixed.get("worker_rss_mb")),
+            None,
+            False,
+            "x",
+        ),
+    ] + [
+        goal
+        for sub, c in (high.get("common") or {}).items()
+        for goal in (
+            (
+                f"Q: fixed quality every photo would need for the high target, {sub}",
+                c.get("quality"),
+                None,
+                False,
+                "quality (Pillow, libjpeg-turbo)",
+            ),
+            (
+                f"Q: high target bytes vs that fixed quality's, {sub}",
+                ratio(high.get("bytes_out"), c.get("bytes")),
+                None,
+                False,
+                "x",
+            ),
+        )
+    ]
 
 
 def _gui_vs_cli(all_rows: dict[str, dict[str, RowResult]], w: int) -> float | None:
@@ -1004,11 +1427,13 @@ def _gui_vs_cli(all_rows: dict[str, dict[str, RowResult]], w: int) -> float | No
 
 
 def format_goals(goals: list[dict[str, Any]]) -> str:
-    lines = ["== Goals (issues 5 and 13), from the medians of this run"]
+    lines = ["== Goals (issues 5, 13 and 14), from the medians of this run"]
     if not goals:
-        lines.append("  (none: the issues set goals for scenarios A-F and U only)")
+        lines.append("  (none: the issues set goals for scenarios A-F, U and Q only)")
     for g in goals:
         val = "-" if g["value"] is None else f"{g['value']:.2f}"
+        if g["unit"].startswith("quality") and g["value"] is not None:
+            val = f"{g['value']:.0f}"  # an encoder quality: a whole number
         if g["target"] is None:
             lines.append(f"  [info] {g['goal']}: {val} {g['unit']} (reported, no goal)")
             continue
@@ -1052,9 +1477,12 @@ def _versions() -> dict[str, Any]:
             "pillow_heif.libheif_version(), '.'.join(map(str, rawpy.libraw_version)))",
         ]
     ).split()
-    commit = out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
     sources = ["engine", "gui", "packaging/pixmill"]
-    dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", *sources])
+    if os.environ.get("BENCH_GIT", "1") == "0":
+        commit, dirty = "not read (BENCH_GIT=0)", None
+    else:
+        commit = out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+        dirty = out(["git", "-C", str(REPO), "status", "--porcelain", "--", *sources])
     return {
         "python": out([PYTHON, "-c", "import sys; print(sys.version.split()[0])"]),
         "pillow": pil,
@@ -1068,10 +1496,21 @@ def _versions() -> dict[str, Any]:
         "darktable": (out([DARKTABLE_CLI, "--version"]).splitlines() or ["missing"])[0],
         "pixmill": PIXMILL,
         "commit": commit,
-        "engine_or_gui_modified": bool(dirty),
+        "engine_or_gui_modified": None if dirty is None else bool(dirty),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
     }
+
+
+def _newest_source() -> str | None:
+    """The engine's most recently modified .py file and its time (UTC): compared at the end
+    of a run, it tells whether someone changed the engine while the rounds ran."""
+    try:
+        newest = max((REPO / "engine").rglob("*.py"), key=lambda p: p.stat().st_mtime)
+    except (ValueError, OSError):
+        return None
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(newest.stat().st_mtime))
+    return f"{newest.relative_to(REPO)} {when}"
 
 
 def _compile_bytecode() -> None:
@@ -1148,6 +1587,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "workers": args.workers,
         "load_average_start": os.getloadavg(),
+        "engine_newest_file_start": _newest_source(),
         "cpu_pressure_avg60_start": busy,
         "versions": _versions(),
         "scenarios": {},
@@ -1162,9 +1602,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         n_files = len(_scenario_files(data_root / scn.data))
         rounds = runs if args.quick else max(runs, MIN_ROUNDS.get(scn.key, 1))
+        analysis = None
         if scn.key == "U":
             rows = run_update(scn, data_root, rounds, work_root, log)
             table = format_update_table(scn, rows, n_files)
+        elif scn.key == "Q":
+            rows, analysis = run_quality(scn, data_root, rounds, work_root, log)
+            table = format_quality_table(scn, rows, n_files, analysis)
         else:
             rows = run_scenario(scn, data_root, rounds, work_root, log)
             table = format_table(scn, rows, n_files)
@@ -1179,6 +1623,8 @@ def main(argv: list[str] | None = None) -> int:
             "note": scn.note,
             "rows": {k: asdict(v) for k, v in rows.items()},
         }
+        if analysis is not None:
+            doc["scenarios"][scn.key]["analysis"] = analysis
     goals = evaluate_goals(all_rows, args.workers)
     if EXPERIMENT:
         goals += evaluate_goals(all_rows, args.workers, "experiment")
@@ -1188,6 +1634,13 @@ def main(argv: list[str] | None = None) -> int:
     print(goal_text)
     doc["goals"] = goals
     doc["load_average_end"] = os.getloadavg()
+    doc["engine_newest_file_end"] = _newest_source()
+    if doc["engine_newest_file_end"] != doc["engine_newest_file_start"]:
+        log(
+            "warning: engine/ changed during this run (newest file "
+            f"{doc['engine_newest_file_start']} -> {doc['engine_newest_file_end']}): the rounds "
+            "may have timed different code"
+        )
     doc["cpu_pressure_avg60_end"] = _cpu_pressure()
     doc["seconds"] = round(time.monotonic() - t0, 1)
     notes = (

@@ -88,3 +88,36 @@ def test_check_report_wants_exactly_the_changed_files_converted():
     other = check_report(_report([], [a, b], (c, "skipped")), 3, [])
     assert "1 other (skipped (target exists) 1)" in other
     assert "(2 files in the report)" in check_report(_report([], [a, b]), 3, [])
+
+
+# --- scenario Q's search for one fixed quality (quality_targets.py) ----------------------------
+class _Fake:
+    """Scores that rise with quality: target 80 is reached at quality `at`."""
+
+    def __init__(self, at: int, dip: int | None = None) -> None:
+        self.at, self.dip, self.asked = at, dip, []
+
+    def score_at(self, q: int) -> float:
+        self.asked.append(q)
+        if q == self.dip:
+            return 70.0  # a quality that scores below its neighbours
+        return 80.0 + (q - self.at) * 0.5
+
+
+def test_lowest_reaching_bisects_and_widens():
+    from quality_targets import lowest_reaching
+
+    for at in (1, 12, 49, 50, 51, 87, 100):
+        fake = _Fake(at)
+        assert lowest_reaching(fake.score_at, 80.0) == at
+        assert len(set(fake.asked)) <= 12
+    assert lowest_reaching(_Fake(101).score_at, 80.0) is None
+
+
+def test_common_quality_is_the_highest_own_raised_past_a_dip():
+    from quality_targets import common_quality
+
+    assert common_quality([_Fake(70), _Fake(85), _Fake(60)], 80.0) == (85, [70, 85, 60])
+    q, own = common_quality([_Fake(70, dip=85), _Fake(85)], 80.0)
+    assert (q, own) == (86, [70, 85])
+    assert common_quality([_Fake(70), _Fake(120)], 80.0) == (None, [70, None])

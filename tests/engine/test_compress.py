@@ -41,7 +41,9 @@ def photo(tmp_path: Path, name: str = "metric_forest.jpg") -> Path:
 
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])
 @pytest.mark.parametrize("level", ["high", "small"])
-def test_a_quality_target_is_reached_with_the_lowest_quality_that_reaches_it(tmp_path, fmt, level):
+def test_a_quality_target_is_reached_with_about_the_lowest_quality_reaching_it(
+    tmp_path, fmt, level
+):
     recipe = Recipe(format=fmt, quality_target=level)
     target = recipe.score_target
     for src in PHOTOS:
@@ -65,7 +67,10 @@ def test_a_quality_target_is_reached_with_the_lowest_quality_that_reaches_it(tmp
             frames, fmt, {**kwargs, **compress.quality_kwargs(recipe, fmt, q - 1)}
         )
         with Image.open(io.BytesIO(lower)) as im:
-            assert ssimulacra2(frames[0], im) < target, f"{src.name}: q{q - 1} reaches it too"
+            below = ssimulacra2(frames[0], im)
+        # The lowest quality that reaches the target, or, when it passes by less than
+        # _CLOSE_ENOUGH, taken without the look one step lower.
+        assert below < target or score - target < compress._CLOSE_ENOUGH, f"{src.name}: q{q}"
 
 
 def test_targets_order_the_outputs_and_an_explicit_score_wins(tmp_path):
