@@ -47,7 +47,9 @@ _CLOSE_ENOUGH = _SLOPE
 #: Where the last search of each kind ended in this process: the next image starts there.
 _LANDED: dict[tuple[Any, ...], int] = {}
 
-Scorer = Callable[[bytes], float]
+#: score(encoded bytes, floor) -> SSIMULACRA2; below floor it may be a bound (see
+#: metric.Reference.score).
+Scorer = Callable[[bytes, float | None], float]
 
 
 @dataclass
@@ -104,6 +106,7 @@ class _Search:
         self.variant = variant  # "" or "full chroma": searches remembered apart
         self.data: dict[int, bytes] = {}
         self.scores: dict[int, float] = {}
+        self.bounds: set[int] = set()  # qualities whose score is only a bound (a sure miss)
 
     def encode(self, q: int) -> bytes:
         if q not in self.data:
@@ -111,10 +114,18 @@ class _Search:
             self.data[q] = encode.to_bytes(self.frames, self.fmt, kw)
         return self.data[q]
 
-    def score(self, q: int) -> float:
-        if q not in self.scores:
+    def score(self, q: int, floor: float | None = None) -> float:
+        """q's score; with floor, a score below floor may be a bound above the true one
+        (the metric stops once the miss is sure), and is redone exactly when asked for
+        without floor."""
+        if q not in self.scores or (floor is None and q in self.bounds):
             assert self.scorer is not None
-            self.scores[q] = self.scorer(self.encode(q))
+            s = self.scorer(self.encode(q), floor)
+            self.scores[q] = s
+            if floor is not None and s < floor:
+                self.bounds.add(q)
+            else:
+                self.bounds.discard(q)
         return self.scores[q]
 
     @property
@@ -132,7 +143,7 @@ class _Search:
         passing: int | None = None  # the lowest quality known to reach target
         failing: int | None = None  # the highest known not to
         while True:
-            s = self.score(q)
+            s = self.score(q, floor=target)  # a sure miss costs a quarter of a score
             if s >= target:
                 passing = q if passing is None else min(passing, q)
             else:
@@ -201,10 +212,10 @@ def make_scorer(reference: Image.Image) -> Scorer:
 
     ref = Reference(reference)  # transparency: compared on a dark and a light background
 
-    def score(data: bytes) -> float:
+    def score(data: bytes, floor: float | None = None) -> float:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            return float(ref.score(im))
+            return float(ref.score(im, floor))
 
     return score
 
@@ -266,7 +277,7 @@ def _choose_for_target(
         data = encode.to_bytes(frames, fmt, {**kwargs, **second_kw})
         if recipe.max_size and len(data) > recipe.max_size:
             return first
-        second = Choice(data, fmt, None, scorer(data), 1)
+        second = Choice(data, fmt, None, scorer(data, None), 1)
     else:
         full = _Search(frames, fmt, {**kwargs, **second_kw}, recipe, scorer, "full chroma")
         try:
@@ -296,7 +307,7 @@ def _choose_quality(
         if reached is None:
             reached = Q_MAX if Q_MAX in search.scores else max(search.scores)
             warnings.append(
-                f"quality {reached} scores {search.scores[reached]:.1f}, below the target "
+                f"quality {reached} scores {search.score(reached):.1f}, below the target "
                 f"{target:g}, and no quality reaches it: kept quality {reached}"
             )
         top = reached

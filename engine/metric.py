@@ -535,10 +535,15 @@ class Reference:
             self._scales[bg] = scales
         return self._scales[bg]
 
-    def score(self, distorted: ImageLike) -> float:
+    def score(self, distorted: ImageLike, floor: float | None = None) -> float:
         """SSIMULACRA2 of `distorted` (same size, same kinds of input as the reference)
         against this reference: 100 when they are identical, lower the more visible the
-        difference (about 90 visually lossless, 70 medium; it can go below 0)."""
+        difference (about 90 visually lossless, 70 medium; it can go below 0).
+
+        floor: the caller only needs to know whether the score reaches it. The scales are
+        then compared coarsest first (a quarter of the work), and as soon as the error found
+        so far puts the score below floor, that partial score is returned: still below
+        floor, and above the true score. Scores at or above floor are exact."""
         rgb, alpha = _pixels(distorted)
         if rgb.shape != self._rgb.shape:
             raise ValueError(
@@ -555,18 +560,33 @@ class Reference:
         if same and _equal(rgb, self._rgb):
             return 100.0
         if alpha is None and self._alpha is None:
-            return self._score(rgb, None, None, work)
+            return self._score(rgb, None, None, work, floor)
         return min(self._score(rgb, alpha, bg, work) for bg in ALPHA_BACKGROUNDS)
 
     def _score(
-        self, rgb: np.ndarray, alpha: np.ndarray | None, bg: float | None, work: _Work
+        self,
+        rgb: np.ndarray,
+        alpha: np.ndarray | None,
+        bg: float | None,
+        work: _Work,
+        floor: float | None = None,
     ) -> float:
         lin = _linear(rgb, alpha, bg, work)
-        averages = []
-        for i, ref in enumerate(self._prepare(bg)):
-            if i:
-                lin = _halve(lin, work.halves[i - 1])
-            averages.append(_score_scale(ref, work.plans[i], lin))
+        refs = self._prepare(bg)
+        levels = [lin]
+        for i in range(1, len(refs)):
+            levels.append(_halve(levels[-1], work.halves[i - 1]))
+        averages: list[np.ndarray | None] = [None] * len(refs)
+        # Every scale adds error, never removes it: with the scales compared so far (the
+        # others counted as perfect) the score can only fall from here.
+        for i in reversed(range(len(refs))):
+            averages[i] = _score_scale(refs[i], work.plans[i], levels[i])
+            if floor is not None and i:
+                partial = _final(
+                    [a if a is not None else np.zeros_like(averages[i]) for a in averages]
+                )
+                if partial < floor:
+                    return partial
         return _final(averages)
 
 

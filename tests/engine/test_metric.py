@@ -126,6 +126,21 @@ def test_reference_reused_gives_the_one_shot_numbers() -> None:
     assert again[:3] == one_shot[::-1]
 
 
+@pytest.mark.parametrize("name", ["metric_forest", "metric_coin", "metric_hands"])
+def test_a_floor_stops_at_a_sure_miss_and_never_changes_a_pass(name: str) -> None:
+    ref = photo(name)
+    prepared = Reference(ref)
+    for q in (20, 45, 70, 85, 95):
+        d = decoded(encoded(ref, "JPEG", q))
+        exact = prepared.score(d)
+        for floor in (exact - 5, exact - 0.01, exact + 0.01, exact + 5):
+            bounded = prepared.score(d, floor=floor)
+            if exact >= floor:
+                assert bounded == exact  # a pass is the exact score
+            else:
+                assert exact <= bounded < floor  # a miss: a bound, still below the floor
+
+
 @pytest.mark.parametrize(
     "size", [(1, 1), (7, 7), (5, 300), (300, 5), (8, 8), (9, 9), (8, 300), (300, 8), (17, 9)]
 )
