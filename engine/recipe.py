@@ -138,8 +138,8 @@ class Recipe:
         if self.quality_target not in QUALITY_TARGETS and self.quality_target != "off":
             names = ", ".join(("off", *QUALITY_TARGETS))
             raise RecipeError(f"unknown quality target {self.quality_target!r} (use {names})")
-        if not (0 <= self.target_score <= 100):
-            raise RecipeError("the target score must be between 0 (none) and 100")
+        if self.target_score and not (30 <= self.target_score <= 100):
+            raise RecipeError("the target score must be between 30 and 100 (0 for none)")
         if self.max_size < 0:
             raise RecipeError("the size cap must be positive (0 for none)")
         if not (0 <= self.min_saving < 100):

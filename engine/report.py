@@ -85,10 +85,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def human_bytes(n: float) -> str:
+    """Decimal units, as the desktop's file managers and the size cap count them
+    (1 KB = 1000 bytes)."""
     for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
+        if abs(n) < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     return f"{n:.1f} GB"
 
 

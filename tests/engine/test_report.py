@@ -205,12 +205,12 @@ def test_a_failed_first_write_leaves_nothing_under_the_final_name(report, tmp_pa
     "n, text",
     [
         (0, "0 B"),
-        (1023, "1023 B"),
-        (1024, "1.0 KB"),
-        (1536, "1.5 KB"),
-        (5 * 1024**2, "5.0 MB"),
-        (3 * 1024**3, "3.0 GB"),
-        (2048 * 1024**3, "2048.0 GB"),
+        (999, "999 B"),
+        (1000, "1.0 KB"),
+        (1500, "1.5 KB"),
+        (5 * 1000**2, "5.0 MB"),
+        (3 * 1000**3, "3.0 GB"),
+        (2048 * 1000**3, "2048.0 GB"),
     ],
 )
 def test_human_bytes(n, text):
@@ -256,7 +256,7 @@ def summary(ok=0, skipped=0, failed=0, cancelled=0, bytes_in=0, bytes_out=0, sec
 
 
 def test_summary_text_for_the_window_and_for_a_terminal():
-    s = summary(ok=1234, skipped=2, failed=1, bytes_in=3 * 1024**2, bytes_out=1024**2)
+    s = summary(ok=1234, skipped=2, failed=1, bytes_in=3 * 1000**2, bytes_out=1000**2)
     assert summary_text(s) == (
         "1,234 converted · 2 skipped · 1 failed · saved 2.0 MB (3.0 MB → 1.0 MB) · in 0.2 s"
     )
@@ -268,9 +268,9 @@ def test_summary_text_for_the_window_and_for_a_terminal():
 
 
 def test_summary_text_says_grew_by_when_outputs_are_larger():
-    s = summary(ok=2, bytes_in=1000, bytes_out=3048, seconds=75)
+    s = summary(ok=2, bytes_in=999, bytes_out=3000, seconds=75)
     assert summary_text(s, plain=True) == (
-        "2 converted, 0 skipped, 0 failed, grew by 2.0 KB (1000 B -> 3.0 KB), in 1 m 15 s"
+        "2 converted, 0 skipped, 0 failed, grew by 2.0 KB (999 B -> 3.0 KB), in 1 m 15 s"
     )
 
 

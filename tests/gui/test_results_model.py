@@ -38,7 +38,7 @@ def test_rows_show_name_status_sizes_dimensions_and_message(qtbot):
     text = lambda row, col: model.data(model.index(row, col))  # noqa: E731
     assert text(0, COL_FILE) == "img1.jpg"
     assert text(0, COL_STATUS) == "Converted"
-    assert text(0, COL_SIZE) == "1.9 MB → 488.3 KB"
+    assert text(0, COL_SIZE) == "2.0 MB → 500.0 KB"
     assert text(0, COL_DIMS) == "1600 × 1200"
     assert text(0, COL_MESSAGE) == "img1.webp"
     assert text(1, COL_STATUS) == "Failed"
