@@ -465,7 +465,8 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 runner.shutdown()
         return EXIT_OK
     runner = _runner(args)
-    runner.warm_up()  # the workers boot while the inputs are scanned
+    if not args.update:  # an incremental run often has nothing to convert: no pool then
+        runner.warm_up()  # the workers boot while the inputs are scanned
     try:
         return _run(runner, args, recipe, outdir, err)
     finally:

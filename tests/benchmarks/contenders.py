@@ -13,6 +13,7 @@ each. ImageMagick has no RAW reader of its own here (it wants dcraw/ufraw as del
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import sys
@@ -139,15 +140,45 @@ def with_quality_target(cmd: Command, target: str | None) -> Command:
 EXPERIMENT = os.environ.get("BENCH_EXPERIMENT", "")
 
 
+def experiment_root(folder: str) -> str:
+    """The folder to put first on sys.path so that `pixmill.engine` is the copy in folder.
+
+    The package is installed in editable mode: `pixmill` is a namespace package and the
+    editable finder maps `pixmill.engine` to the checkout's engine/. A path entry holding a
+    bare engine/ is never consulted for `pixmill.engine` (the checkout's engine was run
+    instead, silently); one holding pixmill/engine/ adds a portion to the namespace that is
+    searched first. So folder itself when it holds pixmill/engine/, else a folder beside the
+    benchmark's temp files whose pixmill/engine links to folder/engine."""
+    src = Path(folder).resolve()
+    if (src / "pixmill" / "engine").is_dir():
+        return str(src)
+    key = hashlib.sha256(str(src).encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"pixmill-bench-experiment-{os.getuid()}-{key}"
+    link = root / "pixmill" / "engine"
+    if not link.is_symlink() or link.resolve() != src / "engine":
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(src / "engine", target_is_directory=True)
+    return str(root)
+
+
+#: Run by the experiment contender: put the copy first and check that it is what gets imported
+#: (else exit 1 saying so: a row that silently timed the checkout would be worse than none).
+_EXPERIMENT_BOOT = (
+    "import os, sys; root = sys.argv.pop(1); sys.path.insert(0, root)\n"
+    "import pixmill.engine\n"
+    "if not os.path.abspath(pixmill.engine.__file__).startswith(root + os.sep):\n"
+    "    sys.exit(f'experiment: pixmill.engine came from {pixmill.engine.__file__}, not {root}')\n"
+    "from pixmill.engine.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 def pixmill_experiment(job: Job) -> Command:
-    """Pixmill's CLI with engine/ imported from EXPERIMENT. Spawned workers inherit the
-    parent's sys.path, so they run the copy too."""
-    boot = (
-        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-        "from pixmill.engine.cli import main; sys.exit(main(sys.argv[1:]))"
-    )
+    """Pixmill's CLI with engine/ imported from EXPERIMENT (see experiment_root). Spawned
+    workers inherit the parent's sys.path, so they run the copy too."""
     cmd = pixmill_cli(job)
-    return Command([PYTHON, "-c", boot, EXPERIMENT, *cmd.argv[1:]], env=cmd.env)
+    root = experiment_root(EXPERIMENT)
+    return Command([PYTHON, "-c", _EXPERIMENT_BOOT, root, *cmd.argv[1:]], env=cmd.env)
 
 
 def pixmill_gui(job: Job) -> Command:
