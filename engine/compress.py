@@ -67,17 +67,13 @@ class Choice:
 
 
 def _rgb(im: Image.Image) -> Image.Image:
-    """The image as the metric compares it: 8-bit RGB (alpha composited on white)."""
-    if im.mode == "RGB":
-        return im
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, (255, 255, 255))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        return im.point(lambda v: v / 257).convert("L").convert("RGB")
-    return im.convert("RGB")
+    """An automatic-format frame (rendered for WebP: 8-bit RGB or RGBA) for a format without
+    alpha: RGB, any alpha composited on white."""
+    if im.mode != "RGBA":
+        return im.convert("RGB") if im.mode != "RGB" else im
+    flat = Image.new("RGB", im.size, (255, 255, 255))
+    flat.paste(im, mask=im.getchannel("A"))
+    return flat
 
 
 def has_alpha(im: Image.Image) -> bool:
