@@ -129,7 +129,10 @@ def analyse(calls: list[Call]) -> Trace:
 
     trace = Trace({}, [], {})
     fds: dict[tuple[int, int], tuple[str, str]] = {}  # (process, fd) -> (path, openat flags)
-    for call in calls:
+    # A close frees its descriptor as it begins, and another thread's openat may return that
+    # number before the close itself returns: a close takes effect on the line it began on,
+    # every other call on the line it ended on.
+    for call in sorted(calls, key=lambda c: c.begin if c.name == "close" else c.end):
         call.pid = pid_of(call.tid)
         if not call.ok:
             continue
@@ -236,3 +239,24 @@ def test_no_sync_publishes_without_any_fsync(tmp_path):
     assert not synced, f"--no-sync, yet temp files were fsynced: {synced}"
     folders = {os.path.dirname(o) for o in outputs}
     assert not {f: trace.folder_syncs[f] for f in folders if f in trace.folder_syncs}
+
+
+@pytest.mark.timeout(10)
+def test_a_descriptor_freed_by_a_close_still_running_belongs_to_the_new_openat():
+    """Seen once in CI: a close of descriptor 12 ended after another thread's openat had
+    already been given 12, and the fsync of the temp file through it went unattributed."""
+    tmp = "/out/.pixmill-1-2-3.tmp"
+    text = "\n".join(
+        [
+            f'10 openat(AT_FDCWD, "{tmp}", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0666) = 12',
+            "10 write(12, ..., 100) = 100",
+            "10 close(12 <unfinished ...>",
+            f'11 openat(AT_FDCWD, "{tmp}", O_RDWR|O_CLOEXEC) = 12',
+            "10 <... close resumed>) = 0",
+            "11 fsync(12) = 0",
+            f'11 link("{tmp}", "/out/a.png") = 0',
+        ]
+    )
+    trace = analyse(parse_strace("10 clone3({flags=CLONE_VM|CLONE_THREAD}, 88) = 11\n" + text))
+    assert trace.temps[tmp].syncs == [(6, 6)]
+    assert trace.temps[tmp].last_write == 2
