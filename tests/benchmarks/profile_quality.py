@@ -104,8 +104,8 @@ def instrument() -> None:
             )
         return data
 
-    def search_score(self: Any, q: int) -> float:
-        s = score_q(self, q)
+    def search_score(self: Any, q: int, floor: float | None = None) -> float:
+        s = score_q(self, q, floor)
         sub = self.kwargs.get("subsampling")
         if _tally is not None:
             for c in reversed(_tally.candidates):
