@@ -38,6 +38,7 @@ class QRow:
     label: str
     fmt: str  # --format
     target: str | None = None  # --quality-target (None: the fixed --quality)
+    extra: tuple[str, ...] = ()  # more flags
 
 
 FIXED_QUALITY = 85
@@ -45,6 +46,7 @@ FIXED_QUALITY = 85
 QROWS = (
     QRow("fixed", f"jpeg q{FIXED_QUALITY} (fixed)", "jpeg"),
     QRow("high", "jpeg, target high", "jpeg", "high"),
+    QRow("high-prog", "jpeg, target high, progr.", "jpeg", "high", ("--progressive",)),
     QRow("balanced", "jpeg, target balanced", "jpeg", "balanced"),
     QRow("small", "jpeg, target small", "jpeg", "small"),
     QRow("auto", "auto, target balanced", "auto", "balanced"),

@@ -651,7 +651,8 @@ def run_quality(
             report=str(report) if report else None,
             data_home=str(work / f"xdg-{row.key}"),  # one journal per row, kept over rounds
         )
-        return with_quality_target(CONTENDERS[entry.contender].command(job), row.target)
+        cmd = with_quality_target(CONTENDERS[entry.contender].command(job), row.target)
+        return type(cmd)([*cmd.argv, *row.extra], cmd.stdin, cmd.env)
 
     for row in qrows:
         out = work / "warm"

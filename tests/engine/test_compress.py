@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from PIL.JpegImagePlugin import get_sampling
 
-from pixmill.engine import compress, encode
+from pixmill.engine import compress
 from pixmill.engine.convert import _decode_and_render, convert_one
 from pixmill.engine.metric import ssimulacra2
 from pixmill.engine.recipe import Recipe, RecipeError, Resize
@@ -63,7 +63,7 @@ def test_a_quality_target_is_reached_with_about_the_lowest_quality_reaching_it(
             assert fmt == "webp" and score >= 99
             continue
         assert compress.Q_MIN <= q <= compress.Q_MAX
-        lower = encode.to_bytes(
+        lower = compress.encode_candidate(
             frames, fmt, {**kwargs, **compress.quality_kwargs(recipe, fmt, q - 1)}
         )
         with Image.open(io.BytesIO(lower)) as im:
@@ -101,7 +101,7 @@ def test_a_size_cap_gives_the_highest_quality_that_fits(tmp_path):
     assert Path(result["target"]).stat().st_size == result["bytes_out"]
     frames, kwargs = rendered(job)
     q = result["quality"]
-    above = encode.to_bytes(
+    above = compress.encode_candidate(
         frames, "jpeg", {**kwargs, **compress.quality_kwargs(recipe, "jpeg", q + 1)}
     )
     assert q == 90 or len(above) > cap
@@ -195,8 +195,10 @@ def test_auto_never_gives_a_transparent_image_a_jpeg(tmp_path):
     "recipe",
     [
         Recipe(format="jpeg", quality_target="high"),
+        Recipe(format="jpeg", quality_target="small", progressive=True),
         Recipe(format="auto"),
         Recipe(format="webp", max_size=40_000),
+        Recipe(format="png", skip_larger=True),
     ],
 )
 def test_metadata_and_orientation_survive_the_search(tmp_path, recipe):
@@ -232,3 +234,46 @@ def test_recipe_checks_and_describes_the_new_settings():
     ):
         with pytest.raises(RecipeError):
             Recipe(**bad)
+
+
+@pytest.mark.timeout(60)
+def test_searched_jpegs_come_from_jpegli_and_progressive_ones_from_mozjpeg(tmp_path):
+    """The search's JPEG candidates are jpegli's (fewer bytes at the same score); a recipe
+    that wants progressive gets the chosen candidate re-packed by MozJPEG: the same pixels,
+    fewer bytes."""
+    from pixmill.engine import encoders
+
+    src = photo(tmp_path, "metric_hands.jpg")  # settles at half chroma, jpegli's (forest: full)
+    base = Recipe(format="jpeg", quality_target="balanced", resize=Resize())
+    plain = convert_one(job_for(src, tmp_path / "plain", base))
+    prog = convert_one(job_for(src, tmp_path / "prog", base.replace(progressive=True)))
+    assert plain["status"] == prog["status"] == "ok"
+    assert plain["quality"] == prog["quality"]
+    frames, kwargs = rendered(job_for(src, tmp_path / "x", base))
+    jpegli = encoders.encode_jpeg(
+        frames[0], plain["quality"], subsampling="4:2:0", encoder="jpegli",
+        **{k: kwargs[k] for k in ("exif", "icc_profile", "xmp", "comment") if k in kwargs},
+    )  # fmt: skip
+    assert Path(plain["target"]).read_bytes() == jpegli
+    with Image.open(plain["target"]) as a, Image.open(prog["target"]) as b:
+        assert not a.info.get("progressive") and b.info.get("progressive")
+        assert a.tobytes() == b.tobytes()
+    assert prog["bytes_out"] < plain["bytes_out"]
+
+
+@pytest.mark.timeout(60)
+def test_a_searched_png_is_recompressed_losslessly(tmp_path):
+    """A PNG whose encoding is chosen (here: kept only if smaller) goes through oxipng: the
+    same pixels as Pillow's fastest PNG, in fewer bytes than Pillow's best."""
+    src = tmp_path / "in" / "shot.png"
+    make_image(src, (300, 200), seed=3)
+    with Image.open(src) as im:
+        pixels = im.convert("RGB").tobytes()
+        best = io.BytesIO()
+        im.save(best, format="PNG", optimize=True)
+    recipe = Recipe(format="png", png_compress_level=1, skip_larger=True, resize=Resize())
+    result = convert_one(job_for(src, tmp_path / "o", recipe))
+    assert result["status"] == "ok" and not result.get("kept_original")
+    with Image.open(result["target"]) as out:
+        assert out.convert("RGB").tobytes() == pixels
+    assert result["bytes_out"] < len(best.getvalue())
