@@ -13,12 +13,12 @@ APT_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 l
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
 	xvfb xauth fonts-dejavu-core strace
 
-.PHONY: run test lint format system-deps venv clean
+.PHONY: run test lint format system-deps venv clean catalogs
 
-run: $(STAMP)
+run: $(STAMP) catalogs
 	$(VENV)/bin/pixmill-gui
 
-test: $(STAMP)
+test: $(STAMP) catalogs
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests
 
 # ruff, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
@@ -30,6 +30,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Translations: each resources/locale/*/LC_MESSAGES/pixmill.po compiled to a .mo beside it.
+catalogs: $(STAMP)
+	$(PY) packaging/catalogs.py compile
 
 system-deps: $(APT_STAMP)
 

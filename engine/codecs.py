@@ -15,28 +15,30 @@ from typing import Any
 
 from .errors import ConversionError
 from .formats import RAW_EXTENSIONS
+from .i18n import N_, _
 
 #: LibRaw's flip value -> the EXIF orientation that turns the stored picture upright.
 RAW_FLIP_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 
 #: Image formats Pixmill knows but cannot read: counted and reported, never silently skipped.
 #: (A format Pillow can open on this machine, EPS with Ghostscript say, is readable instead.)
+#: The reasons are marked for translation and translated where they are used.
 UNREADABLE = {
-    ".svg": "SVG vector images are not supported",
-    ".svgz": "SVG vector images are not supported",
-    ".eps": "EPS needs Ghostscript, which is not installed",
-    ".ps": "PostScript needs Ghostscript, which is not installed",
-    ".ai": "Adobe Illustrator files are not supported",
-    ".wmf": "Windows metafiles are not supported on this system",
-    ".emf": "Windows metafiles are not supported on this system",
-    ".exr": "OpenEXR images are not supported",
-    ".hdr": "Radiance HDR images are not supported",
-    ".xcf": "GIMP XCF files are not supported",
-    ".kra": "Krita documents are not supported",
-    ".psb": "Photoshop large documents (PSB) are not supported",
-    ".jxr": "JPEG XR images are not supported",
-    ".wdp": "JPEG XR images are not supported",
-    ".hdp": "JPEG XR images are not supported",
+    ".svg": N_("SVG vector images are not supported"),
+    ".svgz": N_("SVG vector images are not supported"),
+    ".eps": N_("EPS needs Ghostscript, which is not installed"),
+    ".ps": N_("PostScript needs Ghostscript, which is not installed"),
+    ".ai": N_("Adobe Illustrator files are not supported"),
+    ".wmf": N_("Windows metafiles are not supported on this system"),
+    ".emf": N_("Windows metafiles are not supported on this system"),
+    ".exr": N_("OpenEXR images are not supported"),
+    ".hdr": N_("Radiance HDR images are not supported"),
+    ".xcf": N_("GIMP XCF files are not supported"),
+    ".kra": N_("Krita documents are not supported"),
+    ".psb": N_("Photoshop large documents (PSB) are not supported"),
+    ".jxr": N_("JPEG XR images are not supported"),
+    ".wdp": N_("JPEG XR images are not supported"),
+    ".hdp": N_("JPEG XR images are not supported"),
 }
 
 #: Pillow formats it identifies but cannot decode without a handler Pixmill does not install.
@@ -46,7 +48,7 @@ _PLUGIN_EXTENSIONS = {
     "heic": frozenset({".heic", ".heif", ".hif", ".heics", ".heifs"}),
     "jxl": frozenset({".jxl"}),
 }
-_PLUGIN_NAMES = {"heic": "HEIC", "jxl": "JPEG XL", "raw": "camera RAW"}
+_PLUGIN_NAMES = {"heic": "HEIC", "jxl": "JPEG XL", "raw": N_("camera RAW")}
 
 _lock = threading.Lock()
 _registered = False
@@ -116,7 +118,10 @@ class CodecUnavailable(ConversionError):
     """A file needs a codec that could not load on this machine."""
 
     def __init__(self, codec: str, reason: str) -> None:
-        super().__init__(f"{_PLUGIN_NAMES.get(codec, codec)} support is not available: {reason}")
+        name = _(_PLUGIN_NAMES.get(codec, codec))
+        super().__init__(
+            _("{codec} support is not available: {reason}").format(codec=name, reason=reason)
+        )
         self.codec = codec
 
 
@@ -233,7 +238,7 @@ def unreadable_reason(path: str, head: bytes) -> str | None:
     knows but does not read, or one whose codec did not load. None when it should be tried."""
     ext = os.path.splitext(path)[1].lower()
     if ext in UNREADABLE and ext not in _pillow_readable():
-        return UNREADABLE[ext]
+        return _(UNREADABLE[ext])
     kind = sniff(head)
     for codec, exts in _PLUGIN_EXTENSIONS.items():
         if codec in UNAVAILABLE and (ext in exts or kind == _SNIFFED.get(codec)):
@@ -265,7 +270,7 @@ def versions() -> dict[str, str]:
         out["rawpy"] = str(exc)
     for name, why in UNAVAILABLE.items():
         if name != "raw":  # already under rawpy
-            out.setdefault(name, f"not available: {why}")
+            out.setdefault(name, _("not available: {reason}").format(reason=why))
     return out
 
 
@@ -275,7 +280,7 @@ def _dist_version(name: str) -> str:
 
         return version(name)
     except Exception:  # noqa: BLE001 - a frozen app may lack the metadata
-        return "unknown"
+        return _("unknown")
 
 
 __all__ = [

@@ -24,6 +24,7 @@ from . import codecs, compress, encode, frames, metadata, pixels
 from .errors import ConversionError, describe_error
 from .formats import EXTENSIONS, JPEG_FAMILY, ONE_PICTURE, OUTPUT
 from .geometry import check_pixels, plan_geometry, read_orientation
+from .i18n import _
 from .job import Job
 from .publish import create_temp, publish, sync_path
 from .result import job_result
@@ -155,7 +156,7 @@ def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
         if hooks.published is not None:
             hooks.published(final)
         if final is None:
-            result.update(status="skipped", error="target appeared while converting")
+            result.update(status="skipped", error=_("target appeared while converting"))
         else:
             info = made.info
             result.update(
@@ -200,7 +201,12 @@ def _choose(
             result.update(kept_original=True, format=None, quality=None, score=None)
             return os.path.splitext(target)[0] + os.path.splitext(job.source)[1], data
         if why:  # not the original's format or size: nothing to say, it is not the same
-            _add_warning(said, f"kept the converted file although it is not smaller: {why}")
+            _add_warning(
+                said,
+                _("kept the converted file although it is not smaller: {reason}").format(
+                    reason=why
+                ),
+            )
     return target, choice.data
 
 
@@ -245,7 +251,7 @@ def _add_warning(said: list[str], text: str) -> None:
     if len(said) < _MAX_WARNINGS:
         said.append(text[:300])
     elif len(said) == _MAX_WARNINGS:
-        said.append("(more warnings left out)")
+        said.append(_("(more warnings left out)"))
 
 
 def _never() -> bool:
@@ -260,9 +266,9 @@ def _open_source(path: str) -> BinaryIO:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ConversionError("not a regular file")
+            raise ConversionError(_("not a regular file"))
         if st.st_size == 0:
-            raise ConversionError("file is empty")
+            raise ConversionError(_("file is empty"))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -312,8 +318,11 @@ def _decode_and_render(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[
         if _sniff(fp) != "jxl":
             raise
         first = str(exc).strip().splitlines()[0].strip().rstrip(".") if str(exc).strip() else ""
-        why = f" ({first})" if first else ""
-        raise ConversionError(f"JPEG XL file is damaged or unsupported{why}") from None
+        if first:
+            why = _("JPEG XL file is damaged or unsupported ({reason})").format(reason=first)
+        else:
+            why = _("JPEG XL file is damaged or unsupported")
+        raise ConversionError(why) from None
     if im.format == "TIFF" and _DNG_VERSION in getattr(im, "tag_v2", {}):
         # A DNG under another name: Pillow would convert its small preview.
         im.close()
@@ -326,7 +335,9 @@ def _decode_and_render(fp: BinaryIO, job: Job) -> tuple[list[Image.Image], dict[
             # An APNG whose animation is broken still has its still image, which is what
             # Pillow and browsers show: convert that and say so.
             warnings.warn(
-                f"the animation is broken ({exc.reason}): converted the still image only",
+                _("the animation is broken ({reason}): converted the still image only").format(
+                    reason=exc.reason
+                ),
                 stacklevel=1,
             )
     fp.seek(0)
@@ -372,8 +383,10 @@ def _check_density(im: Image.Image, job: Job) -> None:
     declared = im.width * im.height
     if limit and declared > limit * 1e6 and 0 < job.size < declared * _JPEG_MIN_BYTES_PER_PIXEL:
         raise ConversionError(
-            f"image declares {declared / 1e6:.0f} megapixels in {job.size} bytes, far too "
-            "little data for that (possible decompression bomb)"
+            _(
+                "image declares {megapixels} megapixels in {size} bytes, far too little data "
+                "for that (possible decompression bomb)"
+            ).format(megapixels=f"{declared / 1e6:.0f}", size=job.size)
         )
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 
 from .errors import ConversionError
 from .formats import OUTPUT
+from .i18n import _
 from .recipe import Recipe
 
 
@@ -52,7 +53,9 @@ def check_size(im: Image.Image, fmt: str) -> None:
     limit = OUTPUT[fmt].max_side
     if limit and max(im.size) > limit:
         raise ConversionError(
-            f"output would be {im.width}x{im.height}, larger than {fmt.upper()}'s {limit} px limit"
+            _("output would be {width}x{height}, larger than {format}'s {limit} px limit").format(
+                width=im.width, height=im.height, format=fmt.upper(), limit=limit
+            )
         )
 
 

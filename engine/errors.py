@@ -12,6 +12,8 @@ import re
 import signal
 from typing import TYPE_CHECKING
 
+from .i18n import _
+
 if TYPE_CHECKING:
     from .job import Job
 
@@ -33,17 +35,17 @@ def describe_error(
         m = re.search(r"\((\d+) pixels\).*?limit of (\d+)", str(exc))
         if m:
             px, lim = int(m.group(1)), int(m.group(2))
-            return (
-                f"image is {px / 1e6:.0f} megapixels, above the {lim / 1e6:.4g} megapixel "
-                "safety limit (possible decompression bomb)"
-            )
-        return "image is too large (possible decompression bomb)"
+            return _(
+                "image is {megapixels} megapixels, above the {limit} megapixel safety limit "
+                "(possible decompression bomb)"
+            ).format(megapixels=f"{px / 1e6:.0f}", limit=f"{lim / 1e6:.4g}")
+        return _("image is too large (possible decompression bomb)")
     if isinstance(exc, UnidentifiedImageError):
-        return "not an image, or a format Pixmill cannot read"
+        return _("not an image, or a format Pixmill cannot read")
     if isinstance(exc, MemoryError):
-        return "not enough memory to convert this image"
+        return _("not enough memory to convert this image")
     if isinstance(exc, KeyboardInterrupt | SystemExit):
-        return "cancelled"
+        return _("cancelled")
     if stage != "read":
         full = _full_disk_reason(exc, job, tmp)
         if full:
@@ -54,8 +56,12 @@ def describe_error(
     if stage == "read":
         # Decoders raise all kinds of things on damaged data (struct.error, RuntimeError,
         # NotImplementedError, ...): to a user they all mean the same.
-        return f"file is damaged or unsupported: {text}"
-    return f"could not write the {job.format.upper() if job else 'output'} file: {text}"
+        return _("file is damaged or unsupported: {error}").format(error=text)
+    if job is None:
+        return _("could not write the output file: {error}").format(error=text)
+    return _("could not write the {format} file: {error}").format(
+        format=job.format.upper(), error=text
+    )
 
 
 def _full_disk_reason(exc: BaseException, job: Job | None, tmp: str | None) -> str | None:
@@ -63,15 +69,15 @@ def _full_disk_reason(exc: BaseException, job: Job | None, tmp: str | None) -> s
     file system whether the disk or the file-size limit is the real reason."""
     code = getattr(exc, "errno", None)
     if code == errno.ENOSPC:
-        return "disk full: no space left for the output"
+        return _disk_full()
     if code == errno.EFBIG:
-        return "output file too large for the destination (file size limit)"
+        return _too_large()
     folder = os.path.dirname(job.target) if job is not None else None
     if folder:
         try:
             vfs = os.statvfs(folder)
             if vfs.f_bavail * vfs.f_frsize < (1 << 20):
-                return "disk full: no space left for the output"
+                return _disk_full()
         except (OSError, AttributeError):
             pass
     if tmp:
@@ -80,41 +86,54 @@ def _full_disk_reason(exc: BaseException, job: Job | None, tmp: str | None) -> s
 
             soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
             if soft != resource.RLIM_INFINITY and os.path.getsize(tmp) >= soft - 65536:
-                return "output file too large for the destination (file size limit)"
+                return _too_large()
         except (ImportError, OSError, ValueError):
             pass
     return None
+
+
+def _disk_full() -> str:
+    return _("disk full: no space left for the output")
+
+
+def _too_large() -> str:
+    return _("output file too large for the destination (file size limit)")
 
 
 def _describe_os_error(exc: OSError) -> str:
     text = str(exc)
     low = text.lower()
     if "truncated" in low or "broken data stream" in low or "premature end" in low:
-        return "file is truncated or damaged"
+        return _("file is truncated or damaged")
     code = exc.errno
     name = exc.filename or ""
     if code == errno.ENOSPC:
-        return "disk full: no space left for the output"
+        return _disk_full()
     if code == errno.EFBIG:
-        return "output file too large for the destination (file size limit)"
+        return _too_large()
     if code in (errno.EACCES, errno.EPERM):
-        return f"permission denied: {name}" if name else "permission denied"
+        return _("permission denied: {path}").format(path=name) if name else _("permission denied")
     if code == errno.EROFS:
-        return "the output drive is read-only"
+        return _("the output drive is read-only")
     if code == errno.ENOENT:
-        return f"file or folder not found (moved or deleted?): {name}" if name else "not found"
+        if name:
+            return _("file or folder not found (moved or deleted?): {path}").format(path=name)
+        return _("not found")
     if code == errno.ENOMEM:
-        return "not enough memory to convert this image"
+        return _("not enough memory to convert this image")
     if code is not None and exc.strerror:
+        # The system's own words (strerror follows the C library's locale, not ours).
         return f"{exc.strerror}: {name}" if name else exc.strerror
-    return f"cannot read or write the image: {text}" if text else "input/output error"
+    if text:
+        return _("cannot read or write the image: {error}").format(error=text)
+    return _("input/output error")
 
 
 def how_it_ended(exitcode: int | None) -> str:
     """A dead worker's exit, for a message: " (killed by SIGKILL)", " (exit code 3)" or ""."""
     if exitcode is not None and exitcode < 0:
         try:
-            return f" (killed by {signal.Signals(-exitcode).name})"
+            return _(" (killed by {signal})").format(signal=signal.Signals(-exitcode).name)
         except ValueError:
-            return f" (signal {-exitcode})"
-    return f" (exit code {exitcode})" if exitcode else ""
+            return _(" (signal {number})").format(number=-exitcode)
+    return _(" (exit code {code})").format(code=exitcode) if exitcode else ""

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
+from .i18n import _, ngettext
 from .job import Job
 from .runner import BatchRunner
 
@@ -42,15 +43,35 @@ class Estimate:
         from .report import human_bytes, human_duration
 
         if not self.sample:
-            return "nothing to estimate: no file to convert"
-        word = "saving" if self.saving >= 0 else "growing by"
-        text = (
-            f"about {human_bytes(self.bytes_in)} -> {human_bytes(self.bytes_out)} "
-            f"({word} {abs(self.saving) * 100:.0f} %), about {human_duration(self.seconds)} "
-            f"for {self.files:,} files (from {self.sample} converted as a sample"
+            return _("nothing to estimate: no file to convert")
+        change = _("saving {percent} %") if self.saving >= 0 else _("growing by {percent} %")
+        change = change.format(percent=f"{abs(self.saving) * 100:.0f}")
+        if self.failed:
+            sample = ngettext(
+                "from {sample} converted as a sample; {failed} of them failed",
+                "from {sample} converted as a sample; {failed} of them failed",
+                self.failed,
+            ).format(sample=self.sample, failed=self.failed)
+        else:
+            sample = ngettext(
+                "from {sample} converted as a sample",
+                "from {sample} converted as a sample",
+                self.sample,
+            ).format(sample=self.sample)
+        # Translators: e.g. "about 120.0 MB -> 31.2 MB (saving 74 %), about 2 m 05 s for
+        # 1,000 files (from 12 converted as a sample)".
+        return ngettext(
+            "about {before} -> {after} ({change}), about {duration} for {files} file ({sample})",
+            "about {before} -> {after} ({change}), about {duration} for {files} files ({sample})",
+            self.files,
+        ).format(
+            before=human_bytes(self.bytes_in),
+            after=human_bytes(self.bytes_out),
+            change=change,
+            duration=human_duration(self.seconds),
+            files=f"{self.files:,}",
+            sample=sample,
         )
-        failed = f"; {self.failed} of them failed" if self.failed else ""
-        return text + failed + ")"
 
 
 def sample_of(jobs: list[Job], size: int = SAMPLE) -> list[Job]:

@@ -19,6 +19,7 @@ from PIL import Image
 
 from . import metadata, pixels
 from .geometry import plan_geometry
+from .i18n import _
 from .recipe import Recipe, parse_color
 
 #: Pillow formats whose frames are an animation (timed, drawn over one canvas).
@@ -64,7 +65,10 @@ def read_frames(im: Image.Image, check: Callable[[Image.Image], None]) -> Sequen
             break
         except Exception as exc:
             if im.format == "PNG":
-                why = f"frame {n + 1}: {exc}" if str(exc) else f"frame {n + 1}"
+                if str(exc):
+                    why = _("frame {number}: {error}").format(number=n + 1, error=exc)
+                else:
+                    why = _("frame {number}").format(number=n + 1)
                 raise BrokenAnimation(why) from exc
             raise
         duration = im.info.get("duration", default)
@@ -73,7 +77,7 @@ def read_frames(im: Image.Image, check: Callable[[Image.Image], None]) -> Sequen
         if n >= getattr(im, "n_frames", 1):
             break
     if not sequence.frames:
-        raise BrokenAnimation("no frame could be read")
+        raise BrokenAnimation(_("no frame could be read"))
     return sequence
 
 
@@ -100,12 +104,17 @@ def _one_size(images: list[Image.Image], animation: bool, recipe: Recipe) -> lis
         width = max(im.width for im in images)
         height = max(im.height for im in images)
         warnings.warn(
-            f"frames of different sizes placed on a {width}x{height} canvas", stacklevel=3
+            _("frames of different sizes placed on a {width}x{height} canvas").format(
+                width=width, height=height
+            ),
+            stacklevel=3,
         )
         return [_on_canvas(im, (width, height), None, (0, 0, 0, 0)) for im in images]
     size = images[0].size
     warnings.warn(
-        f"pages of different sizes scaled to fit the first page's {size[0]}x{size[1]}",
+        _("pages of different sizes scaled to fit the first page's {width}x{height}").format(
+            width=size[0], height=size[1]
+        ),
         stacklevel=3,
     )
     background = (*parse_color(recipe.background), 255)

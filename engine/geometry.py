@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConversionError
+from .i18n import _
 from .recipe import Recipe, Resize
 
 ORIENTATION_TAG = 0x0112
@@ -63,8 +64,10 @@ def check_pixels(width: int, height: int, limit: float) -> None:
     if limit and megapixels > limit:
         shown = f"{megapixels:.0f}" if megapixels >= 10 else f"{megapixels:.2g}"
         raise ConversionError(
-            f"image is {shown} megapixels, above the {limit:g} megapixel safety limit "
-            "(possible decompression bomb; see --max-megapixels or Preferences)"
+            _(
+                "image is {megapixels} megapixels, above the {limit} megapixel safety limit "
+                "(possible decompression bomb; see --max-megapixels or Preferences)"
+            ).format(megapixels=shown, limit=f"{limit:g}")
         )
 
 
@@ -176,5 +179,5 @@ def probe_output_size(path: str, recipe: Recipe) -> tuple[int, int]:
         orient = 1
     if orient in SWAPS_AXES:
         w, h = h, w
-    tw, th, _ = target_geometry(w, h, recipe.resize)
+    tw, th, _crop = target_geometry(w, h, recipe.resize)
     return tw, th

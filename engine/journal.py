@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .i18n import N_, _, ngettext
 from .job import Job
 from .locks import FileLock, lock_name
 from .recipe import Recipe, RecipeError
@@ -39,6 +40,15 @@ RUNNING, INTERRUPTED, FINISHED, CANCELLED, DISCARDED = (
     "cancelled",
     "discarded",
 )
+#: The states in the user's words (the values above stay English in the database and in
+#: `pixmill batches --json`-like output): show _(STATE_NAMES[state]).
+STATE_NAMES = {
+    RUNNING: N_("running"),
+    INTERRUPTED: N_("interrupted"),
+    FINISHED: N_("finished"),
+    CANCELLED: N_("cancelled"),
+    DISCARDED: N_("discarded"),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -151,8 +161,17 @@ class BatchInfo:
     def describe(self) -> str:
         """'batch 12: 3,012 of 10,000 files (web 2048, JPEG q85, fit 2048x2048) to /out'."""
         recipe = self.recipe.name or self.recipe.describe()
-        where = self.output or f"a '{self.subfolder}' folder beside each source"
-        return f"batch {self.id}: {self.done:,} of {self.total:,} files done ({recipe}) to {where}"
+        if self.output:
+            where = self.output
+        else:
+            where = _("a '{folder}' folder beside each source").format(folder=self.subfolder)
+        return ngettext(
+            "batch {id}: {done} of {total} file done ({recipe}) to {where}",
+            "batch {id}: {done} of {total} files done ({recipe}) to {where}",
+            self.total,
+        ).format(
+            id=self.id, done=f"{self.done:,}", total=f"{self.total:,}", recipe=recipe, where=where
+        )
 
 
 @dataclass(frozen=True)
@@ -269,11 +288,9 @@ class Journal:
             return cls(_connect(where), where)
         except sqlite3.DatabaseError as exc:
             if not _damaged(exc):
-                raise JournalError(f"cannot open the batch journal {where}: {exc}") from None
+                raise JournalError(_cannot_open(where, exc)) from None
         except OSError as exc:
-            raise JournalError(
-                f"cannot open the batch journal {where}: {exc.strerror or exc}"
-            ) from None
+            raise JournalError(_cannot_open(where, exc.strerror or exc)) from None
         aside = where.with_name(f"{where.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         try:
             os.replace(where, aside)
@@ -281,7 +298,9 @@ class Journal:
                 Path(f"{where}{extra}").unlink(missing_ok=True)
             journal = cls(_connect(where), where)
         except (OSError, sqlite3.Error) as exc:
-            raise JournalError(f"the batch journal {where} is damaged: {exc}") from None
+            raise JournalError(
+                _("the batch journal {path} is damaged: {error}").format(path=where, error=exc)
+            ) from None
         journal.set_aside = str(aside)
         return journal
 
@@ -315,7 +334,9 @@ class Journal:
                 conn.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, ValueError, OverflowError) as exc:  # UnicodeError is a ValueError
-            raise JournalError(f"the batch journal cannot be written: {exc}") from None
+            raise JournalError(
+                _("the batch journal cannot be written: {error}").format(error=exc)
+            ) from None
 
     def _write(self, statements: Iterable[tuple[str, Any]]) -> None:
         """Run statements (sql, parameters or a list of them) in one transaction."""
@@ -432,7 +453,9 @@ class Journal:
         try:
             return self._conn.execute(sql, params).fetchall()
         except (sqlite3.Error, ValueError) as exc:
-            raise JournalError(f"the batch journal cannot be read: {exc}") from None
+            raise JournalError(
+                _("the batch journal cannot be read: {error}").format(error=exc)
+            ) from None
 
     def batches(self, limit: int = 20, batch: int | None = None) -> list[BatchInfo]:
         """The most recent batches, newest first (or just the one with id batch), with the
@@ -527,6 +550,10 @@ class Journal:
         return {_unpath(r[0]): (r[1], r[2], _unpath(r[3]), r[4]) for r in rows}
 
 
+def _cannot_open(where: Path, error: object) -> str:
+    return _("cannot open the batch journal {path}: {error}").format(path=where, error=error)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
         str(path), timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
@@ -538,7 +565,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         if version != SCHEMA_VERSION:
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(
-                    f"written by a newer Pixmill (journal version {version})"
+                    _("written by a newer Pixmill (journal version {version})").format(
+                        version=version
+                    )
                 )
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

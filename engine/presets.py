@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import _
 from .recipe import Recipe, RecipeError, Resize
 
 
@@ -40,7 +41,9 @@ def load_recipe_file(path: Path) -> Recipe:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise RecipeError(f"cannot read preset {path}: {exc.strerror or exc}") from None
+        raise RecipeError(
+            _("cannot read preset {path}: {error}").format(path=path, error=exc.strerror or exc)
+        ) from None
     try:
         recipe = Recipe.from_json(text)
     except RecipeError as exc:
@@ -124,15 +127,21 @@ class PresetStore:
         if path.suffix.lower() == ".json" or path.exists():
             return load_recipe_file(path)
         names = ", ".join(p.name for p in self._builtin)
-        raise RecipeError(f"no preset named {name_or_file!r}; built-in presets: {names}")
+        raise RecipeError(
+            _("no preset named {name}; built-in presets: {names}").format(
+                name=repr(name_or_file), names=names
+            )
+        )
 
     def save(self, recipe: Recipe, name: str) -> Preset:
         """Save recipe under name (replacing the user's preset of that name)."""
         name = name.strip()
         if not name:
-            raise RecipeError("a preset needs a name")
+            raise RecipeError(_("a preset needs a name"))
         if any(p.name.casefold() == name.casefold() for p in self._builtin):
-            raise RecipeError(f"“{name}” is the name of a built-in preset; choose another")
+            raise RecipeError(
+                _("“{name}” is the name of a built-in preset; choose another").format(name=name)
+            )
         existing = next((p for p in self.user() if p.name == name), None)
         path = existing.path if existing else self._free_path(name)
         assert path is not None
@@ -146,12 +155,12 @@ class PresetStore:
         recipe = load_recipe_file(Path(path))
         name = recipe.name
         if any(p.name.casefold() == name.casefold() for p in self._builtin):
-            name = f"{name} (imported)"
+            name = _("{name} (imported)").format(name=name)
         return self.save(recipe, name)
 
     def delete(self, preset: Preset) -> None:
         if preset.path is None:
-            raise RecipeError("built-in presets cannot be deleted")
+            raise RecipeError(_("built-in presets cannot be deleted"))
         preset.path.unlink(missing_ok=True)
 
     def _free_path(self, name: str) -> Path:

@@ -21,6 +21,7 @@ from PIL import Image
 from .codecs import RAW_FLIP_ORIENTATION, NotRaw, raw_module, sniff
 from .errors import ConversionError
 from .geometry import ORIENTATION_TAG, check_pixels, plan_geometry, read_orientation
+from .i18n import _
 from .recipe import Recipe
 
 #: IFD0 tags that describe the picture rather than the file's storage.
@@ -50,11 +51,13 @@ def decode(data: bytes, path: str, recipe: Recipe) -> RawPicture:
         if sniff(data[:32]) not in (None, "raw", "tiff"):
             raise NotRaw() from None
         raise ConversionError(
-            f"camera RAW format {ext} is not supported (by this file's camera or by LibRaw)"
+            _(
+                "camera RAW format {format} is not supported (by this file's camera or by LibRaw)"
+            ).format(format=ext)
         ) from None
     except rawpy.LibRawError as exc:
         raise ConversionError(
-            f"camera RAW file is damaged or unreadable: {_libraw_text(exc)}"
+            _("camera RAW file is damaged or unreadable: {error}").format(error=_libraw_text(exc))
         ) from None
     with raw:
         sizes = raw.sizes
@@ -72,7 +75,9 @@ def decode(data: bytes, path: str, recipe: Recipe) -> RawPicture:
                 rgb = raw.postprocess(use_camera_wb=True, half_size=half, user_flip=0, output_bps=8)
             except rawpy.LibRawError as exc:
                 raise ConversionError(
-                    f"camera RAW data is damaged or unreadable: {_libraw_text(exc)}"
+                    _("camera RAW data is damaged or unreadable: {error}").format(
+                        error=_libraw_text(exc)
+                    )
                 ) from None
             image = Image.fromarray(rgb, "RGB")
             picture = RawPicture(image, orientation, "demosaic (half size)" if half else "demosaic")
@@ -99,11 +104,14 @@ def _preview(raw: Any, rawpy: Any, needed: tuple[int, int], orientation: int) ->
     try:
         thumb = raw.extract_thumb()
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-        warnings.warn("no embedded preview in this RAW file: demosaiced instead", stacklevel=2)
+        warnings.warn(_("no embedded preview in this RAW file: demosaiced instead"), stacklevel=2)
         return None
     except rawpy.LibRawError as exc:
         warnings.warn(
-            f"embedded preview unreadable ({_libraw_text(exc)}): demosaiced instead", stacklevel=2
+            _("embedded preview unreadable ({error}): demosaiced instead").format(
+                error=_libraw_text(exc)
+            ),
+            stacklevel=2,
         )
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
@@ -117,8 +125,10 @@ def _preview(raw: Any, rawpy: Any, needed: tuple[int, int], orientation: int) ->
         orientation = own
     if max(image.size) < 0.9 * max(needed):
         warnings.warn(
-            f"the embedded preview is only {image.width}x{image.height}, smaller than the "
-            "output: demosaiced instead",
+            _(
+                "the embedded preview is only {width}x{height}, smaller than the output: "
+                "demosaiced instead"
+            ).format(width=image.width, height=image.height),
             stacklevel=2,
         )
         return None

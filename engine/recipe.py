@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .formats import FORMATS, QUALITY_FORMATS
+from .i18n import _, pgettext
 
 RESIZE_MODES = ("none", "fit", "long_edge", "percent", "exact", "fill")
 METADATA_MODES = ("keep", "strip", "strip_location")
@@ -54,28 +55,38 @@ class Resize:
 
     def validate(self) -> None:
         if self.mode not in RESIZE_MODES:
-            raise RecipeError(f"unknown resize mode {self.mode!r} (use one of {RESIZE_MODES})")
+            raise RecipeError(
+                _("unknown resize mode {mode} (use one of {modes})").format(
+                    mode=repr(self.mode), modes=RESIZE_MODES
+                )
+            )
         if self.filter not in RESAMPLE_FILTERS:
-            raise RecipeError(f"unknown resampling filter {self.filter!r}")
+            raise RecipeError(
+                _("unknown resampling filter {filter}").format(filter=repr(self.filter))
+            )
         if self.mode in ("fit", "exact", "fill") and (self.width < 1 or self.height < 1):
-            raise RecipeError(f"resize mode {self.mode!r} needs a width and height of at least 1")
+            raise RecipeError(
+                _("resize mode {mode} needs a width and height of at least 1").format(
+                    mode=repr(self.mode)
+                )
+            )
         if self.mode == "long_edge" and self.long_edge < 1:
-            raise RecipeError("resize mode 'long_edge' needs a size of at least 1")
+            raise RecipeError(_("resize mode 'long_edge' needs a size of at least 1"))
         if self.mode == "percent" and not (0 < self.percent <= 10000):
-            raise RecipeError("resize percent must be above 0 and at most 10000")
+            raise RecipeError(_("resize percent must be above 0 and at most 10000"))
 
     def describe(self) -> str:
         if self.mode == "fit":
-            return f"fit within {self.width}x{self.height}"
+            return _("fit within {width}x{height}").format(width=self.width, height=self.height)
         if self.mode == "long_edge":
-            return f"long edge {self.long_edge} px"
+            return _("long edge {size} px").format(size=self.long_edge)
         if self.mode == "percent":
             return f"{self.percent:g}%"
         if self.mode == "exact":
-            return f"exactly {self.width}x{self.height}"
+            return _("exactly {width}x{height}").format(width=self.width, height=self.height)
         if self.mode == "fill":
-            return f"fill {self.width}x{self.height} (crop)"
-        return "original size"
+            return _("fill {width}x{height} (crop)").format(width=self.width, height=self.height)
+        return _("original size")
 
 
 @dataclass(frozen=True)
@@ -130,28 +141,38 @@ class Recipe:
 
     def validate(self) -> None:
         if self.format not in FORMATS:
-            raise RecipeError(f"unknown format {self.format!r} (use one of {', '.join(FORMATS)})")
+            raise RecipeError(
+                _("unknown format {format} (use one of {formats})").format(
+                    format=repr(self.format), formats=", ".join(FORMATS)
+                )
+            )
         if not (1 <= self.quality <= 100):
-            raise RecipeError("quality must be between 1 and 100")
+            raise RecipeError(_("quality must be between 1 and 100"))
         if not (0 <= self.max_megapixels <= 1_000_000):
-            raise RecipeError("the megapixel limit must be between 0 (none) and 1000000")
+            raise RecipeError(_("the megapixel limit must be between 0 (none) and 1000000"))
         if self.quality_target not in QUALITY_TARGETS and self.quality_target != "off":
             names = ", ".join(("off", *QUALITY_TARGETS))
-            raise RecipeError(f"unknown quality target {self.quality_target!r} (use {names})")
+            raise RecipeError(
+                _("unknown quality target {target} (use {names})").format(
+                    target=repr(self.quality_target), names=names
+                )
+            )
         if self.target_score and not (30 <= self.target_score <= 100):
-            raise RecipeError("the target score must be between 30 and 100 (0 for none)")
+            raise RecipeError(_("the target score must be between 30 and 100 (0 for none)"))
         if self.max_size < 0:
-            raise RecipeError("the size cap must be positive (0 for none)")
+            raise RecipeError(_("the size cap must be positive (0 for none)"))
         if not (0 <= self.min_saving < 100):
-            raise RecipeError("the minimum saving must be between 0 and 100 percent")
+            raise RecipeError(_("the minimum saving must be between 0 and 100 percent"))
         if self.png_colors and not (2 <= self.png_colors <= 256):
-            raise RecipeError("PNG colours must be between 2 and 256 (0 for all)")
+            raise RecipeError(_("PNG colours must be between 2 and 256 (0 for all)"))
         if not (0 <= self.png_compress_level <= 9):
-            raise RecipeError("PNG compression level must be between 0 and 9")
+            raise RecipeError(_("PNG compression level must be between 0 and 9"))
         if self.metadata not in METADATA_MODES:
-            raise RecipeError(f"unknown metadata mode {self.metadata!r}")
+            raise RecipeError(_("unknown metadata mode {mode}").format(mode=repr(self.metadata)))
         if self.on_conflict not in CONFLICT_POLICIES:
-            raise RecipeError(f"unknown conflict policy {self.on_conflict!r}")
+            raise RecipeError(
+                _("unknown conflict policy {policy}").format(policy=repr(self.on_conflict))
+            )
         parse_color(self.background)
         check_template(self.name_template)
         self.resize.validate()
@@ -163,24 +184,28 @@ class Recipe:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
         if not isinstance(data, dict):
-            raise RecipeError("a recipe must be a JSON object")
+            raise RecipeError(_("a recipe must be a JSON object"))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise RecipeError(f"unknown recipe field(s): {', '.join(unknown)}")
+            raise RecipeError(
+                _("unknown recipe field(s): {fields}").format(fields=", ".join(unknown))
+            )
         values = {k: v for k, v in data.items() if k in known}
         resize = values.get("resize", {})
         if isinstance(resize, dict):
             rknown = {f.name for f in fields(Resize)}
             bad = sorted(set(resize) - rknown)
             if bad:
-                raise RecipeError(f"unknown resize field(s): {', '.join(bad)}")
+                raise RecipeError(
+                    _("unknown resize field(s): {fields}").format(fields=", ".join(bad))
+                )
             try:
                 values["resize"] = Resize(**resize)
             except TypeError as exc:
                 raise RecipeError(str(exc)) from None
         elif not isinstance(resize, Resize):
-            raise RecipeError("'resize' must be an object")
+            raise RecipeError(_("'resize' must be an object"))
         try:
             return cls(**values)
         except TypeError as exc:
@@ -194,7 +219,7 @@ class Recipe:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise RecipeError(f"not valid JSON: {exc}") from None
+            raise RecipeError(_("not valid JSON: {error}").format(error=exc)) from None
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> Recipe:
@@ -231,22 +256,39 @@ class Recipe:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
     def describe(self) -> str:
-        names = {"same": "same format", "auto": "smallest of JPEG/WebP/AVIF"}
-        parts = [names.get(self.format, self.format.upper())]
+        if self.format == "same":
+            parts = [_("same format")]
+        elif self.format == "auto":
+            parts = [_("smallest of JPEG/WebP/AVIF")]
+        else:
+            parts = [self.format.upper()]
         target = self.score_target
-        if target:
-            level = self.quality_target if self.quality_target != "off" else "score"
+        if target and not self.target_score:
+            # Translators: e.g. "target balanced (72)": a quality target and its score.
             parts.append(
-                f"target {level} ({target:g})"
-                if not self.target_score
-                else f"target score {target:g}"
+                _("target {level} ({score})").format(
+                    level=quality_target_name(self.quality_target), score=f"{target:g}"
+                )
             )
+        elif target:
+            parts.append(_("target score {score}").format(score=f"{target:g}"))
         elif self.format in QUALITY_FORMATS and not (self.format == "webp" and self.webp_lossless):
             parts.append(f"q{self.quality}")
         if self.max_size:
-            parts.append(f"at most {self.max_size / 1000:g} KB")
+            parts.append(_("at most {size} KB").format(size=f"{self.max_size / 1000:g}"))
         parts.append(self.resize.describe())
-        return ", ".join(parts)
+        # Translators: between the parts of a recipe's description ("WEBP, q80, original size").
+        return pgettext("list separator", ", ").join(parts)
+
+
+def quality_target_name(target: str) -> str:
+    """A quality target ("high", "balanced", "small") in the user's words."""
+    names = {
+        "high": pgettext("quality target", "high"),
+        "balanced": pgettext("quality target", "balanced"),
+        "small": pgettext("quality target", "small"),
+    }
+    return names.get(target, target)
 
 
 def parse_color(text: str) -> tuple[int, int, int]:
@@ -255,24 +297,31 @@ def parse_color(text: str) -> tuple[int, int, int]:
     if len(s) == 3:
         s = "".join(c * 2 for c in s)
     if len(s) != 6:
-        raise RecipeError(f"background colour {text!r} is not #rrggbb")
+        raise RecipeError(_bad_colour(text))
     try:
         return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
     except ValueError:
-        raise RecipeError(f"background colour {text!r} is not #rrggbb") from None
+        raise RecipeError(_bad_colour(text)) from None
+
+
+def _bad_colour(text: str) -> str:
+    return _("background colour {colour} is not #rrggbb").format(colour=repr(text))
 
 
 class _TokenCheck(dict):
     def __missing__(self, key: str) -> str:
+        tokens = ", ".join("{" + t + "}" for t in NAME_TOKENS)
         raise RecipeError(
-            f"unknown name token {{{key}}}; use {', '.join('{' + t + '}' for t in NAME_TOKENS)}"
+            _("unknown name token {token}; use {tokens}").format(
+                token="{" + key + "}", tokens=tokens
+            )
         )
 
 
 def check_template(template: str) -> None:
     """Raise RecipeError unless the naming template only uses known tokens."""
     if not template.strip():
-        raise RecipeError("the naming template is empty")
+        raise RecipeError(_("the naming template is empty"))
     sample = _TokenCheck(
         stem="a", ext="jpg", width=1, height=1, index=1, parent="p", date="2000-01-01"
     )
@@ -281,4 +330,8 @@ def check_template(template: str) -> None:
     except RecipeError:
         raise
     except (ValueError, IndexError, KeyError, AttributeError) as exc:
-        raise RecipeError(f"naming template {template!r} is not valid: {exc}") from None
+        raise RecipeError(
+            _("naming template {template} is not valid: {error}").format(
+                template=repr(template), error=exc
+            )
+        ) from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .i18n import _, ngettext
 from .result import FILE_FIELDS, STATUSES
 
 
@@ -91,17 +92,20 @@ def human_bytes(n: float) -> str:
         if abs(n) < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
-    return f"{n:.1f} GB"
+    return f"{n:.1f} GB"  # the units are the same in every language Pixmill speaks
 
 
 def human_duration(seconds: float) -> str:
     """'4 s', '2 m 05 s' or '1 h 02 m'."""
     s = int(round(max(0.0, seconds)))
     if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} m"
+        # Translators: hours and minutes, e.g. "1 h 02 m".
+        return _("{hours} h {minutes} m").format(hours=s // 3600, minutes=f"{s % 3600 // 60:02d}")
     if s >= 60:
-        return f"{s // 60} m {s % 60:02d} s"
-    return f"{s} s"
+        # Translators: minutes and seconds, e.g. "2 m 05 s".
+        return _("{minutes} m {seconds} s").format(minutes=s // 60, seconds=f"{s % 60:02d}")
+    # Translators: whole seconds, e.g. "4 s".
+    return _("{seconds} s").format(seconds=s)
 
 
 def summary_text(summary: dict[str, Any], cancelled: bool = False, plain: bool = False) -> str:
@@ -109,24 +113,37 @@ def summary_text(summary: dict[str, Any], cancelled: bool = False, plain: bool =
     Report.summary). The window and the CLI say it the same way; plain uses ASCII
     punctuation only, for terminals that may not show "·" and "→"."""
     sep, arrow = (", ", "->") if plain else (" · ", "→")
+    ok, skipped, failed = summary["ok"], summary["skipped"], summary["failed"]
     parts = [
-        f"{summary['ok']:,} converted",
-        f"{summary['skipped']:,} skipped",
-        f"{summary['failed']:,} failed",
+        ngettext("{count} converted", "{count} converted", ok).format(count=f"{ok:,}"),
+        ngettext("{count} skipped", "{count} skipped", skipped).format(count=f"{skipped:,}"),
+        ngettext("{count} failed", "{count} failed", failed).format(count=f"{failed:,}"),
     ]
-    if summary.get("cancelled"):
-        parts.append(f"{summary['cancelled']:,} cancelled")
+    n = summary.get("cancelled")
+    if n:
+        parts.append(ngettext("{count} cancelled", "{count} cancelled", n).format(count=f"{n:,}"))
     if summary["ok"] and summary["bytes_in"]:
         saved = summary["bytes_in"] - summary["bytes_out"]
-        word = "saved" if saved >= 0 else "grew by"
-        parts.append(
-            f"{word} {human_bytes(abs(saved))} "
-            f"({human_bytes(summary['bytes_in'])} {arrow} {human_bytes(summary['bytes_out'])})"
-        )
-    parts.append(f"in {elapsed_text(summary['seconds'])}")
-    return ("Cancelled: " if cancelled else "") + sep.join(parts)
+        sizes = {
+            "amount": human_bytes(abs(saved)),
+            "before": human_bytes(summary["bytes_in"]),
+            "arrow": arrow,
+            "after": human_bytes(summary["bytes_out"]),
+        }
+        if saved >= 0:
+            # Translators: e.g. "saved 3.1 MB (4.2 MB → 1.1 MB)".
+            parts.append(_("saved {amount} ({before} {arrow} {after})").format(**sizes))
+        else:
+            parts.append(_("grew by {amount} ({before} {arrow} {after})").format(**sizes))
+    # Translators: how long the batch took, e.g. "in 4.2 s".
+    parts.append(_("in {duration}").format(duration=elapsed_text(summary["seconds"])))
+    text = sep.join(parts)
+    return _("Cancelled: {summary}").format(summary=text) if cancelled else text
 
 
 def elapsed_text(seconds: float) -> str:
     """A batch's running time, with a tenth of a second below a minute."""
-    return f"{seconds:.1f} s" if seconds < 60 else human_duration(seconds)
+    if seconds < 60:
+        # Translators: seconds with a tenth, e.g. "4.2 s".
+        return _("{seconds} s").format(seconds=f"{seconds:.1f}")
+    return human_duration(seconds)

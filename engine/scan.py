@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .codecs import is_image_name, sniff_file
+from .i18n import _
 from .job import Source
 
 
@@ -48,7 +49,9 @@ def _walk(
         try:
             st = os.stat(current)
         except OSError as exc:
-            problems.append((current, f"cannot open folder: {exc.strerror or exc}"))
+            problems.append(
+                (current, _("cannot open folder: {error}").format(error=exc.strerror or exc))
+            )
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
@@ -58,7 +61,9 @@ def _walk(
             with os.scandir(current) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            problems.append((current, f"cannot read folder: {exc.strerror or exc}"))
+            problems.append(
+                (current, _("cannot read folder: {error}").format(error=exc.strerror or exc))
+            )
             continue
         subdirs = []
         for entry in entries:
@@ -119,16 +124,18 @@ def collect_sources(
         try:
             st = os.stat(path)
         except OSError as exc:
-            problems.append((path, f"not found or not readable: {exc.strerror or exc}"))
+            problems.append(
+                (path, _("not found or not readable: {error}").format(error=exc.strerror or exc))
+            )
             continue
         if stat.S_ISDIR(st.st_mode):
             before = len(sources)
             for fpath, fst in _walk(path, options.recursive, exclude, problems, cancel):
                 add(fpath, path, fst)
             if len(sources) == before:
-                problems.append((path, "holds no images"))
+                problems.append((path, _("holds no images")))
         elif stat.S_ISREG(st.st_mode):
             add(path, None, st)
         else:
-            problems.append((path, "not a regular file or folder"))
+            problems.append((path, _("not a regular file or folder")))
     return sources, problems

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .events import BatchListener, Progress
+from .i18n import N_, _
 from .job import Job, Plan
 from .journal import (
     CANCELLED,
@@ -31,6 +32,7 @@ from .journal import (
     FINISHED,
     INTERRUPTED,
     RUNNING,
+    STATE_NAMES,
     BatchInfo,
     Journal,
     JournalError,
@@ -48,7 +50,9 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 #: Failed writes in a row after which the journal is given up for the batch.
 _MAX_WRITE_FAILURES = 3
-UP_TO_DATE = "up to date"
+#: The reason a job is skipped by --update (a machine value, like plan.py's reasons: the
+#: report's error text is its translation, made where the skipped result is).
+UP_TO_DATE = N_("up to date")
 
 
 class BatchError(Exception):
@@ -137,7 +141,7 @@ class BatchSession(BatchListener):
         self._failures = 0
 
     def _give_up(self, why: str) -> None:
-        self._say(f"{why}; this batch cannot be resumed")
+        self._say(_cannot_resume(why))
         self._gave_up = True
         self._rows = []
         if self._journal is not None:
@@ -178,14 +182,20 @@ class BatchSession(BatchListener):
             self._journal = None
 
 
+def _cannot_resume(why: object) -> str:
+    return _("{reason}; this batch cannot be resumed").format(reason=why)
+
+
 def _open_journal(session_warn: Callable[[str], None]) -> Journal | None:
     try:
         journal = Journal.open()
     except JournalError as exc:
-        session_warn(f"{exc}; this batch cannot be resumed")
+        session_warn(_cannot_resume(exc))
         return None
     if journal.set_aside:
-        session_warn(f"the batch journal was damaged; it was kept as {journal.set_aside}")
+        session_warn(
+            _("the batch journal was damaged; it was kept as {path}").format(path=journal.set_aside)
+        )
     return journal
 
 
@@ -207,13 +217,21 @@ def _lock_folders(session: BatchSession, journal: Journal, keys: list[str], abou
             session._lock(journal.folder_lock_path(key), about)
         except LockBusy as held:
             session._release()
-            who = f" ({held})" if str(held) else ""
-            raise BatchError(
-                f"another Pixmill batch is writing into {key}{who}; wait for it to finish "
-                "or choose another output folder"
-            ) from None
+            if str(held):
+                text = _(
+                    "another Pixmill batch is writing into {folder} ({holder}); wait for it to "
+                    "finish or choose another output folder"
+                )
+            else:
+                text = _(
+                    "another Pixmill batch is writing into {folder}; wait for it to finish or "
+                    "choose another output folder"
+                )
+            raise BatchError(text.format(folder=key, holder=held)) from None
         except OSError as exc:
-            session._say(f"cannot lock {key}: {exc.strerror or exc}")
+            session._say(
+                _("cannot lock {folder}: {error}").format(folder=key, error=exc.strerror or exc)
+            )
 
 
 def start_batch(
@@ -237,7 +255,7 @@ def start_batch(
     journal = _open_journal(session._say)
     if journal is None:
         if update:
-            session._say("without the journal, every file is converted (not only new ones)")
+            session._say(_("without the journal, every file is converted (not only new ones)"))
         return session
     about = f"process {os.getpid()} ({origin})"
     _lock_folders(session, journal, lock_keys(inputs, output_dir), about)
@@ -250,7 +268,7 @@ def start_batch(
         session._lock(journal.lock_path(batch), f"{about} batch {batch}")
     except (JournalError, OSError) as exc:
         journal.close()
-        session._say(f"{exc}; this batch cannot be resumed")
+        session._say(_cannot_resume(exc))
         return session
     session._journal, session.batch_id = journal, batch
     return session
@@ -297,15 +315,23 @@ def find_batch(journal: Journal, batch_id: int | None) -> BatchInfo:
     if batch_id is None:
         info = journal.latest_interrupted()
         if info is None:
-            raise BatchError("no interrupted batch to resume (see `pixmill batches`)")
+            raise BatchError(_("no interrupted batch to resume (see `pixmill batches`)"))
         return info
     info = journal.batch(batch_id)
     if info is None:
-        raise BatchError(f"there is no batch {batch_id} in the journal (see `pixmill batches`)")
+        raise BatchError(
+            _("there is no batch {id} in the journal (see `pixmill batches`)").format(id=batch_id)
+        )
     if info.state == RUNNING:
-        raise BatchError(f"batch {batch_id} is still running (process {info.pid})")
+        raise BatchError(
+            _("batch {id} is still running (process {pid})").format(id=batch_id, pid=info.pid)
+        )
     if not info.resumable:
-        raise BatchError(f"batch {batch_id} is {info.state}; there is nothing to resume")
+        raise BatchError(
+            _("batch {id} is {state}; there is nothing to resume").format(
+                id=batch_id, state=_(STATE_NAMES.get(info.state, info.state))
+            )
+        )
     return info
 
 
@@ -329,9 +355,11 @@ def resume_batch(
         try:
             session._lock(journal.lock_path(info.id), about)
         except LockBusy:
-            raise BatchError(f"batch {info.id} is being resumed by another Pixmill") from None
+            raise BatchError(_being_resumed(info.id)) from None
         except OSError as exc:
-            raise BatchError(f"cannot lock batch {info.id}: {exc.strerror or exc}") from None
+            raise BatchError(
+                _("cannot lock batch {id}: {error}").format(id=info.id, error=exc.strerror or exc)
+            ) from None
         _lock_folders(session, journal, lock_keys(info.inputs, info.output), about)
         rows = journal.files(info.id)
         _sweep_temps({os.path.dirname(r.final or r.target) for r in rows})
@@ -362,7 +390,7 @@ def discard_batch(batch_id: int) -> BatchInfo:
             try:
                 lock.acquire(f"process {os.getpid()} discarding batch {info.id}")
             except LockBusy:
-                raise BatchError(f"batch {info.id} is being resumed by another Pixmill") from None
+                raise BatchError(_being_resumed(info.id)) from None
             try:
                 _sweep_temps({os.path.dirname(r.final or r.target) for r in journal.files(info.id)})
                 journal.set_state(info.id, DISCARDED)
@@ -371,6 +399,10 @@ def discard_batch(batch_id: int) -> BatchInfo:
     except (JournalError, OSError) as exc:
         raise BatchError(str(exc)) from None
     return dataclasses.replace(info, state=DISCARDED)
+
+
+def _being_resumed(batch_id: int) -> str:
+    return _("batch {id} is being resumed by another Pixmill").format(id=batch_id)
 
 
 def _sweep_temps(folders: set[str]) -> None:

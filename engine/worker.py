@@ -3,7 +3,8 @@ the hooks convert_one gets) and run_chunk, which converts a chunk of files and r
 on the pool's message queue.
 
 The main process imports this module for run_chunk's name only; a spawned worker imports it,
-convert.py and Pillow, never the runner, the pool or Qt.
+convert.py and Pillow, never the runner, the pool or Qt. Its messages are in the language of
+the environment it was started with (i18n.py: PIXMILL_LANGUAGE, then LANGUAGE, LC_ALL...).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from .errors import describe_error
 from .faults import Faults
+from .i18n import _
 from .job import Job
 from .result import job_result
 
@@ -232,7 +234,7 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     undelivered: list[dict[str, Any]] = []
     for n, (fid, job) in enumerate(items):
         if worker.pause is not None and worker.pause.is_set():
-            for rest, _ in items[n:]:
+            for rest, _job in items[n:]:
                 worker.send(("deferred", rest, None))
             break
         worker.send(("start", fid, pid))
@@ -250,7 +252,7 @@ def _encode(worker: _Worker, job: Job) -> Any:
     """One file encoded into its temp file (convert.Encoded), or its final result; never
     raises."""
     if worker.start_error is not None:
-        why = f"the worker process could not start: {worker.start_error}"
+        why = _("the worker process could not start: {error}").format(error=worker.start_error)
         return job_result(job, "failed", why)
     from . import convert
 

@@ -1,0 +1,22 @@
+"""String literals that read like prose but are not for the user, so they stay English:
+(file, a snippet of the literal) -> why. test_marked.py fails on an entry that no longer
+matches anything, so the list cannot outlive its reasons."""
+
+MACHINE_STRINGS: dict[tuple[str, str], str] = {
+    ("engine/journal.py", "CREATE TABLE"): "the journal's database schema (SQL)",
+    ("engine/journal.py", "idx, source, target"): "the files table's columns (SQL)",
+    ("engine/journal.py", "WHERE id = ?"): "a clause of an SQL query",
+    ("engine/journal.py", "Application Support"): "the name of macOS's data folder",
+    ("engine/codecs.py", "JPEG XL"): "a format's name, the same in every language",
+    ("engine/raw.py", "demosaic (half size)"): "RawPicture.source: a value for tests and debugging",
+    ("engine/raw.py", "embedded preview"): "RawPicture.source: a value for tests and debugging",
+    (
+        "engine/worker.py",
+        "pixmill worker {}",
+    ): "written to the worker's own stderr: the log, for developers",
+    ("engine/worker.py", "run_chunk runs in a pool worker"): "an assertion, for developers",
+    ("engine/session.py", "process {} discarding batch {}"): (
+        "the lock holder's line, written into the lock file and read by other processes, "
+        "which may speak another language"
+    ),
+}
