@@ -8,6 +8,7 @@ open the source -> geometry plans the frame -> pixels renders it -> metadata say
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import time
@@ -88,7 +89,7 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
             return result
         with _collect_warnings(said, hooks):
             with _open_source(job.source) as fp:
-                st = os.fstat(fp.fileno())
+                st = fp.st if isinstance(fp, _SmallSource) else os.fstat(fp.fileno())
                 result["bytes_in"] = st.st_size
                 rendered, kwargs = _decode_and_render(fp, job)
             first = rendered[0]
@@ -100,16 +101,22 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
                 stage = "encode"
                 target, data = _choose(rendered, kwargs, job, st.st_size, result, said)
                 stage = "write"
+            if (
+                data is None
+                and st.st_size <= _SMALL
+                and first.width * first.height <= _SMALL_PIXELS
+            ):
+                data = encode.to_bytes(rendered, job.format, kwargs)  # then one write
             fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
-            with os.fdopen(fd, "w+b") as out:
-                if data is None:
+            if data is not None:
+                written = _write_all(fd, data, tmp, st if job.recipe.keep_dates else None)
+            else:
+                with os.fdopen(fd, "w+b") as out:
                     encode.save(rendered, out, job.format, kwargs)
-                else:
-                    out.write(data)
-                out.flush()
-                if job.recipe.keep_dates:
-                    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-                written = os.fstat(out.fileno())
+                    out.flush()
+                    if job.recipe.keep_dates:
+                        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+                    written = os.fstat(out.fileno())
         info = {
             "target": target,
             "inode": [written.st_dev, written.st_ino],
@@ -130,16 +137,17 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
         result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
 
 
-def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
+def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS, synced: bool = False) -> dict[str, Any]:
     """The second half of convert_one: the temp file's data to the disk (unless the job says
     not to), then its final name (by the policy; replacing for a refresh). A pool worker runs
     this on a thread of its own while it converts the next file, so waiting for the disk
-    costs no conversion time. Never raises."""
+    costs no conversion time. synced: the caller has synced the file system the temp file is
+    on since it was written (no sync of its own then). Never raises."""
     t0 = time.perf_counter()
     job, result, tmp = made.job, made.result, made.tmp
     stage = "write"
     try:
-        if job.sync:
+        if job.sync and not synced:  # synced: the caller synced its whole file system
             sync_path(tmp)  # the data is on the disk before the name exists
         if (hooks.cancelled or _never)():
             result["status"] = "cancelled"
@@ -258,9 +266,50 @@ def _never() -> bool:
     return False
 
 
+#: Sources up to this size are read whole, in one call (Pillow's many small reads and seeks
+#: then cost no system calls), and outputs of at most _SMALL_PIXELS from them are encoded in
+#: memory and written in one call: many small files are bound by system calls, not pixels.
+_SMALL = 256 << 10
+_SMALL_PIXELS = 1 << 20
+
+
+class _SmallSource(io.BytesIO):
+    """A small source file, read whole; st: its fstat."""
+
+    def __init__(self, data: bytes, st: os.stat_result) -> None:
+        super().__init__(data)
+        self.st = st
+
+
+def _read_whole(fd: int, size: int) -> bytes:
+    parts = []
+    while size > 0:
+        part = os.read(fd, size)
+        if not part:
+            break  # shorter than it was a moment ago: the decoder will say it is cut short
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data: bytes, path: str, dates: os.stat_result | None) -> os.stat_result:
+    """data into the new file fd (closed here), every byte or an OSError (a short write, on a
+    full disk say, is finished or fails, never taken for success); the file's fstat."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if dates is not None:
+            os.utime(path, ns=(dates.st_atime_ns, dates.st_mtime_ns))
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
 def _open_source(path: str) -> BinaryIO:
     """Open read-only without blocking even if the path is (or became) a FIFO or device,
-    and refuse anything that is not a non-empty regular file."""
+    and refuse anything that is not a non-empty regular file. A small file comes back read
+    whole (a _SmallSource)."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     try:
@@ -269,6 +318,10 @@ def _open_source(path: str) -> BinaryIO:
             raise ConversionError(_("not a regular file"))
         if st.st_size == 0:
             raise ConversionError(_("file is empty"))
+        if st.st_size <= _SMALL:  # a regular file: O_NONBLOCK changes nothing for its reads
+            source = _SmallSource(_read_whole(fd, st.st_size), st)
+            os.close(fd)
+            return source
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

@@ -11,10 +11,11 @@ folders' entries are made durable for the whole batch at its end (sync_folders).
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,18 @@ TEMP_SUFFIX = ".tmp"
 _FOLDERS_MADE: set[str] = set()
 
 
+_counter: Iterator[int] | None = None
+
+
+def _unique() -> str:
+    """Ten hex digits for a temp name: random for the first name of a process, counted up
+    from there (one getrandom per process instead of one per file; O_EXCL settles a clash)."""
+    global _counter
+    if _counter is None:
+        _counter = itertools.count(int.from_bytes(os.urandom(5), "big"))
+    return f"{next(_counter) & 0xFF_FFFF_FFFF:010x}"
+
+
 def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
     """A new, exclusive temp file in folder (made if needed), with the permissions any saved
     file gets: (descriptor, path). tag goes into the name so a sweep can find it."""
@@ -42,7 +55,7 @@ def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
         if folder not in _FOLDERS_MADE:
             os.makedirs(folder, exist_ok=True)
             _FOLDERS_MADE.add(folder)
-        path = os.path.join(folder, f"{TEMP_PREFIX}{tag}{os.urandom(5).hex()}{TEMP_SUFFIX}")
+        path = os.path.join(folder, f"{TEMP_PREFIX}{tag}{_unique()}{TEMP_SUFFIX}")
         try:
             return os.open(path, flags, 0o666), path
         except FileExistsError:
@@ -64,6 +77,43 @@ def sync_data(fd: int) -> None:
         except OSError:
             pass  # not supported by this file system: a plain fsync is the best there is
     os.fsync(fd)
+
+
+_syncfs: Any = None  # libc's syncfs, False where there is none, None until first asked
+
+
+def sync_file_system(folder: str) -> bool:
+    """Every file written to folder's file system so far, data and size, to the disk in one
+    call (Linux's syncfs: one journal commit for a chunk of small files instead of one
+    fsync each). False where there is no such call or it failed to open the folder: the
+    caller then syncs each file itself. Raises OSError when the sync itself failed."""
+    global _syncfs
+    if _syncfs is None:
+        _syncfs = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                fn = ctypes.CDLL(None, use_errno=True).syncfs
+                fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+                _syncfs = fn
+            except (OSError, AttributeError):
+                pass
+    if not _syncfs:
+        return False
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        if _syncfs(fd) != 0:
+            import ctypes
+
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), folder)
+    finally:
+        os.close(fd)
+    return True
 
 
 def sync_path(path: str) -> None:
@@ -105,14 +155,22 @@ def sync_folders(folders: Iterable[str]) -> None:
             os.close(fd)
 
 
+#: Windows: a virus scanner, the search indexer or a thumbnailer that has the target open
+#: makes os.replace fail with PermissionError (sharing violation) for a moment. A module
+#: attribute so the tests can run the retry on any system.
+_RETRY_LOCKED = os.name == "nt"
+_REPLACE_ATTEMPTS = 6
+
+
 def _replace(src: str, dst: str) -> None:
-    """os.replace, retried briefly on Windows where a scanner may hold the target."""
-    for attempt in range(6):
+    """os.replace, retried briefly (0.75 s in all) on Windows where a scanner may hold the
+    target; elsewhere a PermissionError is final at once."""
+    for attempt in range(_REPLACE_ATTEMPTS):
         try:
             os.replace(src, dst)
             return
         except PermissionError:
-            if os.name != "nt" or attempt == 5:
+            if not _RETRY_LOCKED or attempt == _REPLACE_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
 

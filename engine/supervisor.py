@@ -13,7 +13,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,7 +225,7 @@ class Supervisor:
     def receive(self, pool: WorkerPool) -> None:
         """Handle every message pool's workers have sent."""
         flight = self.flight
-        for kind, fid, payload in pool.receive():
+        for kind, fid, payload in _one_per_file(pool.receive()):
             if kind == "ready":
                 pool.mark_ready(*payload)
                 continue
@@ -277,6 +277,18 @@ class Supervisor:
     @property
     def keeper(self) -> PoolKeeper:
         return self._keeper
+
+
+def _one_per_file(messages: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Worker messages, with those about many files at once (kind "publishing*" or "done*",
+    payload [(file id, payload), ...]: a chunk of small files) spread into one per file."""
+    for message in messages:
+        kind = message[0]
+        if kind[-1] == "*":
+            for fid, payload in message[2]:
+                yield kind[:-1], fid, payload
+        else:
+            yield message
 
 
 _STALL_SECONDS = 8.0
@@ -356,14 +368,8 @@ class Watchdog:
         it is done if its output had landed, else it goes back to the queue for another try
         (one that does not count unless it was the culprit), or fails."""
         flight = self._flight
-        info, f.publishing = f.publishing, None
-        landed = find_published(info) if info else None
-        if info is not None and landed is not None:
-            # The worker died after its output was in place: the file is done, and a retry
-            # would only write a second copy.
-            result = job_result(f.job, "ok", target=landed)
-            result.update(bytes_out=info["bytes_out"], width=info["width"], height=info["height"])
-            flight.settle(f.fid, result)
+        if self._landed(f):
+            pass
         elif not self._batch.cancelled and (not culprit or f.attempt < self._limits.crash_retries):
             flight.retry(f, counts=culprit)
         else:
@@ -371,16 +377,34 @@ class Watchdog:
             name = os.path.basename(f.job.source)
             flight.fail(f, f"worker crashed while converting {name}{how_it_ended(exitcode)}{tries}")
 
+    def _landed(self, f: InFlight) -> bool:
+        """Whether f's worker, now dead, had already put the output it announced in place:
+        then the file is done (settled here), and a retry would only write a second copy."""
+        info, f.publishing = f.publishing, None
+        landed = find_published(info) if info else None
+        if info is None or landed is None:
+            return False
+        result = job_result(f.job, "ok", target=landed)
+        result.update(bytes_out=info["bytes_out"], width=info["width"], height=info["height"])
+        self._flight.settle(f.fid, result)
+        return True
+
     def _replace_pool(self, old: WorkerPool) -> None:
         keeper = self._batch.keeper
-        keeper.retire(old, wait=False)
+        # Stopped before its files go back to the queue: none of its workers may name an
+        # output once another worker has begun the same file.
+        keeper.retire(old, wait=True)
         self._batch.use_pool(keeper.current(self._limits.workers))
         flight = self._flight
         flight.last_activity = time.monotonic()
         for chunk in list(flight.chunks.values()):
-            for f in chunk.files.values():
-                f.stalls += 1
+            for f in list(chunk.files.values()):
+                if f.started is not None:
+                    self._sweep_later(old, f)  # its temp file, encoded or waiting to publish
+                if not self._landed(f):
+                    f.stalls += 1
             flight.unfinished(chunk)
+        self._sweeps.run(set())  # the old pool's workers are gone
         for f in [f for f in flight.pending if f.stalls > _MAX_STALLS]:
             flight.pending.remove(f)
             name = os.path.basename(f.job.source)

@@ -57,25 +57,69 @@ class _Worker:
         self.publish_slots.acquire()
         self.publisher.submit(self._publish, fid, made)
 
-    def _publish(self, fid: int, made: Any) -> None:
+    def publish_chunk_later(self, made: list[tuple[int, Any]]) -> None:
+        """The encoded files of a chunk of small files, published together on a publisher
+        thread: one sync of their folder's file system (syncfs) for all of them, then their
+        names. Files in another folder than the first are synced one by one as usual."""
+        if self.publisher is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.publisher = ThreadPoolExecutor(_PUBLISH_THREADS, "pixmill-publish")
+        self.publish_slots.acquire()
+        self.publisher.submit(self._publish_chunk, made)
+
+    def _publish_chunk(self, made: list[tuple[int, Any]]) -> None:
+        """One message announces every name the chunk may make (before the first is made),
+        one carries every result (after the last): two instead of two per file."""
         from . import convert
+        from .publish import sync_file_system
 
         try:
-            hooks = dataclasses.replace(
-                self.hooks,
-                announce=lambda info: self.send(("publishing", fid, info)),
-                published=(
-                    (lambda final: self.faults.published(made.job.source))
-                    if self.faults.after_publish
-                    else None
-                ),
-            )
-            result = convert.publish_one(made, hooks)
-            result["file"] = fid
-            if not self.send(("done", fid, result)):
-                sys.stderr.write(f"pixmill worker {os.getpid()}: a result was lost\n")
+            folder = os.path.dirname(made[0][1].tmp)
+            try:
+                synced = any(one.job.sync for _, one in made) and sync_file_system(folder)
+            except OSError:
+                synced = False  # each file's own sync will say what is wrong
+            self.send(("publishing*", 0, [(fid, one.info) for fid, one in made]))
+            hooks = dataclasses.replace(self.hooks, announce=None)
+            results = []
+            for fid, one in made:
+                if self.faults.after_publish:
+                    hooks = dataclasses.replace(hooks, published=self._crash_after(one))
+                same = synced and os.path.dirname(one.tmp) == folder
+                result = convert.publish_one(one, hooks, same)
+                result["file"] = fid
+                results.append((fid, result))
+            if not self.send(("done*", 0, results)):
+                sys.stderr.write(f"pixmill worker {os.getpid()}: results were lost\n")
         finally:
             self.publish_slots.release()
+
+    def _crash_after(self, made: Any) -> Any:
+        return lambda final: self.faults.published(made.job.source)
+
+    def _publish(self, fid: int, made: Any) -> None:
+        try:
+            self._publish_one(fid, made, False)
+        finally:
+            self.publish_slots.release()
+
+    def _publish_one(self, fid: int, made: Any, synced: bool) -> None:
+        from . import convert
+
+        hooks = dataclasses.replace(
+            self.hooks,
+            announce=lambda info: self.send(("publishing", fid, info)),
+            published=(
+                (lambda final: self.faults.published(made.job.source))
+                if self.faults.after_publish
+                else None
+            ),
+        )
+        result = convert.publish_one(made, hooks, synced)
+        result["file"] = fid
+        if not self.send(("done", fid, result)):
+            sys.stderr.write(f"pixmill worker {os.getpid()}: a result was lost\n")
 
 
 _WORKER: _Worker | None = None
@@ -232,6 +276,8 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
     assert worker is not None, "run_chunk runs in a pool worker started by init_worker"
     pid = os.getpid()
     undelivered: list[dict[str, Any]] = []
+    # A chunk of several (small) files is published together, with one sync for all.
+    together: list[tuple[int, Any]] | None = [] if len(items) > 1 else None
     for n, (fid, job) in enumerate(items):
         if worker.pause is not None and worker.pause.is_set():
             for rest, _job in items[n:]:
@@ -240,11 +286,16 @@ def run_chunk(items: list[tuple[int, Job]]) -> list[dict[str, Any]]:
         worker.send(("start", fid, pid))
         made = _encode(worker, job)
         if not isinstance(made, dict):
-            worker.publish_later(fid, made)  # its "done" follows from a publisher thread
+            if together is not None:
+                together.append((fid, made))
+            else:
+                worker.publish_later(fid, made)  # its "done" follows from a publisher thread
             continue
         made["file"] = fid
         if not worker.send(("done", fid, made)):
             undelivered.append(made)
+    if together:
+        worker.publish_chunk_later(together)  # their "done" follow from a publisher thread
     return undelivered
 
 

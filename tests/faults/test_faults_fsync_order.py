@@ -2,7 +2,8 @@
 
 For every output, the worker process that wrote it syncs the temp file (fsync or fdatasync of
 a descriptor of its exclusive `.pixmill-*.tmp` file: the one its O_CREAT|O_EXCL openat
-returned, or one its publisher thread opened again by path) after the last write into it and
+returned, or one its publisher thread opened again by path; or, for a chunk of small files,
+one syncfs through the output folder for all of them) after the last write into it and
 before the link or rename that gives it its final name, so a power cut cannot leave an empty
 or truncated file under a final name; and each output folder is opened (O_DIRECTORY) and
 fsynced after the last name was made in it. With --no-sync neither happens, which shows
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.timeout(60)
 
 #: clone*/fork: which thread belongs to which process (descriptors are per process).
 TRACED = (
-    "clone,clone3,fork,vfork,openat,close,write,pwrite64,writev,fsync,fdatasync,"
+    "clone,clone3,fork,vfork,openat,close,write,pwrite64,writev,fsync,fdatasync,syncfs,"
     "link,linkat,rename,renameat,renameat2"
 )
 _PUBLISH = ("link", "linkat", "rename", "renameat", "renameat2")
@@ -112,6 +113,9 @@ class Trace:
     temps: dict[str, Temp]  # temp path -> how it was made, written and synced
     publishes: list[Call]  # successful link/linkat/rename*: paths() = [source, target]
     folder_syncs: dict[str, list[int]]  # folder -> lines where syncs of an O_DIRECTORY fd began
+    # (process, folder) -> (begin, end) lines of its syncfs calls through that folder: every
+    # file of the folder's file system written before one began is on the disk once it ends
+    fs_syncs: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def analyse(calls: list[Call]) -> Trace:
@@ -156,19 +160,28 @@ def analyse(calls: list[Call]) -> Trace:
                 temp.syncs.append((call.begin, call.end))
             if "O_DIRECTORY" in flags:
                 trace.folder_syncs.setdefault(path, []).append(call.begin)
+        elif call.name == "syncfs":
+            path, flags = fds.get((call.pid, call.fd()), ("", ""))
+            if path:
+                trace.fs_syncs.setdefault((call.pid, path), []).append((call.begin, call.end))
         elif call.name in _PUBLISH:
             trace.publishes.append(call)
     return trace
 
 
-def _convert_traced(tmp_path: Path, *extra: str) -> tuple[Trace, list[str]]:
-    """Five small images (one in a subfolder: two output folders) to PNG under strace; the
-    analysed trace and the outputs."""
+_FIVE = ["a.jpg", "b.png", "c.jpg", "d.png", "sub/e.jpg"]
+
+
+def _convert_traced(
+    tmp_path: Path, *extra: str, names: list[str] = _FIVE
+) -> tuple[Trace, list[str]]:
+    """Small images (by default five, one in a subfolder: two output folders) to PNG under
+    strace; the analysed trace and the outputs."""
     strace = shutil.which("strace")
     assert strace, "strace is not installed (the Makefile's APT_PACKAGES lists it)"
     inp, out = tmp_path / "in", tmp_path / "out"
-    for i, rel in enumerate(["a.jpg", "b.png", "c.jpg", "d.png", "sub/e.jpg"]):
-        make_image(inp / rel, (120 + 10 * i, 90), seed=i)
+    for i, rel in enumerate(names):
+        make_image(inp / rel, (120 + 10 * (i % 8), 90), seed=i)
     log = tmp_path / "trace.txt"
     # -s 0: no written data in the trace (file names are always shown in full).
     cmd = [strace, "-f", "-qq", "-s", "0", "-e", f"trace={TRACED}", "-o", str(log)]
@@ -184,13 +197,9 @@ def _convert_traced(tmp_path: Path, *extra: str) -> tuple[Trace, list[str]]:
     outputs = sorted(
         os.path.normpath(os.path.join(d, n)) for d, _, names in os.walk(out) for n in names
     )
-    assert [os.path.relpath(p, out) for p in outputs] == [
-        "a.png",
-        "b.png",
-        "c.png",
-        "d.png",
-        "sub/e.png",
-    ]
+    assert [os.path.relpath(p, out) for p in outputs] == sorted(
+        os.path.splitext(n)[0] + ".png" for n in names
+    )
     return analyse(parse_strace(log.read_text(errors="replace"))), outputs
 
 
@@ -207,17 +216,30 @@ def _published(trace: Trace, output: str) -> tuple[Call, Temp]:
     return calls[0], temp
 
 
+def _check_synced_before_named(trace: Trace, outputs: list[str]) -> dict[str, int]:
+    """Every output's data synced between the last write into its temp file and the call
+    that named it: by a sync of the temp file, or by a syncfs its process made through the
+    output's folder (the same file system). How many were synced each way."""
+    ways = {"file": 0, "file system": 0}
+    for output in outputs:
+        call, temp = _published(trace, output)
+        own = [(b, e) for b, e in temp.syncs if temp.last_write < b and e < call.begin]
+        fs = trace.fs_syncs.get((temp.pid, os.path.dirname(output)), [])
+        whole = [(b, e) for b, e in fs if temp.last_write < b and e < call.begin]
+        assert own or whole, (
+            f"{output}: no sync of its temp file or its file system between the last write "
+            f"into it (trace line {temp.last_write + 1}) and its {call.name} (line "
+            f"{call.begin + 1}); syncs (begin, end): {[(b + 1, e + 1) for b, e in temp.syncs]}, "
+            f"syncfs: {[(b + 1, e + 1) for b, e in fs]}"
+        )
+        ways["file" if own else "file system"] += 1
+    return ways
+
+
 @pytest.mark.timeout(60)
 def test_each_output_is_fsynced_before_its_name_and_its_folder_after(tmp_path):
     trace, outputs = _convert_traced(tmp_path)
-    for output in outputs:
-        call, temp = _published(trace, output)
-        good = [(b, e) for b, e in temp.syncs if temp.last_write < b and e < call.begin]
-        assert good, (
-            f"{output}: no sync of its temp file between the last write into it (trace line "
-            f"{temp.last_write + 1}) and its {call.name} (line {call.begin + 1}); syncs "
-            f"(begin, end): {[(b + 1, e + 1) for b, e in temp.syncs]}"
-        )
+    _check_synced_before_named(trace, outputs)
     for folder in sorted({os.path.dirname(o) for o in outputs}):
         last = max(c.end for c in trace.publishes if os.path.dirname(c.paths()[1]) == folder)
         after = [b for b in trace.folder_syncs.get(folder, []) if b > last]
@@ -229,6 +251,18 @@ def test_each_output_is_fsynced_before_its_name_and_its_folder_after(tmp_path):
 
 
 @pytest.mark.timeout(60)
+def test_chunks_of_small_files_are_synced_together_before_their_names(tmp_path):
+    """Many small files travel several to a pool task; each task's outputs are synced by one
+    syncfs of their file system before any of them is named, instead of one fsync each."""
+    names = [f"p{i:02d}.png" for i in range(48)]
+    trace, outputs = _convert_traced(tmp_path, names=names)
+    ways = _check_synced_before_named(trace, outputs)
+    calls = sum(len(v) for v in trace.fs_syncs.values())
+    assert ways["file system"] >= len(outputs) // 2, ways
+    assert 0 < calls < ways["file system"], (calls, ways)
+
+
+@pytest.mark.timeout(60)
 def test_no_sync_publishes_without_any_fsync(tmp_path):
     """The same batch with --no-sync: the same temp files and links in the trace, and no
     fsync of any temp file or output folder (so the test above can tell)."""
@@ -237,6 +271,7 @@ def test_no_sync_publishes_without_any_fsync(tmp_path):
         _published(trace, output)
     synced = {p: t.syncs for p, t in trace.temps.items() if t.syncs}
     assert not synced, f"--no-sync, yet temp files were fsynced: {synced}"
+    assert not trace.fs_syncs, f"--no-sync, yet file systems were synced: {trace.fs_syncs}"
     folders = {os.path.dirname(o) for o in outputs}
     assert not {f: trace.folder_syncs[f] for f in folders if f in trace.folder_syncs}
 
