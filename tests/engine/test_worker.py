@@ -18,6 +18,7 @@ from PIL import Image
 
 from pixmill.engine.job import Job
 from pixmill.engine.recipe import Recipe, Resize
+from pixmill.engine.supervisor import _one_per_file
 from pixmill.engine.worker import init_worker, run_chunk
 from tests.conftest import child_pids, make_image, temp_leftovers
 from tests.engine.images import job_for
@@ -51,7 +52,9 @@ class Worker:
     def run(self, items: list[tuple[int, Job]]) -> tuple[list[dict], list[tuple]]:
         """run_chunk(items) in the worker: what it returned, and the messages it sent until
         every file had its last word ("done" comes from a publisher thread, maybe after
-        run_chunk returned; "deferred" from run_chunk itself)."""
+        run_chunk returned; "deferred" from run_chunk itself), spread out one per file as the
+        supervisor does."""
+        self.raw: list[tuple] = []  # as sent
         undelivered = self.pool.apply(run_chunk, (items,))
         waiting = {fid for fid, _ in items} - {r["file"] for r in undelivered}
         messages = []
@@ -60,10 +63,13 @@ class Worker:
             if self.messages.empty():
                 time.sleep(0.01)
                 continue
-            message = self.messages.get()
-            messages.append(message)
-            if message[0] in ("done", "deferred"):
-                waiting.discard(message[1])
+            # A chunk's "publishing*" and "done*" speak for many files: one message each here.
+            raw = self.messages.get()
+            self.raw.append(raw)
+            for message in _one_per_file([raw]):
+                messages.append(message)
+                if message[0] in ("done", "deferred"):
+                    waiting.discard(message[1])
         assert not waiting, f"no last word for files {waiting}: {messages}"
         return undelivered, messages
 
@@ -130,6 +136,20 @@ def test_run_chunk_converts_each_file_and_reports_start_publishing_and_done(tmp_
         with Image.open(out / name) as im:
             assert im.size == size
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+
+
+def test_a_chunk_is_announced_and_reported_in_one_message_each(tmp_path, fresh):
+    """Several files in one task (small files): a "start" each (the supervisor must know
+    which file a dying worker held), then one "publishing*" before any name is made and one
+    "done*" after the last."""
+    fresh.run(two_jobs(tmp_path))
+    assert [(kind, fid) for kind, fid, _ in fresh.raw] == [
+        ("start", 7),
+        ("start", 8),
+        ("publishing*", 0),
+        ("done*", 0),
+    ]
+    assert [fid for fid, _ in fresh.raw[2][2]] == [fid for fid, _ in fresh.raw[3][2]] == [7, 8]
 
 
 def test_a_paused_worker_hands_back_the_rest_of_its_chunk(tmp_path, fresh):
