@@ -21,11 +21,17 @@ run: $(STAMP) catalogs
 test: $(STAMP) catalogs
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests
 
-# ruff, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
+# ruff, the architecture's import contracts (pyproject.toml [tool.importlinter]), and the
+# release workflows (actionlint, which runs shellcheck on their bash steps) and scripts.
+LINT_APT := shellcheck
+
 lint: $(STAMP)
+	$(call apt_install,$(LINT_APT))
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/actionlint -shellcheck shellcheck .github/workflows/*.yml
+	shellcheck .ci/run packaging/macos/build_dmg.sh
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
+from . import naming
 from .formats import output_format
 from .job import Job, Plan, Source
 from .naming import renamed, render_name, uses_size
@@ -42,7 +43,7 @@ class _DirListing:
         self._cache: dict[str, set[str]] = {}
 
     def exists(self, path: str) -> bool:
-        folder, name = os.path.split(path)
+        folder, name = naming._path.split(path)
         names = self._cache.get(folder)
         if names is None:
             try:
@@ -57,7 +58,8 @@ def _unique(path: str, taken: set[str], listing: _DirListing) -> str:
     n = 1
     while True:
         candidate = renamed(path, n)
-        if os.path.normcase(candidate).casefold() not in taken and not listing.exists(candidate):
+        key = naming._path.normcase(candidate).casefold()
+        if key not in taken and not listing.exists(candidate):
             return candidate
         n += 1
 
@@ -65,11 +67,12 @@ def _unique(path: str, taken: set[str], listing: _DirListing) -> str:
 def _target_folder(
     parent: str, root: str | None, out_root: str | None, preserve_tree: bool, subfolder: str
 ) -> str:
+    path = naming._path
     if out_root is None:
-        return os.path.join(parent, subfolder)
+        return path.join(parent, subfolder)
     if preserve_tree and root is not None:
-        rel = os.path.relpath(parent, root)
-        return out_root if rel == "." else os.path.join(out_root, rel)
+        rel = path.relpath(parent, root)
+        return out_root if rel == "." else path.join(out_root, rel)
     return out_root
 
 
@@ -85,8 +88,9 @@ def plan_jobs(
     output_dir None means "a subfolder next to each source". Outputs never overwrite a source
     of this batch, and two sources never write the same target (the later one is renamed, or
     skipped under the skip policy)."""
-    out_root = os.path.abspath(os.fspath(output_dir)) if output_dir is not None else None
-    source_keys = {os.path.normcase(s.path).casefold() for s in sources}
+    path = naming._path  # os.path; ntpath in the tests of the Windows rules
+    out_root = path.abspath(os.fspath(output_dir)) if output_dir is not None else None
+    source_keys = {path.normcase(s.path).casefold() for s in sources}
     taken: set[str] = set()
     listing = _DirListing()
     jobs: list[Job] = []
@@ -96,15 +100,15 @@ def plan_jobs(
     folders: dict[tuple[str, str | None], str] = {}
     for i, src in enumerate(sources, start=1):
         fmt, ext = output_format(recipe.format, src.path)
-        parent = os.path.dirname(src.path)
+        parent = path.dirname(src.path)
         folder = folders.get((parent, src.root))
         if folder is None:
             folder = folders[(parent, src.root)] = _target_folder(
                 parent, src.root, out_root, recipe.preserve_tree, subfolder
             )
         size = probe(src.path, recipe) if probe is not None else (0, 0)
-        target = os.path.join(folder, render_name(recipe, src, i, size) + ext)
-        key = os.path.normcase(target).casefold()
+        target = path.join(folder, render_name(recipe, src, i, size) + ext)
+        key = path.normcase(target).casefold()
         action, reason = "convert", ""
         if key in taken:
             if recipe.on_conflict == "skip":
@@ -121,7 +125,7 @@ def plan_jobs(
                 action, reason = "skip", TARGET_EXISTS
             elif recipe.on_conflict == "rename":
                 target = _unique(target, taken, listing)
-        taken.add(os.path.normcase(target).casefold())
+        taken.add(path.normcase(target).casefold())
         jobs.append(
             Job(i, src.path, target, fmt, recipe, action, reason, src.size, src.mtime, sync)
         )

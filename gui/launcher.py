@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 _CLI_COMMANDS = frozenset({"convert", "presets", "-h", "--help", "--version"})
@@ -53,12 +53,67 @@ def _start_resource_tracker() -> None:
 
 
 def gui_main(argv: Sequence[str] | None = None) -> int:
-    """`pixmill-gui [PATH...]`: the window."""
+    """`pixmill-gui [PATH...]`: the window. Where there is no display to open it on, one line
+    on stderr says so (and that the CLI needs none) and the exit status is 2, before Qt
+    starts (Qt would abort with a long message about platform plugins)."""
     multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
+    missing = missing_display()
+    if missing is not None:
+        print(missing, file=sys.stderr, flush=True)
+        return 2
     from pixmill.gui.app import main as app_main
 
     return app_main(args)
+
+
+# Qt platform plugins that draw on a screen of the X server (xcb) or of the Wayland compositor
+# (wayland, wayland-egl, ...); every other one (offscreen, minimal, vnc, eglfs, linuxfb,
+# cocoa, windows, ...) needs neither variable.
+_X11_PLATFORMS = frozenset({"xcb"})
+
+
+def missing_display(
+    environ: Mapping[str, str] | None = None, platform: str | None = None
+) -> str | None:
+    """The one-line message for a start without a display, or None when the window can open.
+
+    Only on X11/Wayland systems (Linux, the BSDs): macOS and Windows always have their own
+    screen and no DISPLAY variable. An explicit QT_QPA_PLATFORM is honoured: offscreen,
+    minimal, vnc, eglfs... need no display; xcb needs DISPLAY, wayland* WAYLAND_DISPLAY; a
+    list ("wayland;xcb") is fine when any of its entries is.
+    """
+    env = os.environ if environ is None else environ
+    plat = sys.platform if platform is None else platform
+    if plat in ("win32", "cygwin", "darwin"):
+        return None
+    variables = {"x11": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}
+    wanted = env.get("QT_QPA_PLATFORM", "").strip()
+    needed: list[str] = []
+    for entry in wanted.split(";") if wanted else ["xcb", "wayland"]:
+        name = entry.split(":", 1)[0].strip().lower()
+        if name in _X11_PLATFORMS:
+            name = "x11"
+        elif name.startswith("wayland"):
+            name = "wayland"
+        elif name:
+            return None  # offscreen, minimal, vnc, eglfs...: no display server needed
+        else:
+            continue
+        if env.get(variables[name]):
+            return None
+        needed.append(variables[name])
+    if not needed:  # QT_QPA_PLATFORM=";": Qt picks its default, X11 or Wayland
+        if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+            return None
+        needed = ["DISPLAY", "WAYLAND_DISPLAY"]
+    unset = " and ".join(dict.fromkeys(needed))
+    why = f"QT_QPA_PLATFORM={wanted}, " if wanted else ""
+    verb = "is" if len(set(needed)) == 1 else "are"
+    return (
+        f"pixmill: no display found ({why}{unset} {verb} not set), so the window cannot "
+        "open; `pixmill convert ...` works without one (see `pixmill convert --help`)"
+    )
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:

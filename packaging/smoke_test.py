@@ -2,6 +2,12 @@
 
     python packaging/smoke_test.py --deb build/pixmill_0.1.0_amd64.deb   # Linux, as root
     python packaging/smoke_test.py --app build/dist/pixmill/pixmill      # any OS, in place
+    python packaging/smoke_test.py --appimage build/Pixmill-0.1.0-x86_64.AppImage   # Linux
+
+With --appimage: checks what the image holds (--appimage-extract: AppRun, the desktop entry,
+icon and AppStream metainfo, all valid), then runs the tests below through
+`APP.AppImage --appimage-extract-and-run ...`, the way a user without FUSE runs it, with its
+extraction folder (TMPDIR) inside the test's work folder.
 
 With --deb: dpkg -i, checks the installed files, runs the tests below on /usr/bin/pixmill,
 then dpkg -r and dpkg -P and checks that nothing is left behind.
@@ -12,7 +18,9 @@ a CLI process and workers that never load Qt; the bundled codecs (pillow_heif, p
 rawpy) must import in the frozen app, with their native libraries from the app's folder, and
 a HEIC, a JPEG XL and a camera RAW file (packaging/fixtures/) must convert to JPEG in frozen
 pool workers; then the window must open offscreen, and on Linux with Xvfb a real window must
-become visible, timed from a cold page cache as root.
+become visible, timed from a cold page cache as root. On Linux, started with no display (no
+DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM), the window must refuse in one line naming
+`pixmill convert` and exit 2 before Qt loads.
 
 The script needs Pillow (to make the inputs and read the outputs); the app under test runs
 with a clean environment so it cannot borrow anything from this interpreter.
@@ -107,6 +115,10 @@ class Smoke:
         self.passed = 0
         self.failed = 0
         self.numbers: dict[str, str] = {}
+        #: the frozen app's own folder (pixmill and _internal/), where it is not app_dir
+        self.bundle_dir = app_dir
+        #: variables every run of the app gets (the AppImage's TMPDIR)
+        self.extra_env: dict[str, str] = {}
 
     # --- plumbing --------------------------------------------------------------------------
     def check(self, name: str, fn) -> None:
@@ -130,6 +142,7 @@ class Smoke:
             if not k.startswith(("PYTHON", "QT_", "PIXMILL_", "VIRTUAL_ENV", "LD_"))
         }
         env["XDG_DATA_HOME"] = str(self.work / "data")  # the app's batch journal, kept apart
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
@@ -468,7 +481,7 @@ class Smoke:
     def licences(self) -> str:
         """The codecs' licence texts ship with the app (_internal/licenses/)."""
         candidates = [
-            self.app_dir / "_internal" / "licenses",  # Linux, Windows
+            self.bundle_dir / "_internal" / "licenses",  # Linux, Windows
             self.app_dir.parent / "Resources" / "licenses",  # macOS .app
             self.app_dir.parent / "Frameworks" / "licenses",
         ]
@@ -540,6 +553,25 @@ class Smoke:
         PIXMILL_SMOKE_QUIT_MS hook it prints "window shown" once the event loop runs and
         quits by itself; without it, staying alive 3 s without a crash is the pass."""
         return self._start_window({"QT_QPA_PLATFORM": "offscreen"}, "offscreen")
+
+    def no_display(self) -> str:
+        """Linux without a screen (an SSH session, a server): the window refuses in one line
+        that names the CLI, exit 2, before Qt starts (Qt would abort with its platform-plugin
+        message)."""
+        env = self.env()
+        for var in ("DISPLAY", "WAYLAND_DISPLAY"):
+            env.pop(var, None)
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            self.gui, env=env, cwd=self.work, capture_output=True, text=True, timeout=60
+        )
+        seconds = time.monotonic() - t0
+        lines = proc.stderr.splitlines()
+        if proc.returncode != 2 or len(lines) != 1 or "no display found" not in lines[0]:
+            raise SmokeFailure(f"exit {proc.returncode}, stderr:\n{proc.stderr[-2000:]}")
+        if "pixmill convert" not in lines[0] or "Qt platform plugin" in proc.stderr:
+            raise SmokeFailure(f"the message does not point to the CLI: {lines[0]}")
+        return f"exit 2 in {seconds:.2f} s: {lines[0][:60]}..."
 
     def _start_window(self, env: dict[str, str], label: str, visible_probe=None) -> str:
         args = self.gui + [str(self.work / "in")]
@@ -682,11 +714,68 @@ def remove_deb() -> str:
     return "dpkg -r and -P: no files, folders or icons left"
 
 
+# --- the AppImage ----------------------------------------------------------------------------
+APPIMAGE_FILES = [
+    "AppRun",
+    ".DirIcon",
+    f"{APP_ID}.desktop",
+    f"{APP_ID}.png",
+    "usr/bin/pixmill",
+    "usr/bin/pixmill-gui",
+    "usr/lib/pixmill/pixmill",
+    f"usr/share/applications/{APP_ID}.desktop",
+    f"usr/share/metainfo/{APP_ID}.metainfo.xml",
+    f"usr/share/icons/hicolor/16x16/apps/{APP_ID}.png",
+    f"usr/share/icons/hicolor/512x512/apps/{APP_ID}.png",
+    f"usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg",
+    "usr/lib/pixmill/_internal/licenses/THIRD-PARTY-NOTICES.txt",
+]
+
+
+def appimage_contents(image: Path, work: Path) -> str:
+    """Unpack the image (--appimage-extract) and check the format's files and metadata."""
+    with open(image, "rb") as f:
+        head = f.read(16)
+    if head[:4] != b"\x7fELF" or head[8:11] != b"AI\x02":
+        raise SmokeFailure(f"{image} is not a type-2 AppImage (ELF with AI\\x02 at offset 8)")
+    if not os.access(image, os.X_OK):
+        raise SmokeFailure(f"{image} is not executable")
+    dest = work / "appimage-contents"
+    dest.mkdir()
+    proc = subprocess.run(
+        [str(image), "--appimage-extract"], cwd=dest, capture_output=True, text=True, timeout=300
+    )
+    root = dest / "squashfs-root"
+    if proc.returncode != 0 or not root.is_dir():
+        raise SmokeFailure(f"--appimage-extract: exit {proc.returncode}\n{proc.stderr}")
+    missing = [p for p in APPIMAGE_FILES if not (root / p).exists()]
+    if missing:
+        raise SmokeFailure(f"not in the AppImage: {missing}")
+    if not os.access(root / "AppRun", os.X_OK):
+        raise SmokeFailure("AppRun is not executable")
+    if shutil.which("desktop-file-validate"):
+        v = sh("desktop-file-validate", str(root / f"{APP_ID}.desktop"))
+        if v.returncode != 0 or v.stdout.strip():
+            raise SmokeFailure(f"desktop entry: {v.stdout}{v.stderr}")
+    if shutil.which("appstreamcli"):
+        metainfo = root / "usr" / "share" / "metainfo" / f"{APP_ID}.metainfo.xml"
+        v = sh("appstreamcli", "validate", "--no-net", str(metainfo))
+        if v.returncode != 0:
+            raise SmokeFailure(f"metainfo: {v.stdout}{v.stderr}")
+    with Image.open(root / ".DirIcon") as icon:
+        if icon.size != (256, 256):
+            raise SmokeFailure(f".DirIcon is {icon.size}, expected 256x256")
+    files = sum(1 for p in root.rglob("*") if p.is_file())
+    size = image.stat().st_size / 1e6
+    return f"{image.name}, {size:.1f} MB, {files} files; entry, icon, metainfo valid"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--deb", type=Path, help="install this package, test, remove it")
     where.add_argument("--app", type=Path, help="the frozen executable to test in place")
+    where.add_argument("--appimage", type=Path, help="run this AppImage without FUSE (Linux)")
     parser.add_argument(
         "--no-cold", action="store_true", help="do not drop the page cache before timing the window"
     )
@@ -704,6 +793,19 @@ def main() -> int:
             smoke.check("install the .deb", lambda: install_deb(args.deb.resolve()))
             if smoke.failed:
                 return finish(smoke)
+        elif args.appimage:
+            image = args.appimage.resolve()
+            extracted = work / "tmp"  # where --appimage-extract-and-run unpacks it, each run
+            extracted.mkdir()
+            run = [str(image), "--appimage-extract-and-run"]
+            smoke = Smoke(run, run, extracted, work)
+            smoke.extra_env["TMPDIR"] = str(extracted)
+            smoke.bundle_dir = (
+                work / "appimage-contents" / "squashfs-root" / "usr" / "lib" / "pixmill"
+            )
+            smoke.check("the AppImage's contents", lambda: appimage_contents(image, work))
+            if smoke.failed:
+                return finish(smoke)
         else:
             app = args.app.resolve()
             # Started with only a folder, pixmill opens the window too. (pixmill-gui.exe on
@@ -718,16 +820,30 @@ def main() -> int:
         s.check("HEIC, JPEG XL and RAW to JPEG in frozen workers", s.codec_batch)
         s.check("a killed batch resumes from the journal", s.resume_after_kill)
         s.check("quality target, automatic format and palette PNG", s.smaller_files)
+        s.check("LANGUAGE=zh_CN: Chinese per-file errors and summary", lambda: _chinese(s))
         s.check("window opens offscreen", s.window_offscreen)
+        if LINUX:
+            s.check("no display: one line naming the CLI, exit 2", s.no_display)
         if LINUX and shutil.which("Xvfb") and shutil.which("xdotool"):
             cold = os.geteuid() == 0 and not args.no_cold
             s.check("window visible under Xvfb", lambda: s.window_xvfb(cold))
         s.check("no processes left behind", s.no_processes_left)
+        if args.appimage:
+            s.check("no extraction folders left behind", lambda: _extractions_gone(s))
         if args.deb:
             s.check("remove and purge the .deb", remove_deb)
         return finish(s)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _extractions_gone(s: Smoke) -> str:
+    """Every --appimage-extract-and-run removed its folder when its program ended (the one
+    the killed batch left was reused by the next run and removed by the last)."""
+    left = sorted(p.name for p in s.app_dir.iterdir())
+    if left:
+        raise SmokeFailure(f"left in TMPDIR: {left}")
+    return "TMPDIR empty after every run"
 
 
 def _version(s: Smoke) -> str:
@@ -743,6 +859,24 @@ def _presets(s: Smoke) -> str:
     if proc.returncode != 0 or len(lines) < 3:
         raise SmokeFailure(f"exit {proc.returncode}: {proc.stdout}{proc.stderr}")
     return f"{len(lines)} built-in presets"
+
+
+def _chinese(s: Smoke) -> str:
+    """The compiled catalogue is in the bundle: a damaged file's error and the summary come
+    out in Simplified Chinese (CJK characters in both), exit 1 for the failed file."""
+    folder = s.work / "zh-in"
+    folder.mkdir()
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    proc = s.run(
+        s.cli + ["convert", str(folder), "-o", str(s.work / "zh-out"), "--format", "png"],
+        timeout=120,
+        LANGUAGE="zh_CN",
+    )
+    text = proc.stdout + proc.stderr
+    cjk = [line for line in text.splitlines() if any("\u4e00" <= c <= "\u9fff" for c in line)]
+    if proc.returncode != 1 or len(cjk) < 2:
+        raise SmokeFailure(f"exit {proc.returncode}, lines in Chinese {cjk}: {text[-800:]}")
+    return cjk[-1].strip()
 
 
 def _distance(a, b) -> int:
