@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -51,13 +51,26 @@ ORIGIN = "window"
 
 
 def plan_batch(
-    paths: Sequence[str], recipe: Recipe, output_dir: str | None, cancelled: Callable[[], bool]
+    paths: Sequence[str],
+    recipe: Recipe,
+    output_dir: str | None,
+    cancelled: Callable[[], bool],
+    exclude: Collection[str] = (),
 ) -> Plan:
-    """Scan and plan (on a background thread); creates the output folder when there is work."""
-    p = plan(paths, recipe, output_dir, cancel=cancelled)
+    """Scan and plan (on a background thread); creates the output folder when there is work.
+    exclude: image files taken out of the batch by hand (their jobs are dropped)."""
+    p = without(plan(paths, recipe, output_dir, cancel=cancelled), exclude)
     if output_dir and p.to_convert:
         os.makedirs(output_dir, exist_ok=True)
     return p
+
+
+def without(p: Plan, exclude: Collection[str]) -> Plan:
+    """p without the jobs of the files in exclude."""
+    if not exclude:
+        return p
+    gone = set(exclude)
+    return Plan([j for j in p.jobs if j.source not in gone], p.problems)
 
 
 def estimate_batch(
@@ -66,9 +79,10 @@ def estimate_batch(
     output_dir: str | None,
     runner: BatchRunner,
     cancelled: Callable[[], bool],
+    exclude: Collection[str] = (),
 ) -> Estimate:
     """Plan (creating nothing) and convert a sample in runner's pool (background thread)."""
-    p = plan(paths, recipe, output_dir, cancel=cancelled)
+    p = without(plan(paths, recipe, output_dir, cancel=cancelled), exclude)
     if cancelled():
         return Estimate(0, 0, 0, 0, 0, 0.0)
     if runner.running:
@@ -109,10 +123,11 @@ class Preparation:
         output_dir: str | None,
         update: bool,
         cancelled: Callable[[], bool],
+        exclude: Collection[str] = (),
     ) -> Preparation:
         """Plan, then record the batch (background thread; raises BatchError)."""
         created = time.time()  # before planning: a source changed meanwhile counts as new
-        self.plan = plan_batch(paths, recipe, output_dir, cancelled)
+        self.plan = plan_batch(paths, recipe, output_dir, cancelled, exclude)
         if self.plan.jobs and not cancelled():
             self.session = start_batch(
                 self.plan, recipe, paths, output_dir, ORIGIN, update=update, created=created
@@ -216,15 +231,17 @@ class BatchController(QObject):
         output_dir: str | None,
         workers: int,
         update: bool = False,
+        exclude: Collection[str] = (),
     ) -> bool:
         """Plan and record in the background, then run. update: only new or changed files
-        (the rest are skipped as up to date). Returns False if a batch is already going."""
+        (the rest are skipped as up to date); exclude: image files taken out of the batch.
+        Returns False if a batch is already going."""
         if self.busy:
             return False
-        paths = list(paths)
+        paths, exclude = list(paths), set(exclude)
         prep = Preparation()
         return self._prepare(
-            lambda cancelled: prep.start(paths, recipe, output_dir, update, cancelled),
+            lambda cancelled: prep.start(paths, recipe, output_dir, update, cancelled, exclude),
             prep,
             workers,
             output_dir,
@@ -366,18 +383,23 @@ class BatchController(QObject):
 
     # --- estimate --------------------------------------------------------------------------
     def estimate(
-        self, paths: Sequence[str], recipe: Recipe, output_dir: str | None, workers: int
+        self,
+        paths: Sequence[str],
+        recipe: Recipe,
+        output_dir: str | None,
+        workers: int,
+        exclude: Collection[str] = (),
     ) -> bool:
         """Plan and convert a sample in the background; emits estimated or estimateFailed.
         The state is ESTIMATING meanwhile (the sample runs on this runner, so no batch may).
         Returns False if a batch is going."""
         if self.busy:
             return False
-        paths = list(paths)
+        paths, exclude = list(paths), set(exclude)
         self.runner.workers = workers
         runner = self.runner
         task = BackgroundTask(
-            lambda cancelled: estimate_batch(paths, recipe, output_dir, runner, cancelled),
+            lambda cancelled: estimate_batch(paths, recipe, output_dir, runner, cancelled, exclude),
             "estimate",
             self,
         )

@@ -1,14 +1,17 @@
-"""The main window: sources and output on the left, the recipe on the right, the batch controls
-and results below. Files and folders dropped anywhere on it are queued.
+"""The main window: sources and output beside the recipe; below them the batch controls, the
+queued images and the before/after preview or the results (window_layout). Files and folders
+dropped anywhere on it are queued.
 
 Everything a user can do is also a method (add_paths, start, estimate, toggle_pause, cancel,
-offer_resume, resume_batch, set_preferences, and results.save_report), so tests and scripts
+offer_resume, resume_batch, set_preferences, show_preview, and results.save_report), so tests
+and scripts
 drive the same code paths as clicks and drops.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,14 +25,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QShowEvent,
 )
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from pixmill.engine.codecs import IMAGE_EXTENSIONS
 from pixmill.engine.events import Progress
@@ -43,7 +39,7 @@ from pixmill.engine.runner import BatchRunner
 from pixmill.engine.scan import ScanOptions
 from pixmill.engine.session import interrupted_batch
 
-from . import formatting, resume
+from . import formatting, resume, theme, window_layout
 from .actions import build_actions, show_about
 from .batch import CANCELLING, ESTIMATING, IDLE, PAUSED, PREPARING, RUNNING, BatchController
 from .drop import DropTarget
@@ -52,6 +48,7 @@ from .message_bar import WARNING, MessageBar
 from .notify import Notifier
 from .output_panel import OutputPanel
 from .preferences import PreferencesDialog
+from .preview import PreviewController
 from .recipe_panel import RecipePanel
 from .results_panel import ResultsPanel
 from .run_bar import RunBar
@@ -59,7 +56,7 @@ from .settings import Preferences, WindowSettings, default_settings
 from .sources import SourcesPanel
 
 APP_NAME = "Pixmill"
-MIN_SIZE = (960, 640)
+MIN_SIZE = window_layout.MIN_SIZE
 IDLE_HINT = "Drop folders or images anywhere on this window to add them."
 
 
@@ -69,7 +66,10 @@ class MainWindow(QMainWindow):
     Attributes:
         batch: the BatchController (with .runner and .bridge).
         commands: the WindowActions (menu entries and shortcuts).
-        sources, recipePanel, output, runBar, results, messageBar: the parts of the window.
+        sources, recipePanel, output, runBar, results, messageBar: the parts of the window;
+            queuePanel (sources.queueView), previewPanel, workTabs: the images, the preview
+            and the results below them.
+        preview: the PreviewController (the recipe's output of the chosen file).
 
     Signals:
         batchFinished(object): engine.report.Report, after the window has shown it.
@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
         self._shut = False
         self._offered = False
         self._last_progress: Progress | None = None
+        self._preparing = QTimer(self)  # the status line counts the seconds of planning
+        self._preparing.setInterval(1000)
+        self._preparing.timeout.connect(self._show_preparing)
+        self._preparing_since = 0.0
         self._estimated: Recipe | None = None  # the form's recipe the estimate shown is of
 
         self.sources = SourcesPanel()
@@ -106,7 +110,8 @@ class MainWindow(QMainWindow):
         self.runBar = RunBar()
         self.results = ResultsPanel()
         self.messageBar = MessageBar()
-        self._build_layout()
+        self.preview = PreviewController(self.batch.runner, self)
+        window_layout.build(self)
         self.commands = build_actions(
             self,
             {
@@ -124,6 +129,7 @@ class MainWindow(QMainWindow):
                 "about": self._about,
             },
         )
+        self.sections = window_layout.add_view_menu(self)
         self.dropTarget = DropTarget(self, self.centralWidget())
         self._connect()
         self.restore_state()
@@ -131,46 +137,9 @@ class MainWindow(QMainWindow):
         self._set_state(IDLE)
 
     # --- construction ----------------------------------------------------------------------
-    def _build_layout(self) -> None:
-        left = QWidget()
-        left_box = QVBoxLayout(left)
-        left_box.setContentsMargins(0, 0, 0, 0)
-        left_box.addWidget(self.sources, 1)
-        left_box.addWidget(self.output)
-        self.setupSplitter = QSplitter(Qt.Orientation.Horizontal)
-        self.setupSplitter.setObjectName("setupSplitter")
-        self.setupSplitter.addWidget(left)
-        self.setupSplitter.addWidget(self.recipePanel)
-        self.setupSplitter.setStretchFactor(0, 2)
-        self.setupSplitter.setStretchFactor(1, 3)
-        self.setupSplitter.setChildrenCollapsible(False)
-
-        bottom = QWidget()
-        bottom_box = QVBoxLayout(bottom)
-        bottom_box.setContentsMargins(0, 4, 0, 0)
-        bottom_box.addWidget(self.messageBar)
-        bottom_box.addWidget(self.runBar)
-        bottom_box.addSpacing(4)
-        bottom_box.addWidget(self.results, 1)
-        self.mainSplitter = QSplitter(Qt.Orientation.Vertical)
-        self.mainSplitter.setObjectName("mainSplitter")
-        self.mainSplitter.addWidget(self.setupSplitter)
-        self.mainSplitter.addWidget(bottom)
-        self.mainSplitter.setStretchFactor(0, 0)
-        self.mainSplitter.setStretchFactor(1, 1)
-        self.mainSplitter.setChildrenCollapsible(False)
-
-        central = QWidget()
-        box = QVBoxLayout(central)
-        box.setContentsMargins(10, 8, 10, 4)
-        box.addWidget(self.mainSplitter)
-        self.setCentralWidget(central)
-        self.setMinimumSize(*MIN_SIZE)
-
     def default_splitter_sizes(self) -> None:
-        """The recipe fully shown, the results table taking the rest."""
-        top = self.recipePanel.preferred_height()
-        self.mainSplitter.setSizes([top, max(200, self.height() - top)])
+        """The recipe fully shown, the preview and results taking the rest."""
+        window_layout.default_sizes(self)
 
     def _connect(self) -> None:
         self.dropTarget.dropped.connect(self._dropped)
@@ -204,6 +173,13 @@ class MainWindow(QMainWindow):
         b.estimated.connect(lambda e: self.output.show_estimate(e.describe() if e else ""))
         b.estimateFailed.connect(self.output.show_estimate)
         b.shutDown.connect(self._shut_down)
+        self.sources.queueView.fileChosen.connect(self.show_preview)
+        self.results.previewRequested.connect(self.show_preview)
+        p, panel = self.preview, self.previewPanel
+        p.stale.connect(panel.show_stale)
+        p.described.connect(panel.show_info)
+        p.ready.connect(panel.show_pictures)
+        p.failed.connect(panel.show_failure)
 
     def _scan_options(self) -> ScanOptions:
         """What counting the sources skips: the same rule the batch's own scan follows."""
@@ -222,15 +198,18 @@ class MainWindow(QMainWindow):
         self.output.set_update_only(s.update_only())
         self.output.set_start_dir(s.last_dir("sources") or str(Path.home()))
         self.results.report_dir = s.last_dir("reports")
+        theme.apply_scheme(self.preferences().color_scheme)
+        for key, action in self.sections.items():
+            action.setChecked(s.shown(key))
         geometry = s.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             screen = QGuiApplication.primaryScreen().availableGeometry()
             self.resize(min(1280, screen.width()), min(800, screen.height()))
-        setup, main = s.splitter("setup"), s.splitter("main")
-        if setup is not None:
-            self.setupSplitter.restoreState(setup)
-        if main is None or not self.mainSplitter.restoreState(main):
-            self.default_splitter_sizes()
+        self.default_splitter_sizes()
+        for name in ("work", "main"):
+            state = s.splitter(name)
+            if state is not None:
+                getattr(self, f"{name}Splitter").restoreState(state)
 
     def save_state(self) -> None:
         """Store what restore_state() puts back."""
@@ -244,8 +223,10 @@ class MainWindow(QMainWindow):
         s.set_update_only(self.output.update_only())
         s.set_last_dir("reports", self.results.report_dir)
         s.set_geometry(self.saveGeometry())
-        s.set_splitter("setup", self.setupSplitter.saveState())
-        s.set_splitter("main", self.mainSplitter.saveState())
+        for name in ("work", "main"):
+            s.set_splitter(name, getattr(self, f"{name}Splitter").saveState())
+        for key, action in self.sections.items():
+            s.set_shown(key, action.isChecked())
         s.sync()
 
     # --- preferences -----------------------------------------------------------------------
@@ -255,9 +236,11 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def set_preferences(self, preferences: Preferences) -> None:
-        """Keep new preferences (they apply from the next Start)."""
+        """Keep new preferences (the colours apply at once, the rest from the next Start)."""
         self.settings.set_preferences(preferences)
         self.settings.sync()
+        theme.apply_scheme(preferences.color_scheme)
+        self._recipe_changed(self._form_recipe())
 
     @Slot()
     def ask_preferences(self) -> PreferencesDialog:
@@ -342,10 +325,16 @@ class MainWindow(QMainWindow):
         self.messageBar.dismiss()
         self.save_state()
         self.results.clear()
+        self.workTabs.setCurrentWidget(self.results)
         self._last_progress = None
         output = self.output
         return self.batch.start(
-            paths, recipe, output.output_dir(), output.workers(), output.update_only()
+            paths,
+            recipe,
+            output.output_dir(),
+            output.workers(),
+            output.update_only(),
+            self.sources.excluded(),
         )
 
     @Slot()
@@ -364,14 +353,31 @@ class MainWindow(QMainWindow):
         recipe = self.preferences().apply(self._estimated)
         folder = None if self.output.problem() else self.output.output_dir()  # names only
         self.output.show_estimate("Estimating…")
-        return self.batch.estimate(paths, recipe, folder, self.output.workers())
+        workers = self.output.workers()
+        return self.batch.estimate(paths, recipe, folder, workers, self.sources.excluded())
 
     @Slot(object)
     def _recipe_changed(self, recipe: Recipe | None) -> None:
         """An estimate of other settings no longer holds (the panel also re-emits an
-        unchanged recipe, when its naming example changes)."""
+        unchanged recipe, when its naming example changes); the preview follows."""
         if recipe != self._estimated:
             self.output.clear_estimate()
+        self.preview.set_recipe(self.preferences().apply(recipe) if recipe is not None else None)
+
+    def _form_recipe(self) -> Recipe | None:
+        try:
+            return self.recipePanel.recipe()
+        except RecipeError:
+            return None
+
+    @Slot(object)
+    def show_preview(self, path: str | None) -> None:
+        """Preview path (an image file) with the recipe of the form, in the Preview tab."""
+        if self.preview.recipe is None:
+            self._recipe_changed(self._form_recipe())
+        self.preview.show_file(path)
+        if path:
+            self.workTabs.setCurrentWidget(self.previewPanel)
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -394,6 +400,7 @@ class MainWindow(QMainWindow):
         can_start = bool(self.sources.paths())
         self.runBar.set_state(state, can_start)
         busy = state != IDLE
+        self.preview.hold(busy)
         self.recipePanel.setEnabled(not busy)
         self.output.setEnabled(not busy)
         self.commands.start.setEnabled(not busy and can_start)
@@ -408,11 +415,29 @@ class MainWindow(QMainWindow):
             messages[PREPARING] = resume.CHECKING
         if state in messages:
             self.statusBar().showMessage(messages[state])
+        if state == PREPARING and not self._preparing.isActive():
+            self._preparing_since = time.monotonic()
+            self._preparing.start()
+            self._show_preparing()
+        elif state != PREPARING:
+            self._preparing.stop()
         if state == PREPARING:
             self.runBar.progressBar.setFormat(
                 "Checking…" if self.batch.resuming else "Looking for images…"
             )
         self._update_title()
+
+    @Slot()
+    def _show_preparing(self) -> None:
+        """A big batch's planning says what it does and for how long, never a still window."""
+        seconds = int(time.monotonic() - self._preparing_since)
+        if self.batch.resuming:
+            text = resume.CHECKING
+        else:
+            n = self.sources.image_count() - len(self.sources.excluded())
+            queued = f" for {n:,} queued images" if n > 0 else ""
+            text = f"Looking for images and planning the outputs{queued}…"
+        self.statusBar().showMessage(f"{text} {seconds} s" if seconds else text)
 
     @Slot(object)
     def _planned(self, p: Plan) -> None:
@@ -466,6 +491,9 @@ class MainWindow(QMainWindow):
     # --- an interrupted batch --------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        ratio = self.devicePixelRatioF()  # sharp thumbnails on high-DPI screens
+        self.sources.queue.loader.set_device_pixel_ratio(ratio)
+        self.results.model.thumbnails.set_device_pixel_ratio(ratio)
         if not self._offered:  # once the window is up: the journal's answer can wait
             self._offered = True
             QTimer.singleShot(0, self, self.offer_resume)
@@ -547,6 +575,9 @@ class MainWindow(QMainWindow):
                 return
         self.save_state()
         self.sources.cancel_scans()
+        self.preview.close()
+        self.sources.queue.loader.stop()
+        self.results.model.thumbnails.stop()
         self.notifier.close()
         event.accept()
 

@@ -1,10 +1,11 @@
-"""The Preferences dialog: settings of the application rather than of a recipe (today the
-megapixel safety limit), one group of form rows per subject."""
+"""The Preferences dialog: settings of the application rather than of a recipe (the megapixel
+safety limit, light or dark), one group of form rows per subject."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from .settings import MAX_MEGAPIXELS_LIMIT, Preferences
+from .theme import SCHEMES
 
 NO_LIMIT = "No limit"
 
@@ -29,6 +31,7 @@ class PreferencesDialog(QDialog):
 
     Attributes:
         maxMegapixelsSpin: the largest picture, in megapixels, a file may decode to (0: none).
+        colorSchemeCombo: light, dark, or as the system says.
 
     Signals:
         preferencesChosen(object): settings.Preferences, when OK is pressed.
@@ -65,6 +68,19 @@ class PreferencesDialog(QDialog):
             "“decompression bomb” is a small file that unpacks to billions of pixels). "
             f"The default, {Preferences().max_megapixels:g} megapixels, needs about 2 GB for "
             "a 16-bit picture with transparency. Applies from the next Start.",
+        )
+
+        form = self._group("Appearance")
+        self.colorSchemeCombo = QComboBox(self)
+        self.colorSchemeCombo.setObjectName("colorSchemeCombo")
+        self.colorSchemeCombo.setAccessibleName("Colours")
+        for key, label in SCHEMES.items():
+            self.colorSchemeCombo.addItem(label, key)
+        self._add_row(
+            form,
+            "&Colours:",
+            self.colorSchemeCombo,
+            "Light or dark; “Follow the system” switches with the desktop. Applies at once.",
         )
 
         buttons = QDialogButtonBox(
@@ -104,10 +120,16 @@ class PreferencesDialog(QDialog):
         mp = preferences.max_megapixels
         # Whole megapixels; a small limit (from a hand-edited file) must not round to "none".
         self.maxMegapixelsSpin.setValue(max(1, round(mp)) if mp > 0 else 0)
+        self.colorSchemeCombo.setCurrentIndex(
+            max(0, self.colorSchemeCombo.findData(preferences.color_scheme))
+        )
 
     def preferences(self) -> Preferences:
         """What the fields say."""
-        return Preferences(max_megapixels=float(self.maxMegapixelsSpin.value()))
+        return Preferences(
+            max_megapixels=float(self.maxMegapixelsSpin.value()),
+            color_scheme=self.colorSchemeCombo.currentData(),
+        )
 
     def restore_defaults(self) -> None:
         self.set_preferences(Preferences())

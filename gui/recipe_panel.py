@@ -99,11 +99,11 @@ class RecipePanel(QWidget):
         grid = QWidget()
         self._columns = QHBoxLayout(grid)
         self._columns.setContentsMargins(0, 0, 0, 0)
-        for _ in range(2):
+        for _ in range(3):
             self._columns.addLayout(QVBoxLayout(), 1)
         self._groups = (fmt_group, size_group, file_size_group, meta_group, names_group)
-        self._one_column: bool | None = None
-        self._arrange(one_column=False)
+        self._count: int | None = None
+        self._arrange(2)
         scroll = QScrollArea(self)
         scroll.setObjectName("recipeScroll")
         scroll.setWidget(grid)
@@ -141,41 +141,56 @@ class RecipePanel(QWidget):
         return self.presets.combo
 
     # --- layout ----------------------------------------------------------------------------
-    def _two_columns(self) -> tuple[tuple[QGroupBox, ...], tuple[QGroupBox, ...]]:
+    def _placement(self, count: int) -> tuple[tuple[QGroupBox, ...], ...]:
+        """The groups of each column when there are count columns (1, 2 or 3)."""
         fmt, size, file_size, meta, names = self._groups
-        return (fmt, meta), (size, file_size, names)
+        if count == 3:
+            return (fmt,), (size, meta), (file_size, names)
+        if count == 2:
+            return (fmt, meta), (size, file_size, names)
+        return ((fmt, size, file_size, meta, names),)
 
-    def _arrange(self, one_column: bool) -> None:
-        """Two columns of groups when there is room, else one (the panel then scrolls)."""
-        if one_column == self._one_column:
+    def _width(self, count: int) -> int:
+        columns = self._placement(count)
+        widths = sum(max(g.minimumSizeHint().width() for g in col) for col in columns)
+        return widths + (len(columns) - 1) * self._columns.spacing()
+
+    def _arrange(self, count: int) -> None:
+        """Three columns of groups when there is room, else two, else one (it then
+        scrolls)."""
+        if count == self._count:
             return
-        self._one_column = one_column
-        left, right = (self._columns.itemAt(i).layout() for i in range(2))
-        for column in (left, right):
+        self._count = count
+        columns = [self._columns.itemAt(i).layout() for i in range(3)]
+        for column in columns:
             while column.count():
                 column.takeAt(0)
-        fmt, size, file_size, meta, names = self._groups
-        placement = ((fmt, size, file_size, meta, names), ()) if one_column else self._two_columns()
-        for column, groups in zip((left, right), placement, strict=True):
-            for group in groups:
+        placement = self._placement(count)
+        for i, column in enumerate(columns):
+            for group in placement[i] if i < count else ():
                 column.addWidget(group)
             column.addStretch(1)
-        self._columns.setStretch(1, 0 if one_column else 1)
+            self._columns.setStretch(i, 1 if i < count else 0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        two = (
-            sum(max(g.minimumSizeHint().width() for g in col) for col in self._two_columns())
-            + self._columns.spacing()
-        )
-        self._arrange(one_column=event.size().width() < two)
+        width = event.size().width()
+        self._arrange(next((n for n in (3, 2) if width >= self._width(n)), 1))
         super().resizeEvent(event)
 
-    def preferred_height(self) -> int:
-        """The height that shows every field without scrolling, in two columns."""
+    def two_column_width(self) -> int:
+        """The width the groups need in two columns side by side."""
+        return self._width(2)
+
+    def three_column_width(self) -> int:
+        """The width the groups need in three columns side by side."""
+        return self._width(3)
+
+    def preferred_height(self, count: int = 3) -> int:
+        """The height that shows every field without scrolling, in count columns."""
         spacing = self.layout().spacing()
         columns = max(
             sum(g.sizeHint().height() for g in col) + (len(col) - 1) * spacing
-            for col in self._two_columns()
+            for col in self._placement(count)
         )
         return self.presets.sizeHint().height() + spacing + columns + 2 * spacing
 

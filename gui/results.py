@@ -7,6 +7,8 @@ beginInsertRows each, so 100,000 rows stay smooth. The errors-only filter lives 
 decoders warned about shows a warning icon in its status column and the warnings as its
 tooltip; the details dialog lists them in full. When the encoding was chosen per image, the
 last column adds the quality and score chosen ("q 83 · score 80.4"), or "kept original".
+Once a batch is over, a converted file's row shows a thumbnail of its output, read (by a
+ThumbnailLoader) only for the rows the table paints.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from . import formatting
+from .thumbnails import ThumbnailLoader
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -101,11 +104,26 @@ def message(result: dict[str, Any]) -> str:
     return (result.get("error") or "").splitlines()[0] if result.get("error") else ""
 
 
+def _small(icon: QIcon, box: int, side: int = 16) -> QIcon:
+    """icon at side pixels, centred in a clear box x box square (the view's icon size)."""
+    if box <= side:
+        return icon
+    canvas = QPixmap(box, box)
+    canvas.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(canvas)
+    offset = (box - side) // 2
+    painter.drawPixmap(offset, offset, icon.pixmap(side, side))
+    painter.end()
+    return QIcon(canvas)
+
+
 class ResultsModel(QAbstractTableModel):
     """Result dicts of one batch as table rows.
 
     Attributes:
         errors_only: when True only failed files are rows (all results are still kept).
+        thumbnails: the ThumbnailLoader of the outputs' pictures; show_thumbnails: whether
+            rows show them (off while a batch runs: its workers need the CPU).
 
     Signals: only QAbstractItemModel's own (rowsInserted, modelReset, ...).
     """
@@ -117,6 +135,11 @@ class ResultsModel(QAbstractTableModel):
         self._counts: dict[str, int] = {}
         self._icons: dict[str, QIcon] = {}
         self._error_brush: QBrush | None = None
+        self.thumbnails = ThumbnailLoader(box=32, parent=self)
+        self.thumbnails.loaded.connect(self._thumbnail_loaded)
+        self.show_thumbnails = False
+        #: The table's icon size (thumbnails fill it; status icons keep 16 px in it).
+        self.status_icon_box = 16
 
     # --- data in ---------------------------------------------------------------------------
     def append_results(self, results: Sequence[dict[str, Any]]) -> None:
@@ -138,6 +161,26 @@ class ResultsModel(QAbstractTableModel):
         if self._visible is not None:
             self._visible.extend(new_rows)
         self.endInsertRows()
+
+    def set_show_thumbnails(self, on: bool) -> None:
+        self.show_thumbnails = on
+        if not on:
+            self.thumbnails.forget()
+        self._thumbnail_loaded()
+
+    def thumbnails_shown(self, rows: range) -> None:
+        """Only these rows are on screen: drop thumbnail requests for the others."""
+        n = self.rowCount()
+        targets = {self.result(i).get("target") for i in rows if 0 <= i < n}
+        self.thumbnails.keep_only({t for t in targets if t})
+
+    def _thumbnail_loaded(self, path: object = None) -> None:
+        if self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, COL_FILE),
+                self.index(self.rowCount() - 1, COL_FILE),
+                [Qt.ItemDataRole.DecorationRole],
+            )
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -209,6 +252,10 @@ class ResultsModel(QAbstractTableModel):
             if col == COL_MESSAGE:
                 return r.get("error") or r.get("target") or None
             return None
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_FILE:
+            if self.show_thumbnails and r["status"] == "ok" and r.get("target"):
+                return self.thumbnails.icon(r["target"])
+            return None
         if role == Qt.ItemDataRole.DecorationRole and col == COL_STATUS:
             warned = r["status"] == "ok" and r.get("warnings")
             return self._icon(_WARNED if warned else r["status"])
@@ -240,7 +287,7 @@ class ResultsModel(QAbstractTableModel):
         icon = self._icons.get(status)
         pixmap = _WARNED_ICON if status == _WARNED else _STATUS_ICONS.get(status)
         if icon is None and pixmap is not None:
-            icon = QApplication.style().standardIcon(pixmap)
+            icon = _small(QApplication.style().standardIcon(pixmap), self.status_icon_box)
             self._icons[status] = icon
         return icon
 

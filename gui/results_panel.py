@@ -1,5 +1,7 @@
-"""The lower half of the window: the results table, its errors-only filter, the batch summary,
-"Open output folder" and "Save report…" (the engine's JSON or CSV report)."""
+"""The results: the table (with a thumbnail of each output), its errors-only filter, the batch
+summary, "Open output folder" and "Save report…" (the engine's JSON or CSV report). A
+double-click previews a converted file (or shows a failure's message); the context menu has
+Preview, Show in Folder and Details."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFont, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -56,9 +59,11 @@ class ResultsPanel(QWidget):
 
     Signals:
         notice(object): str, what happened to a report (saved, or why not).
+        previewRequested(object): str, the source of a converted file to preview.
     """
 
     notice = Signal(object)
+    previewRequested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,7 +123,10 @@ class ResultsPanel(QWidget):
         vh = self.view.verticalHeader()
         vh.setVisible(False)
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        row = max(self.fontMetrics().height() + 10, 30)
+        vh.setDefaultSectionSize(row)
+        self.view.setIconSize(QSize(row - 4, row - 4))
+        self.model.status_icon_box = row - 4
         hh = self.view.horizontalHeader()
         hh.setStretchLastSection(True)
         hh.setHighlightSections(False)
@@ -127,8 +135,11 @@ class ResultsPanel(QWidget):
         widths = {COL_FILE: 30, COL_STATUS: 14, COL_SIZE: 22, COL_DIMS: 13, COL_TIME: 9}
         for col, chars in widths.items():
             self.view.setColumnWidth(col, chars * char + 24)
-        self.view.doubleClicked.connect(self.show_details)
-        self.view.activated.connect(self.show_details)
+        # activated: a double-click or Enter (doubleClicked as well would open it twice)
+        self.view.activated.connect(self.open_row)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.verticalScrollBar().valueChanged.connect(self._visible_changed)
 
         self._follow = True
         self.model.rowsAboutToBeInserted.connect(self._remember_scroll)
@@ -147,6 +158,7 @@ class ResultsPanel(QWidget):
 
     def clear(self) -> None:
         """Forget the last batch: rows, summary and report."""
+        self.model.set_show_thumbnails(False)
         self.model.clear()
         self.summaryLabel.clear()
         self.summaryLabel.setToolTip("")
@@ -165,6 +177,50 @@ class ResultsPanel(QWidget):
     def _follow_tail(self) -> None:
         if self._follow:
             self.view.scrollToBottom()
+
+    @Slot(QModelIndex)
+    def open_row(self, index: QModelIndex) -> None:
+        """A converted file opens in the preview; any other row shows its details."""
+        if not index.isValid():
+            return
+        result = self.model.result(index.row())
+        if result["status"] == "ok":
+            self.previewRequested.emit(result["source"])
+        else:
+            self.show_details(index)
+
+    @Slot(QPoint)
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        result = self.model.result(index.row())
+        menu = QMenu(self)
+        preview = menu.addAction("&Preview")
+        preview.setEnabled(result["status"] == "ok")
+        preview.triggered.connect(lambda: self.previewRequested.emit(result["source"]))
+        folder = menu.addAction("Show in &Folder")
+        target = result.get("target") if result["status"] in ("ok", "skipped") else None
+        folder.setEnabled(bool(target) and os.path.exists(os.path.dirname(target or "")))
+        folder.triggered.connect(lambda: self.show_in_folder(target))
+        details = menu.addAction("&Details…")
+        details.triggered.connect(lambda: self.show_details(index))
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def show_in_folder(self, path: str | None) -> None:
+        """Open the folder that holds path in the file manager."""
+        if path and os.path.isdir(os.path.dirname(path)):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    @Slot()
+    def _visible_changed(self) -> None:
+        """Output thumbnails are read for the rows on screen only."""
+        top = self.view.rowAt(0)
+        if top < 0:
+            return
+        bottom = self.view.rowAt(self.view.viewport().height() - 1)
+        bottom = self.model.rowCount() - 1 if bottom < 0 else bottom
+        self.model.thumbnails_shown(range(top, bottom + 1))
 
     @Slot(QModelIndex)
     def show_details(self, index: QModelIndex) -> ResultDialog | None:
@@ -196,6 +252,7 @@ class ResultsPanel(QWidget):
         output_dir None means the outputs went next to each source."""
         self.report = report
         self._output_dir = output_dir
+        self.model.set_show_thumbnails(True)
         text = summary_text(report.summary, report.cancelled)
         self.summaryLabel.setText(text)
         self.summaryLabel.setToolTip(text)

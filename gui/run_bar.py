@@ -61,6 +61,14 @@ class RunBar(QWidget):
     def set_state(self, state: str, can_start: bool = True) -> None:
         busy = state != IDLE
         self.startButton.setEnabled(not busy and can_start)
+        # A Start that does not work says why (tooltips show on disabled buttons too).
+        if busy:
+            why = "A batch is being prepared or run: wait for it, or Cancel (Escape)"
+        elif not can_start:
+            why = "Add folders or images first: drop them on the window, or press Ctrl+O"
+        else:
+            why = "Convert every queued image (Ctrl+Return)"
+        self.startButton.setToolTip(why)
         self.pauseButton.setEnabled(state in (RUNNING, PAUSED))
         self.cancelButton.setEnabled(state in (PREPARING, RUNNING, PAUSED))
         paused = state == PAUSED

@@ -1,10 +1,10 @@
 """What the window remembers between runs, stored with QSettings: typed values only.
 
 The recipe (as its JSON), the output choice (and "only new or changed files"), the pool size,
-the window geometry and splitter positions, the folders the file dialogs last showed, and the
-Preferences (settings of the application rather than of a recipe, edited in the Preferences
-dialog). The window decides what to store and puts it back itself (MainWindow.save_state /
-restore_state).
+the window geometry, splitter positions and which sections are shown, the folders the file
+dialogs last showed, and the Preferences (settings of the application rather than of a
+recipe, edited in the Preferences dialog). The window decides what to store and puts it back
+itself (MainWindow.save_state / restore_state).
 """
 
 from __future__ import annotations
@@ -40,10 +40,15 @@ class Preferences:
 
     #: Decoded megapixels a file may have (0: no limit); larger files are refused.
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+    #: "system", "light" or "dark" (theme.SCHEMES).
+    color_scheme: str = "system"
 
     def apply(self, recipe: Recipe) -> Recipe:
         """The recipe a batch runs: the form's choices with these preferences in force."""
         return recipe.replace(max_megapixels=self.max_megapixels)
+
+
+COLOR_SCHEMES = ("system", "light", "dark")
 
 
 def without_preferences(recipe: Recipe) -> Recipe:
@@ -105,10 +110,14 @@ class WindowSettings:
             mp = default.max_megapixels
         if not (0 <= mp <= MAX_MEGAPIXELS_LIMIT):  # also NaN
             mp = default.max_megapixels
-        return Preferences(max_megapixels=mp)
+        scheme = self.q.value("preferences/colorScheme", default.color_scheme, type=str)
+        if scheme not in COLOR_SCHEMES:
+            scheme = default.color_scheme
+        return Preferences(max_megapixels=mp, color_scheme=scheme)
 
     def set_preferences(self, preferences: Preferences) -> None:
         self.q.setValue("preferences/maxMegapixels", preferences.max_megapixels)
+        self.q.setValue("preferences/colorScheme", preferences.color_scheme)
 
     # --- window ----------------------------------------------------------------------------
     def geometry(self) -> QByteArray | None:
@@ -124,6 +133,12 @@ class WindowSettings:
 
     def set_splitter(self, name: str, data: QByteArray) -> None:
         self.q.setValue(f"window/{name}", data)
+
+    def shown(self, section: str) -> bool:
+        return self.q.value(f"window/show/{section}", True, type=bool)
+
+    def set_shown(self, section: str, on: bool) -> None:
+        self.q.setValue(f"window/show/{section}", on)
 
     def last_dir(self, kind: str) -> str:
         return self.q.value(f"dialogs/{kind}", "", type=str)

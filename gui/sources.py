@@ -1,4 +1,6 @@
-"""The source list: queued folders and files, each with the number of images it holds.
+"""The sources: queued folders and files, each with the number of images it holds, and the
+queue of the image files themselves with thumbnails (queue_view.QueueView), from which single
+files can be taken out of the batch.
 
 Counting walks folder trees on a background thread (pixmill.engine.scan, cancellable),
 with a busy indicator while it runs. Entries that hold no images are dropped with a notice.
@@ -35,6 +37,8 @@ from pixmill.engine.scan import ScanOptions, collect_sources
 from .bridge import BackgroundTask
 from .formatting import SEP
 from .placeholder import paint_placeholder
+from .queue_model import QueueModel
+from .queue_view import QueueView
 
 _PATH = Qt.ItemDataRole.UserRole
 _COUNT = Qt.ItemDataRole.UserRole + 1
@@ -50,6 +54,8 @@ class SourceCount:
     bytes: int = 0
     first_image: str | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
+    #: (path, bytes) of every image found, in scan order.
+    files: list[tuple[str, int]] = field(default_factory=list)
 
 
 def count_images(
@@ -66,6 +72,7 @@ def count_images(
                 sum(s.size for s in sources),
                 sources[0].path if sources else None,
                 problems,
+                [(s.path, s.size) for s in sources],
             )
         )
     return counts
@@ -95,6 +102,8 @@ class SourcesPanel(QGroupBox):
 
     Attributes:
         addFolderButton, addFilesButton: the main window connects them to its file dialogs.
+        queue, queueView: every image file found (QueueModel) and its view (which the
+            window places).
 
     Signals:
         changed(object): list[str], the queued paths after an entry was added or removed.
@@ -115,6 +124,11 @@ class SourcesPanel(QGroupBox):
         self._options: Callable[[], ScanOptions] = ScanOptions
         self._tasks: set[BackgroundTask] = set()
         self._first_images: dict[str, str] = {}
+        self._files: dict[str, list[tuple[str, int]]] = {}
+        self._excluded: set[str] = set()
+        self.queue = QueueModel(parent=self)
+        self.queue.removed.connect(self._files_removed)
+        self.queueView = QueueView(self.queue, self)
 
         self.list = SourceList(self)
         self.list.setObjectName("sourceList")
@@ -193,6 +207,10 @@ class SourcesPanel(QGroupBox):
     def image_count(self) -> int:
         return sum(self._item(i).data(0, _COUNT) or 0 for i in range(self._len()))
 
+    def excluded(self) -> set[str]:
+        """Image files taken out of the batch by hand (their folders stay queued)."""
+        return set(self._excluded)
+
     def is_scanning(self) -> bool:
         return any(t.running for t in self._tasks)
 
@@ -239,13 +257,32 @@ class SourcesPanel(QGroupBox):
     def remove_selected(self) -> None:
         for item in self.list.selectedItems():
             self.list.takeTopLevelItem(self.list.indexOfTopLevelItem(item))
+            self._files.pop(item.data(0, _PATH), None)
+        self._rebuild_queue()
         self._changed()
 
     @Slot()
     def clear(self) -> None:
         self.cancel_scans()
         self.list.clear()
+        self._files.clear()
+        self._excluded.clear()
+        self._rebuild_queue()
         self._changed()
+
+    @Slot(object)
+    def _files_removed(self, paths: list[str]) -> None:
+        self._excluded.update(paths)
+        self._update_totals()
+
+    def _rebuild_queue(self) -> None:
+        if self._excluded:  # forget files whose folder left the queue
+            found = {f[0] for files in self._files.values() for f in files}
+            self._excluded &= found
+        queued = [
+            f for p in self.paths() for f in self._files.get(p, ()) if f[0] not in self._excluded
+        ]
+        self.queue.set_files(queued)
 
     @Slot()
     def rescan(self) -> None:
@@ -296,12 +333,14 @@ class SourcesPanel(QGroupBox):
                 item.setToolTip(0, c.path + "\n" + "\n".join(f"{p}: {m}" for p, m in c.problems))
             if c.first_image:
                 self._first_images[c.path] = c.first_image
+            self._files[c.path] = c.files
         if empty:
             names = ", ".join(f"“{os.path.basename(c.path) or c.path}”" for c in empty)
             why = [m for c in empty for _, m in c.problems if m != "holds no images"]
             more = f" ({why[0]})" if why else ""
             self.notice.emit(f"No images found in {names}{more}.")
             self._changed()
+        self._rebuild_queue()
         self._task_ended()
 
     @Slot(object)
@@ -339,7 +378,7 @@ class SourcesPanel(QGroupBox):
         if not n:
             self.totalsLabel.setText("Nothing queued yet.")
         else:
-            images = self.image_count()
+            images = self.image_count() - len(self._excluded)
             size = sum(self._item(i).data(0, _BYTES) or 0 for i in range(n))
             parts = [f"{n:,} source{'s' if n != 1 else ''}", f"{images:,} images"]
             if size:

@@ -1,0 +1,251 @@
+"""QueueView (`queueView`): the queued files with their thumbnails, as a grid or a list, and
+"Remove from the batch" for single files.
+
+It is a QListView in list mode with uniform item sizes (also for the grid, which wraps), so Qt
+places 100,000 rows without asking the model's Python side about each; once the view has
+settled after a scroll or resize, it asks the thumbnail loader for the rows on screen only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QKeySequence,
+    QPaintEvent,
+    QResizeEvent,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .placeholder import paint_placeholder
+from .queue_model import PATH_ROLE, QueueModel
+
+GRID, LIST = "grid", "list"
+#: Rows beyond the last visible one whose thumbnails are fetched too (smooth small scrolls).
+_AHEAD = 4
+
+
+class _ThumbnailDelegate(QStyledItemDelegate):
+    """Picture above the name in the grid, beside name and details in the list."""
+
+    def __init__(self, view: QueueView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        if self._view.mode == GRID:
+            option.decorationPosition = QStyleOptionViewItem.Position.Top
+            option.displayAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+            option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        if self._view.mode == GRID:  # one cell of the grid: the name is elided to fit it
+            return self._view.gridSize() - QSize(4, 4)
+        return super().sizeHint(option, index)
+
+
+class QueueView(QListView):
+    """The queue's files; Delete or the context menu takes the selected ones out of the batch.
+
+    Signals:
+        fileChosen(object): str, the file the current row shows (the preview follows it).
+    """
+
+    fileChosen = Signal(object)
+    placeholder = (
+        "Drop folders or images anywhere on this window, or use Add Folder… (Ctrl+O): "
+        "their images appear here."
+    )
+
+    def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("queueView")
+        self.setAccessibleName("Queued images")
+        self.mode = LIST
+        self._model = model
+        self.setModel(model)
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setItemDelegate(_ThumbnailDelegate(self))
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.removeAction = QAction("Remove from the Batch", self)
+        self.removeAction.setObjectName("removeFromBatchAction")
+        self.removeAction.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.removeAction.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.removeAction.triggered.connect(self.remove_selected)
+        self.addAction(self.removeAction)
+        self._visible_timer = QTimer(self)
+        self._visible_timer.setSingleShot(True)
+        self._visible_timer.setInterval(30)
+        self._visible_timer.timeout.connect(self.update_visible)
+        self.verticalScrollBar().valueChanged.connect(self._schedule_visible)
+        for signal in (model.modelReset, model.rowsRemoved, model.layoutChanged):
+            signal.connect(self._schedule_visible)
+        self.selectionModel().currentChanged.connect(self._current_changed)
+        self.set_mode(LIST)
+
+    def set_mode(self, mode: str) -> None:
+        """GRID: big pictures in wrapping rows; LIST: one file a row with its details."""
+        self.mode = mode
+        box = self._model.loader.box
+        line = self.fontMetrics().height()
+        self._model.set_detailed(mode == LIST)
+        if mode == GRID:
+            self.setFlow(QListView.Flow.LeftToRight)
+            self.setWrapping(True)
+            self.setResizeMode(QListView.ResizeMode.Adjust)
+            self.setIconSize(QSize(box, box))
+            self.setGridSize(QSize(box + 20, box + line + 14))
+            self.setSpacing(0)
+        else:
+            self.setFlow(QListView.Flow.TopToBottom)
+            self.setWrapping(False)
+            self.setResizeMode(QListView.ResizeMode.Fixed)
+            side = max(box * 7 // 12, 2 * line + 8)
+            self.setIconSize(QSize(side, side))
+            self.setGridSize(QSize())
+            self.setSpacing(1)
+        self._schedule_visible()
+
+    def selected_paths(self) -> list[str]:
+        return [i.data(PATH_ROLE) for i in self.selectionModel().selectedIndexes()]
+
+    @Slot()
+    def remove_selected(self) -> list[str]:
+        rows = [i.row() for i in self.selectionModel().selectedIndexes()]
+        return self._model.remove_rows(rows)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if not self.indexAt(event.pos()).isValid():
+            return
+        menu = QMenu(self)
+        menu.addAction(self.removeAction)
+        menu.exec(event.globalPos())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._model.rowCount() == 0:
+            paint_placeholder(self.viewport(), self.placeholder)
+        else:
+            self._schedule_visible()  # what was painted may lack its thumbnail
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._schedule_visible()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._schedule_visible()
+
+    # --- what is on screen -----------------------------------------------------------------
+    @Slot()
+    def _schedule_visible(self) -> None:
+        if not self._visible_timer.isActive():
+            self._visible_timer.start()
+
+    def model(self) -> QueueModel:
+        return self._model
+
+    def visible_rows(self) -> range:
+        """The rows the viewport shows now."""
+        n = self._model.rowCount()
+        first = self.indexAt(QPoint(1, 1))
+        if n == 0 or not first.isValid():
+            return range(0)
+        area = self.viewport().rect()
+        row = first.row()
+        while row < n and self.visualRect(self._model.index(row, 0)).top() < area.bottom():
+            row += 1
+        return range(first.row(), row)
+
+    @Slot()
+    def update_visible(self) -> None:
+        """Ask for the thumbnails of the rows on screen once the view has settled (and of
+        the next few rows, so that a small scroll finds them ready); drop the requests for
+        rows scrolled away."""
+        model, rows = self._model, self.visible_rows()
+        if not rows:
+            return
+        ahead = range(rows.stop, min(model.rowCount(), rows.stop + _AHEAD))
+        model.loader.keep_only({model.path(r) for r in (*rows, *ahead)})
+        for r in (*rows, *ahead):
+            model.loader.request(model.path(r))
+
+    @Slot(QModelIndex, QModelIndex)
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if current.isValid():
+            self.fileChosen.emit(current.data(PATH_ROLE))
+
+
+class QueuePanel(QWidget):
+    """The queue view with its Grid / List switch and a count of the files.
+
+    Attributes:
+        view: the QueueView; gridButton, listButton: the mode switch.
+    """
+
+    def __init__(self, view: QueueView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.countLabel = QLabel(self)
+        self.countLabel.setObjectName("queueCountLabel")
+        self.gridButton = self._mode_button("Grid", "queueGridButton", GRID)
+        self.listButton = self._mode_button("List", "queueListButton", LIST)
+        self.listButton.setChecked(True)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.countLabel, 1)
+        row.addWidget(self.gridButton)
+        row.addWidget(self.listButton)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(row)
+        layout.addWidget(view, 1)
+        model = view.model()
+        for signal in (model.modelReset, model.rowsRemoved):
+            signal.connect(self._count_changed)
+        self._count_changed()
+
+    def _mode_button(self, text: str, name: str, mode: str) -> QToolButton:
+        b = QToolButton(self)
+        b.setText(text)
+        b.setObjectName(name)
+        b.setCheckable(True)
+        b.setAutoExclusive(True)
+        b.setToolTip(f"Show the queued images as a {text.lower()}")
+        b.clicked.connect(lambda _=False: self.view.set_mode(mode))
+        return b
+
+    @Slot()
+    def _count_changed(self) -> None:
+        n = self.view.model().rowCount()
+        self.countLabel.setText(f"{n:,} image{'s' if n != 1 else ''}")
+        self.countLabel.setToolTip("Choose one to preview it; Delete takes it out of the batch")
