@@ -139,11 +139,12 @@ def plan(
     subfolder: str = DEFAULT_SUBFOLDER,
     cancel: Callable[[], bool] | None = None,
     sync: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> Plan:
     """Scan inputs and plan every job: the one call the CLI and the window make. sync False
-    (--no-sync) publishes without waiting for the disk."""
+    (--no-sync) publishes without waiting for the disk; progress(n): images found so far."""
     options = scan_options(recipe.recursive, output_dir, subfolder)
-    sources, problems = collect_sources(inputs, options, cancel)
+    sources, problems = collect_sources(inputs, options, cancel, progress)
     return Plan(plan_jobs(sources, recipe, output_dir, subfolder, sync), problems)
 
 

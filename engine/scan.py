@@ -92,13 +92,18 @@ def _walk(
         stack.extend(reversed(subdirs))
 
 
+_PROGRESS_EVERY = 500
+
+
 def collect_sources(
     inputs: Iterable[str | os.PathLike[str]],
     options: ScanOptions | None = None,
     cancel: Callable[[], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Source], list[tuple[str, str]]]:
     """Find the image files named by inputs (folders and files), each once, in input order
-    and sorted within each folder. Returns (sources, problems)."""
+    and sorted within each folder. Returns (sources, problems). progress(n) is told how many
+    were found so far, every _PROGRESS_EVERY of them (from this thread: keep it cheap)."""
     options = options or ScanOptions()
     problems: list[tuple[str, str]] = []
     excluded = {os.path.normcase(os.path.realpath(p)) for p in options.exclude_dirs}
@@ -118,6 +123,8 @@ def collect_sources(
             return
         seen.add(key)
         sources.append(Source(os.path.abspath(path), root, st.st_size, st.st_mtime))
+        if progress is not None and not len(sources) % _PROGRESS_EVERY:
+            progress(len(sources))
 
     for raw in inputs:
         path = os.path.abspath(os.fspath(raw))

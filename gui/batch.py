@@ -56,10 +56,12 @@ def plan_batch(
     output_dir: str | None,
     cancelled: Callable[[], bool],
     exclude: Collection[str] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> Plan:
     """Scan and plan (on a background thread); creates the output folder when there is work.
-    exclude: image files taken out of the batch by hand (their jobs are dropped)."""
-    p = without(plan(paths, recipe, output_dir, cancel=cancelled), exclude)
+    exclude: image files taken out of the batch by hand (their jobs are dropped); progress:
+    told the images found so far."""
+    p = without(plan(paths, recipe, output_dir, cancel=cancelled, progress=progress), exclude)
     if output_dir and p.to_convert:
         os.makedirs(output_dir, exist_ok=True)
     return p
@@ -115,6 +117,7 @@ class Preparation:
         self.plan = Plan()
         self.session: BatchSession | None = None
         self.info: BatchInfo | None = None
+        self.found = 0  # images found so far while planning (written by the background thread)
 
     def start(
         self,
@@ -127,12 +130,15 @@ class Preparation:
     ) -> Preparation:
         """Plan, then record the batch (background thread; raises BatchError)."""
         created = time.time()  # before planning: a source changed meanwhile counts as new
-        self.plan = plan_batch(paths, recipe, output_dir, cancelled, exclude)
+        self.plan = plan_batch(paths, recipe, output_dir, cancelled, exclude, self._found)
         if self.plan.jobs and not cancelled():
             self.session = start_batch(
                 self.plan, recipe, paths, output_dir, ORIGIN, update=update, created=created
             )
         return self
+
+    def _found(self, n: int) -> None:
+        self.found = n
 
     def resume(self, batch_id: int, cancelled: Callable[[], bool]) -> Preparation:
         """Pick batch_id up from the journal (background thread; raises BatchError)."""
@@ -218,6 +224,12 @@ class BatchController(QObject):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.stateChanged.emit(state)
+
+    @property
+    def found(self) -> int:
+        """Images found so far by the planning under way (0 when none is)."""
+        prep = self._preparation
+        return prep.found if prep is not None else 0
 
     @property
     def busy(self) -> bool:

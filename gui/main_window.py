@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self._offered = False
         self._last_progress: Progress | None = None
         self._preparing = QTimer(self)  # the status line counts the seconds of planning
-        self._preparing.setInterval(1000)
+        self._preparing.setInterval(250)
         self._preparing.timeout.connect(self._show_preparing)
         self._preparing_since = 0.0
         self._estimated: Recipe | None = None  # the form's recipe the estimate shown is of
@@ -437,6 +437,9 @@ class MainWindow(QMainWindow):
             n = self.sources.image_count() - len(self.sources.excluded())
             queued = f" for {n:,} queued images" if n > 0 else ""
             text = f"Looking for images and planning the outputs{queued}…"
+            found = self.batch.found
+            if found:
+                text += f" {found:,} found so far,"
         self.statusBar().showMessage(f"{text} {seconds} s" if seconds else text)
 
     @Slot(object)

@@ -205,3 +205,12 @@ def test_a_cancel_that_never_fires_changes_nothing(tmp_path):
         touch(tmp_path / "in" / f"d{i}" / "a.jpg")
     sources, _ = collect_sources([tmp_path / "in"], cancel=lambda: False)
     assert len(sources) == 3
+
+
+def test_the_scan_tells_how_many_images_it_found_as_it_goes(tmp_path):
+    for i in range(1100):
+        touch(tmp_path / "in" / f"sub{i % 3}" / f"p{i:04d}.jpg")
+    told: list[int] = []
+    sources, _ = collect_sources([tmp_path / "in"], ScanOptions(), progress=told.append)
+    assert len(sources) == 1100
+    assert told == [500, 1000]

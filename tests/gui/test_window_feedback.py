@@ -45,3 +45,30 @@ def test_planning_a_batch_says_what_it_does_and_for_how_long(
     with qtbot.waitSignal(window.batchFinished, timeout=30000):
         gate.set()
     assert len(list((tmp_path / "out").iterdir())) == 3
+
+
+def test_planning_says_how_many_images_it_found_so_far(
+    window, qtbot, tmp_path, images, wait_counted, monkeypatch
+):
+    """The planning thread reports what the scan found (engine.scan's progress): the status
+    line counts it while a big tree is still being walked."""
+    images(tmp_path / "in", 2)
+    window.output.set_output(str(tmp_path / "out"), False)
+    window.add_paths([tmp_path / "in"])
+    wait_counted(window)
+    gate = threading.Event()
+    real = batch_module.plan_batch
+
+    def big_tree(paths, recipe, output_dir, cancelled, exclude=(), progress=None):
+        assert progress is not None, "the window does not ask the scan for progress"
+        progress(12_500)  # as the scan does every few hundred images found
+        gate.wait(20)
+        return real(paths, recipe, output_dir, cancelled, exclude, progress)
+
+    monkeypatch.setattr(batch_module, "plan_batch", big_tree)
+    assert window.start()
+    status = window.statusBar()
+    qtbot.waitUntil(lambda: "12,500 found so far" in status.currentMessage(), timeout=3000)
+    with qtbot.waitSignal(window.batchFinished, timeout=30000):
+        gate.set()
+    assert len(list((tmp_path / "out").iterdir())) == 2
