@@ -1,4 +1,5 @@
-"""The headless face: `pixmill convert` and `pixmill presets`.
+"""The headless face: `pixmill convert`, `pixmill presets`, `pixmill batches` and (from
+cluster_cli.py) `pixmill cluster-check`.
 
 Builds a Recipe from a preset and flags, plans with plan.py, runs with the BatchRunner and
 prints a progress bar (stderr, terminals only), one line per failure and the summary. No Qt.
@@ -14,6 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from . import cluster_cli
+from .cluster import ClusterError
 from .estimate import estimate
 from .events import BatchListener, Progress, Throttle
 from .formats import FORMATS
@@ -249,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up on one file after this long (default 600)",
     )
+    cluster_cli.add_convert_arguments(c)
     c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     c.add_argument(
         "--estimate",
@@ -294,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--limit", type=_positive, default=20, metavar="N", help="show N (20)")
     b.add_argument("--discard", type=_positive, metavar="ID", help="give up interrupted batch ID")
+    cluster_cli.add_check_command(sub)
     return parser
 
 
@@ -465,8 +470,12 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 runner.shutdown()
         return EXIT_OK
     runner = _runner(args)
-    if not args.update:  # an incremental run often has nothing to convert: no pool then
-        runner.warm_up()  # the workers boot while the inputs are scanned
+    try:
+        if not args.update:  # an incremental run often has nothing to convert: no pool then
+            runner.warm_up()  # the workers boot while the inputs are scanned
+    except ClusterError as exc:
+        runner.shutdown()
+        raise UsageError(str(exc)) from None
     try:
         return _run(runner, args, recipe, outdir, err)
     finally:
@@ -474,10 +483,14 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _runner(args: argparse.Namespace) -> BatchRunner:
-    return BatchRunner(
-        workers=args.workers,
-        time_limit=args.time_limit if args.time_limit else 600.0,
-    )
+    try:
+        return BatchRunner(
+            workers=args.workers,
+            time_limit=args.time_limit if args.time_limit else 600.0,
+            cluster=cluster_cli.spec_from_args(args),
+        )
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _run(
@@ -496,6 +509,9 @@ def _run(
         raise UsageError(f"cannot create output folder {outdir}: {exc.strerror}") from None
     if not os.access(outdir, os.W_OK):
         raise UsageError(f"output folder {outdir} is not writable")
+    why = runner.preflight(p.jobs)  # a cluster's check on every worker; nothing locally
+    if why:
+        raise UsageError(why)
     listener = ConsoleListener(err, args.quiet, args.verbose)
     try:
         session = start_batch(
@@ -515,7 +531,16 @@ def _run(
 
 #: convert's options that --resume takes; the rest (inputs, recipe, output) come from the
 #: journal.
-_RESUME_OPTIONS = ("resume", "workers", "time_limit", "report", "quiet", "verbose", "no_sync")
+_RESUME_OPTIONS = (
+    "resume",
+    "workers",
+    "time_limit",
+    "report",
+    "quiet",
+    "verbose",
+    "no_sync",
+    *cluster_cli.RESUME_OPTIONS,
+)
 
 
 def cmd_resume(args: argparse.Namespace, err: TextIO) -> int:
@@ -538,8 +563,11 @@ def cmd_resume(args: argparse.Namespace, err: TextIO) -> int:
         raise UsageError(f"--resume takes a batch ID (see `pixmill batches`), not {args.resume!r}")
     listener = ConsoleListener(err, args.quiet, args.verbose)
     runner = _runner(args)
-    runner.warm_up()
     try:
+        try:
+            runner.warm_up()
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
         try:
             session, info = resume_batch(
                 batch_id, "cli", sync=False if args.no_sync else None, warn=listener.say
@@ -639,6 +667,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_convert(args, sys.stdout, sys.stderr)
         if args.command == "batches":
             return cmd_batches(args, sys.stdout)
+        if args.command == "cluster-check":
+            return cluster_cli.cmd_cluster_check(args, sys.stdout, sys.stderr)
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:

@@ -1,0 +1,83 @@
+"""The command line's cluster parts: `--cluster` and `--path-map` for `pixmill convert`
+(PIXMILL_CLUSTER when --cluster is not given) and `pixmill cluster-check ADDRESS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TextIO
+
+from .cluster import CLUSTER_ENV, ClusterError, ClusterSpec, check, parse_path_map
+
+#: convert's options that go with --resume as well.
+RESUME_OPTIONS = ("cluster", "path_map")
+
+
+def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    """convert's --cluster and --path-map."""
+    parser.add_argument(
+        "--cluster",
+        metavar="tcp://HOST:PORT",
+        help=f"run on the Dask cluster of this scheduler (default: ${CLUSTER_ENV}, else this "
+        "machine's workers); needs pixmill[cluster]",
+    )
+    parser.add_argument(
+        "--path-map",
+        action="append",
+        default=[],
+        metavar="LOCAL=REMOTE",
+        help="the workers see this machine's folder LOCAL as REMOTE (repeatable)",
+    )
+
+
+def add_check_command(sub: argparse._SubParsersAction) -> None:
+    """`pixmill cluster-check ADDRESS [--path-map L=R] [FOLDER...] [-o OUTDIR]`."""
+    c = sub.add_parser(
+        "cluster-check",
+        help="check that every worker of a Dask cluster can run Pixmill's batches",
+        description="Connect to a Dask scheduler and check every worker: Pixmill and Pillow "
+        "versions match, the format plugins load, the folders are visible and the output "
+        "folder is writable.",
+    )
+    c.add_argument(
+        "address", nargs="?", metavar="ADDRESS", help=f"tcp://HOST:PORT (${CLUSTER_ENV})"
+    )
+    c.add_argument("folders", nargs="*", metavar="FOLDER", help="input folders to check")
+    c.add_argument("-o", "--output", metavar="OUTDIR", help="output folder to check")
+    c.add_argument(
+        "--path-map", action="append", default=[], metavar="LOCAL=REMOTE", help="as for convert"
+    )
+
+
+def spec_from_args(args: argparse.Namespace) -> ClusterSpec | None:
+    """The cluster convert runs on (--cluster, else PIXMILL_CLUSTER), or None for the local
+    pool; raises ClusterError for a bad --path-map or one without a cluster."""
+    address = (getattr(args, "cluster", None) or os.environ.get(CLUSTER_ENV, "")).strip()
+    maps = tuple(parse_path_map(m) for m in getattr(args, "path_map", None) or ())
+    if not address:
+        if maps:
+            raise ClusterError("--path-map goes with --cluster (or PIXMILL_CLUSTER)")
+        return None
+    return ClusterSpec(address, maps)
+
+
+def cmd_cluster_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run the pre-flight check alone: 0 when every worker passes, 1 when not, 2 for a usage
+    error."""
+    address = (args.address or os.environ.get(CLUSTER_ENV, "")).strip()
+    if not address:
+        err.write(f"pixmill: give the scheduler's address (tcp://HOST:PORT) or set {CLUSTER_ENV}\n")
+        return 2
+    try:
+        maps = [parse_path_map(m) for m in args.path_map]
+    except ClusterError as exc:
+        err.write(f"pixmill: {exc}\n")
+        return 2
+    folders = [os.path.abspath(f) for f in args.folders]
+    outputs = [os.path.abspath(args.output)] if args.output else []
+    result = check(address, maps, folders, outputs)
+    for worker, problems in sorted(result.workers.items()):
+        out.write(f"{worker}: {'; '.join(problems) if problems else 'ok'}\n")
+    (out if result.ok else err).write(("ok: " if result.ok else "failed: ") + result.message + "\n")
+    return 0 if result.ok else 1
