@@ -11,7 +11,7 @@ APT_STAMP := .apt-deps.stamp
 APT_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libglib2.0-0 \
 	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
-	xvfb xauth fonts-dejavu-core strace
+	xvfb xauth fonts-dejavu-core fonts-noto-cjk strace
 
 .PHONY: run test lint format system-deps venv clean catalogs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from pixmill.engine import __version__
+from pixmill.engine.i18n import _, pgettext
 
 
 @dataclass
@@ -39,10 +41,17 @@ def _action(
         action.setShortcuts(keys)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         shortcut = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
-        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({shortcut})")
+        name = plain(text)
+        action.setToolTip(_("{action} ({shortcut})").format(action=name, shortcut=shortcut))
     action.triggered.connect(slot)
     window.addAction(action)
     return action
+
+
+def plain(text: str) -> str:
+    """A menu text without its mnemonic ("&Save" or, as Chinese writes it, "保存(&S)") and
+    without the "…" of a command that asks first."""
+    return re.sub(r"\s*\(&\w\)", "", text).replace("&", "").rstrip("…").rstrip()
 
 
 def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -> WindowActions:
@@ -52,22 +61,22 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
         return _action(window, text, slots[name], (QKeySequence(k) for k in keys))
 
     actions = WindowActions(
-        addFolder=a("addFolder", "Add &Folder…", "Ctrl+O"),
-        addFiles=a("addFiles", "Add F&iles…", "Ctrl+Shift+O"),
-        saveReport=a("saveReport", "&Save Report…", QKeySequence.StandardKey.Save),
-        openOutput=a("openOutput", "&Open Output Folder"),
-        quit=a("quit", "&Quit", QKeySequence.StandardKey.Quit),
-        start=a("start", "&Start", "Ctrl+Return", "Ctrl+Enter"),
-        pause=a("pause", "&Pause / Resume", "Ctrl+P"),
-        cancel=a("cancel", "&Cancel", "Escape"),
-        savePreset=a("savePreset", "Save Recipe as &Preset…"),
-        importPreset=a("importPreset", "&Import Preset File…"),
-        preferences=_action(window, "Pr&eferences…", slots["preferences"], preferences_keys()),
-        about=a("about", "&About Pixmill"),
+        addFolder=a("addFolder", _("Add &Folder…"), "Ctrl+O"),
+        addFiles=a("addFiles", _("Add F&iles…"), "Ctrl+Shift+O"),
+        saveReport=a("saveReport", _("&Save Report…"), QKeySequence.StandardKey.Save),
+        openOutput=a("openOutput", _("&Open Output Folder")),
+        quit=a("quit", _("&Quit"), QKeySequence.StandardKey.Quit),
+        start=a("start", pgettext("menu", "&Start"), "Ctrl+Return", "Ctrl+Enter"),
+        pause=a("pause", _("&Pause / Resume"), "Ctrl+P"),
+        cancel=a("cancel", pgettext("menu", "&Cancel"), "Escape"),
+        savePreset=a("savePreset", _("Save Recipe as &Preset…")),
+        importPreset=a("importPreset", _("&Import Preset File…")),
+        preferences=_action(window, _("Pr&eferences…"), slots["preferences"], preferences_keys()),
+        about=a("about", _("&About Pixmill")),
     )
     actions.preferences.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: the app menu
     bar = window.menuBar()
-    menu = bar.addMenu("&File")
+    menu = bar.addMenu(_("&File"))
     menu.addActions([actions.addFolder, actions.addFiles])
     menu.addSeparator()
     menu.addActions([actions.saveReport, actions.openOutput])
@@ -75,9 +84,9 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
     menu.addAction(actions.preferences)
     menu.addSeparator()
     menu.addAction(actions.quit)
-    bar.addMenu("&Batch").addActions([actions.start, actions.pause, actions.cancel])
-    bar.addMenu("&Presets").addActions([actions.savePreset, actions.importPreset])
-    bar.addMenu("&Help").addAction(actions.about)
+    bar.addMenu(_("&Batch")).addActions([actions.start, actions.pause, actions.cancel])
+    bar.addMenu(_("&Presets")).addActions([actions.savePreset, actions.importPreset])
+    bar.addMenu(_("&Help")).addAction(actions.about)
     return actions
 
 
@@ -92,7 +101,12 @@ def preferences_keys() -> list[QKeySequence]:
 def show_about(parent: QWidget) -> None:
     QMessageBox.about(
         parent,
-        "About Pixmill",
-        f"<b>Pixmill {__version__}</b><p>Fast, safe batch image conversion.</p>"
-        "<p>The same recipes run headless with <code>pixmill convert</code>.</p>",
+        _("About Pixmill"),
+        "<b>Pixmill {version}</b><p>{tagline}</p><p>{headless}</p>".format(
+            version=__version__,
+            tagline=_("Fast, safe batch image conversion."),
+            headless=_("The same recipes run headless with {command}.").format(
+                command="<code>pixmill convert</code>"
+            ),
+        ),
     )

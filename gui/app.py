@@ -13,8 +13,9 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .icon import app_icon
+from .language import apply_language
 from .main_window import MainWindow
-from .settings import APPLICATION, ORGANIZATION
+from .settings import APPLICATION, ORGANIZATION, default_settings
 
 
 def main(paths: Sequence[str]) -> int:
@@ -27,6 +28,8 @@ def main(paths: Sequence[str]) -> int:
     app.setWindowIcon(app_icon())
     # Lets GNOME/Wayland match the window to the installed desktop entry and its icon.
     app.setDesktopFileName(DESKTOP_ID)
+    # Before any widget takes its words, and before the window starts the worker pool.
+    apply_language(app, default_settings())
     window = MainWindow()
     opener = _FileOpenFilter(window)
     app.installEventFilter(opener)

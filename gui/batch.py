@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from PySide6.QtCore import QObject, Signal, Slot
 
 from pixmill.engine.estimate import Estimate, estimate
+from pixmill.engine.i18n import _
 from pixmill.engine.job import Plan
 from pixmill.engine.journal import BatchInfo
 from pixmill.engine.plan import plan
@@ -299,7 +300,7 @@ class BatchController(QObject):
             prep.close()
             if self.state == PREPARING:
                 self._set_state(IDLE)
-                self.problem.emit("No images found in the sources.")
+                self.problem.emit(_("No images found in the sources."))
             return
         if prep.info is not None:
             self.output_dir = prep.info.output
@@ -318,7 +319,7 @@ class BatchController(QObject):
         except RuntimeError as exc:
             prep.close()
             self._set_state(IDLE)
-            self.problem.emit(f"Could not start: {exc}")
+            self.problem.emit(_("Could not start: {error}").format(error=exc))
             return
         self.session = session
         self._set_state(RUNNING)
@@ -329,12 +330,17 @@ class BatchController(QObject):
         self._forget_plan_task()
         self._set_state(IDLE)
         if isinstance(exc, BatchError):
-            text = f"Could not resume: {exc}" if self.resuming else str(exc)
+            text = _("Could not resume: {error}").format(error=exc) if self.resuming else str(exc)
             self.problem.emit(sentence(text))
             return
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-        self.problem.emit(f"Could not prepare the batch: {detail}{where}")
+        if isinstance(exc, OSError) and exc.filename:
+            text = _("Could not prepare the batch: {error} ({path})").format(
+                error=detail, path=exc.filename
+            )
+        else:
+            text = _("Could not prepare the batch: {error}").format(error=detail)
+        self.problem.emit(text)
 
     @Slot()
     def _on_prepare_cancelled(self) -> None:
@@ -434,7 +440,7 @@ class BatchController(QObject):
         self._forget_plan_task()
         self._set_state(IDLE)
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        self.estimateFailed.emit(sentence(f"Could not estimate: {detail}"))
+        self.estimateFailed.emit(sentence(_("Could not estimate: {error}").format(error=detail)))
 
     # --- the journal -----------------------------------------------------------------------
     def discard(self, batch_id: int) -> None:
@@ -446,7 +452,7 @@ class BatchController(QObject):
 
     @Slot(object)
     def _on_discard_failed(self, exc: BaseException) -> None:
-        self.problem.emit(sentence(f"Could not discard the batch: {exc}"))
+        self.problem.emit(sentence(_("Could not discard the batch: {error}").format(error=exc)))
 
     # --- the pool --------------------------------------------------------------------------
     def warm_up_async(self, workers: int) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _
 from pixmill.engine.recipe import Recipe
 
 #: The size cap's unit, as the engine counts it: 1 KB = 1000 bytes.
@@ -20,7 +21,7 @@ KB = 1000
 MAX_KB = 1_000_000
 #: The cap shown before one is set.
 DEFAULT_KB = 500
-SKIP_LARGER_TEXT = "Keep the original when the result is not smaller"
+SKIP_LARGER_TEXT = N_("Keep the original when the result is not smaller")
 
 
 def _kept(shown: int, loaded: float, to_shown: int) -> bool:
@@ -44,36 +45,41 @@ class CompressionEditor(QObject):
         """Adds its rows to `form`."""
         super().__init__(parent)
         self._loaded = Recipe()
-        self.maxSizeCheck = QCheckBox("&Cap each file at")
+        self.maxSizeCheck = QCheckBox(_("&Cap each file at"))
         self.maxSizeCheck.setObjectName("maxSizeCheck")
         self.maxSizeCheck.setToolTip(
-            "Each output gets the highest quality that fits (with a quality target: the "
-            "target's quality, lowered until it fits). A file that cannot fit fails; lossless "
-            "formats and animations cannot lower their size."
+            _(
+                "Each output gets the highest quality that fits (with a quality target: the "
+                "target's quality, lowered until it fits). A file that cannot fit fails; lossless "
+                "formats and animations cannot lower their size."
+            )
         )
         self.maxSizeSpin = QSpinBox()
         self.maxSizeSpin.setObjectName("maxSizeSpin")
-        self.maxSizeSpin.setAccessibleName("Largest output size in kilobytes")
+        self.maxSizeSpin.setAccessibleName(_("Largest output size in kilobytes"))
         self.maxSizeSpin.setRange(1, MAX_KB)
         self.maxSizeSpin.setValue(DEFAULT_KB)
-        self.maxSizeSpin.setSuffix(" KB")
+        self.maxSizeSpin.setSuffix(_(" KB"))
         self.maxSizeSpin.setGroupSeparatorShown(True)
-        self.maxSizeSpin.setToolTip("1 KB = 1000 bytes")
+        self.maxSizeSpin.setToolTip(_("1 KB = 1000 bytes"))
 
-        self.skipLargerCheck = QCheckBox(SKIP_LARGER_TEXT)
+        self.skipLargerCheck = QCheckBox(_(SKIP_LARGER_TEXT))
         self.skipLargerCheck.setObjectName("skipLargerCheck")
         self.skipLargerCheck.setToolTip(
-            "Copy the source file itself (under its own name and extension) instead of an "
-            "output that is no smaller than it"
+            _(
+                "Copy the source file itself (under its own name and extension) instead of an "
+                "output that is no smaller than it"
+            )
         )
         self.minSavingSpin = QSpinBox()
         self.minSavingSpin.setObjectName("minSavingSpin")
-        self.minSavingSpin.setAccessibleName("Smallest saving worth converting, in percent")
+        self.minSavingSpin.setAccessibleName(_("Smallest saving worth converting, in percent"))
         self.minSavingSpin.setRange(0, 99)
-        self.minSavingSpin.setPrefix("at least ")
-        self.minSavingSpin.setSuffix(" % smaller")
+        self.minSavingSpin.setPrefix(_("at least "))
+        # Translators: after the number of percent; {percent} is the "%" sign.
+        self.minSavingSpin.setSuffix(_(" {percent} smaller").format(percent="%"))
         self.minSavingSpin.setToolTip(
-            "Keep the original unless the converted file is smaller by at least this much"
+            _("Keep the original unless the converted file is smaller by at least this much")
         )
 
         cap = QWidget()

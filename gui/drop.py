@@ -17,6 +17,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QLineEdit, QWidget
 
+from pixmill.engine.i18n import _
+
 
 def local_paths(mime: QMimeData | None) -> list[str]:
     """The local files and folders a drag carries (remote URLs are ignored)."""
@@ -57,7 +59,7 @@ class DropOverlay(QWidget):
                 font.setPointSizeF(font.pointSizeF() * 1.6)
             font.setBold(True)
             p.setFont(font)
-            text = "Drop to add these images"
+            text = _("Drop to add these images")
             metrics = p.fontMetrics()
             pad = metrics.height()
             label = QRectF(metrics.boundingRect(text)).adjusted(-pad, -pad / 2, pad, pad / 2)

@@ -22,17 +22,18 @@ from PySide6.QtWidgets import (
 )
 
 from pixmill.engine.formats import FORMATS, OUTPUT, QUALITY_FORMATS
-from pixmill.engine.recipe import QUALITY_TARGETS, Recipe
+from pixmill.engine.i18n import N_, _, pgettext
+from pixmill.engine.recipe import QUALITY_TARGETS, Recipe, quality_target_name
 
 FORMAT_LABELS = {
-    "same": "Same as the source",
-    "auto": "Automatic (smallest of JPEG, WebP, AVIF)",
+    "same": N_("Same as the source"),
+    "auto": N_("Automatic (smallest of JPEG, WebP, AVIF)"),
     "jpeg": "JPEG",
     "png": "PNG",
     "webp": "WebP",
     "avif": "AVIF",
     "heic": "HEIC",
-    "jxl": "JPEG XL",
+    "jxl": "JPEG XL",  # a name, the same in every language
     "tiff": "TIFF",
     "bmp": "BMP",
     "gif": "GIF",
@@ -40,15 +41,25 @@ FORMAT_LABELS = {
 
 
 def format_label(fmt: str) -> str:
-    return FORMAT_LABELS.get(fmt, fmt.upper())
+    label = FORMAT_LABELS.get(fmt)
+    if label is None:
+        return fmt.upper()
+    return _(label) if fmt in ("same", "auto") else label
 
 
 def _joined(words: list[str]) -> str:
-    return words[0] if len(words) < 2 else f"{', '.join(words[:-1])} and {words[-1]}"
+    if len(words) < 2:
+        return words[0]
+    # Translators: the last two of a list of names ("JPEG, WebP and AVIF").
+    return _("{names} and {last}").format(
+        names=pgettext("list separator", ", ").join(words[:-1]), last=words[-1]
+    )
 
 
-#: "JPEG, WebP, AVIF, HEIC and JPEG XL": the formats a quality applies to, in menu order.
-_QUALITY_LABELS = _joined([format_label(f) for f in FORMATS if f in QUALITY_FORMATS])
+def _quality_labels() -> str:
+    """ "JPEG, WebP, AVIF, HEIC and JPEG XL": the formats a quality applies to, in menu order."""
+    return _joined([format_label(f) for f in FORMATS if f in QUALITY_FORMATS])
+
 
 #: The quality target combo's entry for Recipe.target_score (the others are quality_target's).
 CUSTOM_TARGET = "custom"
@@ -60,9 +71,12 @@ SCORE_RANGE = (30.0, 100.0)
 
 def target_label(level: str) -> str:
     """'High (SSIMULACRA2 80)' for the first level, 'Balanced (72)' for the others."""
-    score = QUALITY_TARGETS[level]
-    metric = "SSIMULACRA2 " if level == next(iter(QUALITY_TARGETS)) else ""
-    return f"{level.capitalize()} ({metric}{score:g})"
+    score = f"{QUALITY_TARGETS[level]:g}"
+    name = quality_target_name(level)
+    name = name[:1].upper() + name[1:]
+    if level == next(iter(QUALITY_TARGETS)):
+        return _("{level} (SSIMULACRA2 {score})").format(level=name, score=score)
+    return _("{level} ({score})").format(level=name, score=score)
 
 
 class ColoursSpin(QSpinBox):
@@ -111,16 +125,16 @@ class FormatEditor(QObject):
         self._background = "#ffffff"
         self.formatCombo = QComboBox()
         self.formatCombo.setObjectName("formatCombo")
-        self.formatCombo.setAccessibleName("Output format")
+        self.formatCombo.setAccessibleName(_("Output format"))
         for f in FORMATS:
             self.formatCombo.addItem(format_label(f), f)
         self.qualitySlider = QSlider(Qt.Orientation.Horizontal)
         self.qualitySlider.setObjectName("qualitySlider")
-        self.qualitySlider.setAccessibleName("Quality slider")
+        self.qualitySlider.setAccessibleName(_("Quality slider"))
         self.qualitySlider.setRange(1, 100)
         self.qualitySpin = QSpinBox()
         self.qualitySpin.setObjectName("qualitySpin")
-        self.qualitySpin.setAccessibleName("Quality")
+        self.qualitySpin.setAccessibleName(_("Quality"))
         self.qualitySpin.setRange(1, 100)
         self.qualitySlider.valueChanged.connect(self.qualitySpin.setValue)
         self.qualitySpin.valueChanged.connect(self.qualitySlider.setValue)
@@ -128,72 +142,82 @@ class FormatEditor(QObject):
         self._shown_level = "off"
         self.targetCombo = QComboBox()
         self.targetCombo.setObjectName("qualityTargetCombo")
-        self.targetCombo.setAccessibleName("Quality target")
-        self.targetCombo.addItem("Fixed quality", "off")
+        self.targetCombo.setAccessibleName(_("Quality target"))
+        self.targetCombo.addItem(_("Fixed quality"), "off")
         for level in QUALITY_TARGETS:
             self.targetCombo.addItem(target_label(level), level)
-        self.targetCombo.addItem("Custom score", CUSTOM_TARGET)
+        self.targetCombo.addItem(_("Custom score"), CUSTOM_TARGET)
         self.targetCombo.setToolTip(
-            "Per image, the lowest quality whose SSIMULACRA2 score reaches the target: about "
-            "90 is visually lossless, 80 high quality, 70 medium. Slower: each image is "
-            "encoded and compared a few times."
+            _(
+                "Per image, the lowest quality whose SSIMULACRA2 score reaches the target: about "
+                "90 is visually lossless, 80 high quality, 70 medium. Slower: each image is "
+                "encoded and compared a few times."
+            )
         )
         self.targetScoreSpin = QDoubleSpinBox()
         self.targetScoreSpin.setObjectName("targetScoreSpin")
-        self.targetScoreSpin.setAccessibleName("Custom SSIMULACRA2 target score")
+        self.targetScoreSpin.setAccessibleName(_("Custom SSIMULACRA2 target score"))
         self.targetScoreSpin.setRange(*SCORE_RANGE)
         self.targetScoreSpin.setDecimals(1)
         self.targetScoreSpin.setSingleStep(1.0)
         self.targetScoreSpin.setValue(QUALITY_TARGETS[AUTO_DEFAULT_TARGET])
-        self.targetScoreSpin.setToolTip("The SSIMULACRA2 score each image must reach (30 to 100)")
-        self.progressiveCheck = QCheckBox("Progressive JPEG")
+        self.targetScoreSpin.setToolTip(
+            _("The SSIMULACRA2 score each image must reach (30 to 100)")
+        )
+        self.progressiveCheck = QCheckBox(_("Progressive JPEG"))
         self.progressiveCheck.setObjectName("progressiveCheck")
-        self.losslessCheck = QCheckBox("Lossless WebP")
+        self.losslessCheck = QCheckBox(_("Lossless WebP"))
         self.losslessCheck.setObjectName("losslessCheck")
         self.pngLevelSpin = QSpinBox()
         self.pngLevelSpin.setObjectName("pngLevelSpin")
-        self.pngLevelSpin.setAccessibleName("PNG compression level")
+        self.pngLevelSpin.setAccessibleName(_("PNG compression level"))
         self.pngLevelSpin.setRange(0, 9)
-        self.pngLevelSpin.setToolTip("0 is fastest, 9 is smallest; the pixels are the same")
+        self.pngLevelSpin.setToolTip(_("0 is fastest, 9 is smallest; the pixels are the same"))
         self.pngColorsSpin = ColoursSpin()
         self.pngColorsSpin.setObjectName("pngColorsSpin")
-        self.pngColorsSpin.setAccessibleName("PNG colours")
+        self.pngColorsSpin.setAccessibleName(_("PNG colours"))
         self.pngColorsSpin.setRange(0, 256)
-        self.pngColorsSpin.setSpecialValueText("All")
+        self.pngColorsSpin.setSpecialValueText(_("All"))
         self.pngColorsSpin.setToolTip(
-            "Reduce PNG outputs to a palette of at most this many colours (2 to 256): much "
-            "smaller files, at some cost to smooth gradients. All: every colour is kept."
+            _(
+                "Reduce PNG outputs to a palette of at most this many colours (2 to 256): much "
+                "smaller files, at some cost to smooth gradients. All: every colour is kept."
+            )
         )
         self.backgroundButton = QPushButton()
         self.backgroundButton.setObjectName("backgroundButton")
-        self.backgroundButton.setAccessibleName("Background colour behind transparency")
-        self.backgroundButton.setToolTip("Fills transparent areas in formats without alpha")
+        self.backgroundButton.setAccessibleName(_("Background colour behind transparency"))
+        self.backgroundButton.setToolTip(_("Fills transparent areas in formats without alpha"))
         self.backgroundButton.clicked.connect(self.ask_background)
-        self.keepFramesCheck = QCheckBox("Keep animation frames and pages")
+        self.keepFramesCheck = QCheckBox(_("Keep animation frames and pages"))
         self.keepFramesCheck.setObjectName("keepFramesCheck")
-        self.rawPreviewCheck = QCheckBox("Use the embedded JPEG preview")
+        self.rawPreviewCheck = QCheckBox(_("Use the embedded JPEG preview"))
         self.rawPreviewCheck.setObjectName("rawPreviewCheck")
-        self.rawPreviewCheck.setAccessibleName("Camera RAW: use the embedded JPEG preview")
+        self.rawPreviewCheck.setAccessibleName(_("Camera RAW: use the embedded JPEG preview"))
         self.rawPreviewCheck.setToolTip(
-            "For camera RAW sources: convert the full-size JPEG preview the camera stored in "
-            "the file instead of developing the sensor data. Many times faster, with the "
-            "camera's own colours and processing."
+            _(
+                "For camera RAW sources: convert the full-size JPEG preview the camera stored in "
+                "the file instead of developing the sensor data. Many times faster, with the "
+                "camera's own colours and processing."
+            )
         )
 
-        self.qualityLabel = QLabel("&Quality:")
+        self.qualityLabel = QLabel(_("&Quality:"))
         self.qualityLabel.setBuddy(self.qualitySpin)
-        self.targetLabel = QLabel("T&arget:")
+        self.targetLabel = QLabel(_("T&arget:"))
         self.targetLabel.setBuddy(self.targetCombo)
-        self.pngLabel = QLabel("PNG &level:")
+        self.pngLabel = QLabel(_("PNG &level:"))
         self.pngLabel.setBuddy(self.pngLevelSpin)
-        self.pngColorsLabel = QLabel("Colo&urs:")
+        self.pngColorsLabel = QLabel(_("Colo&urs:"))
         self.pngColorsLabel.setBuddy(self.pngColorsSpin)
-        self.backgroundLabel = QLabel("Back&ground:")
+        self.backgroundLabel = QLabel(_("Back&ground:"))
         self.backgroundLabel.setBuddy(self.backgroundButton)
-        form.addRow("&Format:", self.formatCombo)
+        form.addRow(_("&Format:"), self.formatCombo)
         form.addRow(self.qualityLabel, _row(self.qualitySlider, self.qualitySpin))
         form.addRow(self.targetLabel, _row(self.targetCombo, self.targetScoreSpin))
-        form.addRow("Options:", _row(self.progressiveCheck, self.losslessCheck, stretch_last=True))
+        form.addRow(
+            _("Options:"), _row(self.progressiveCheck, self.losslessCheck, stretch_last=True)
+        )
         png_row = _row(
             self.pngLevelSpin, self.pngColorsLabel, self.pngColorsSpin, stretch_last=True
         )
@@ -201,7 +225,7 @@ class FormatEditor(QObject):
         form.addRow(self.pngLabel, png_row)
         form.addRow(self.backgroundLabel, _row(self.backgroundButton, stretch_last=True))
         form.addRow("", self.keepFramesCheck)
-        form.addRow("Camera RAW:", self.rawPreviewCheck)
+        form.addRow(_("Camera RAW:"), self.rawPreviewCheck)
 
         self.formatCombo.currentIndexChanged.connect(self._emit)
         self.qualitySpin.valueChanged.connect(self._emit)
@@ -290,13 +314,20 @@ class FormatEditor(QObject):
         self.keepFramesCheck.setEnabled(same or auto or (out is not None and out.frames))
         # "off" with format auto is not a fixed quality: the engine aims at its default.
         default = target_label(AUTO_DEFAULT_TARGET)
-        self.targetCombo.setItemText(0, f"Automatic: {default}" if auto else "Fixed quality")
+        self.targetCombo.setItemText(
+            0, _("Automatic: {level}").format(level=default) if auto else _("Fixed quality")
+        )
         if auto or targeted:
-            what = "format and quality are" if auto else "quality is"
-            tip = f"The {what} chosen per image to reach the target"
+            if auto:
+                tip = _("The format and quality are chosen per image to reach the target")
+            else:
+                tip = _("The quality is chosen per image to reach the target")
+        elif same:
+            tip = _("1 = smallest file, 100 = best image; applies to {formats} outputs").format(
+                formats=_quality_labels()
+            )
         else:
-            where = f"{_QUALITY_LABELS} outputs" if same else "this format"
-            tip = f"1 = smallest file, 100 = best image; applies to {where}"
+            tip = _("1 = smallest file, 100 = best image; applies to this format")
         for w in (self.qualitySlider, self.qualitySpin):
             w.setToolTip(tip)
 
@@ -321,7 +352,7 @@ class FormatEditor(QObject):
     @Slot()
     def ask_background(self) -> None:
         parent = self.backgroundButton.window()
-        color = QColorDialog.getColor(QColor(self._background), parent, "Background colour")
+        color = QColorDialog.getColor(QColor(self._background), parent, _("Background colour"))
         if color.isValid():
             self._set_background(color.name())
             self._emit()

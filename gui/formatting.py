@@ -6,10 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtGui import QFontMetrics
+
 from pixmill.engine.events import Progress
+from pixmill.engine.i18n import _, pgettext
 from pixmill.engine.report import human_bytes, human_duration
 
 SEP = " · "
+
+
+def latin_char_width(metrics: QFontMetrics) -> int:
+    """The average width of a Latin letter or digit. QFontMetrics.averageCharWidth() of a
+    font with CJK glyphs (the default font of a Chinese desktop) is that of its ideographs,
+    about twice as wide, and would double every width measured in characters."""
+    sample = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return max(1, round(metrics.horizontalAdvance(sample) / len(sample)))
 
 
 def duration(seconds: float | None) -> str:
@@ -19,8 +30,14 @@ def duration(seconds: float | None) -> str:
 
 def progress_text(p: Progress) -> str:
     """'done / total · files/s · ETA', the overall progress bar's text."""
-    text = f"{p.done:,} / {p.total:,}{SEP}{p.files_per_s:.1f} files/s{SEP}ETA {duration(p.eta_s)}"
-    return f"Paused{SEP}{text}" if p.paused else text
+    text = SEP.join(
+        [
+            f"{p.done:,} / {p.total:,}",
+            _("{rate} files/s").format(rate=f"{p.files_per_s:.1f}"),
+            _("ETA {duration}").format(duration=duration(p.eta_s)),
+        ]
+    )
+    return pgettext("batch", "Paused") + SEP + text if p.paused else text
 
 
 def percent(p: Progress) -> int:

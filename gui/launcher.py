@@ -107,13 +107,21 @@ def missing_display(
         if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
             return None
         needed = ["DISPLAY", "WAYLAND_DISPLAY"]
-    unset = " and ".join(dict.fromkeys(needed))
-    why = f"QT_QPA_PLATFORM={wanted}, " if wanted else ""
-    verb = "is" if len(set(needed)) == 1 else "are"
-    return (
-        f"pixmill: no display found ({why}{unset} {verb} not set), so the window cannot "
-        "open; `pixmill convert ...` works without one (see `pixmill convert --help`)"
-    )
+    from pixmill.engine.i18n import _, ngettext, pgettext
+
+    names = list(dict.fromkeys(needed))
+    if len(names) == 1:
+        unset = ngettext("{names} is not set", "{names} are not set", 1).format(names=names[0])
+    else:
+        unset = ngettext("{names} is not set", "{names} are not set", len(names)).format(
+            names=_("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
+        )
+    if wanted:
+        unset = pgettext("list separator", ", ").join([f"QT_QPA_PLATFORM={wanted}", unset])
+    return _(
+        "pixmill: no display found ({reason}), so the window cannot open; "
+        "`pixmill convert ...` works without one (see `pixmill convert --help`)"
+    ).format(reason=unset)
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from pixmill.engine.codecs import IMAGE_EXTENSIONS
 from pixmill.engine.events import Progress
+from pixmill.engine.i18n import N_, _, ngettext, pgettext
 from pixmill.engine.job import Plan
 from pixmill.engine.journal import BatchInfo
 from pixmill.engine.plan import scan_options
@@ -57,7 +58,7 @@ from .sources import SourcesPanel
 
 APP_NAME = "Pixmill"
 MIN_SIZE = window_layout.MIN_SIZE
-IDLE_HINT = "Drop folders or images anywhere on this window to add them."
+IDLE_HINT = N_("Drop folders or images anywhere on this window to add them.")
 
 
 class MainWindow(QMainWindow):
@@ -133,7 +134,7 @@ class MainWindow(QMainWindow):
         self.dropTarget = DropTarget(self, self.centralWidget())
         self._connect()
         self.restore_state()
-        self.statusBar().showMessage(IDLE_HINT)
+        self.statusBar().showMessage(_(IDLE_HINT))
         self._set_state(IDLE)
 
     # --- construction ----------------------------------------------------------------------
@@ -281,7 +282,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def ask_add_folder(self) -> None:
         start = self.settings.last_dir("sources") or str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Add folder", start)
+        folder = QFileDialog.getExistingDirectory(self, _("Add folder"), start)
         if folder:
             self.add_paths([folder])
 
@@ -289,8 +290,11 @@ class MainWindow(QMainWindow):
     def ask_add_files(self) -> None:
         start = self.settings.last_dir("sources") or str(Path.home())
         patterns = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Add images", start, f"Images ({patterns});;All files (*)"
+        files, _chosen = QFileDialog.getOpenFileNames(
+            self,
+            _("Add images"),
+            start,
+            _("Images ({patterns});;All files (*)").format(patterns=patterns),
         )
         if files:
             self.add_paths(files)
@@ -310,12 +314,12 @@ class MainWindow(QMainWindow):
             return False
         paths = self.sources.paths()
         if not paths:
-            self.show_notice("Add folders or images first: drop them here or press Ctrl+O.")
+            self.show_notice(_("Add folders or images first: drop them here or press Ctrl+O."))
             return False
         try:
             recipe = self.preferences().apply(self.recipePanel.recipe())
         except RecipeError as exc:
-            self._show_problem(f"The recipe cannot be used: {exc}")
+            self._show_problem(_("The recipe cannot be used: {error}").format(error=exc))
             return False
         problem = self.output.problem()
         if problem:
@@ -348,11 +352,11 @@ class MainWindow(QMainWindow):
             self._estimated = self.recipePanel.recipe()
         except RecipeError as exc:
             self._estimated = None
-            self.output.show_estimate(f"The recipe cannot be used: {exc}")
+            self.output.show_estimate(_("The recipe cannot be used: {error}").format(error=exc))
             return False
         recipe = self.preferences().apply(self._estimated)
         folder = None if self.output.problem() else self.output.output_dir()  # names only
-        self.output.show_estimate("Estimating…")
+        self.output.show_estimate(_("Estimating…"))
         workers = self.output.workers()
         return self.batch.estimate(paths, recipe, folder, workers, self.sources.excluded())
 
@@ -407,12 +411,12 @@ class MainWindow(QMainWindow):
         self.output.estimateButton.setEnabled(not busy and can_start)
         self.commands.pause.setEnabled(state in (RUNNING, PAUSED))
         messages = {
-            PREPARING: "Looking for images and planning the outputs…",
-            CANCELLING: "Cancelling…",
-            PAUSED: "Paused: files already started finish, no new file starts.",
+            PREPARING: _("Looking for images and planning the outputs…"),
+            CANCELLING: _("Cancelling…"),
+            PAUSED: _("Paused: files already started finish, no new file starts."),
         }
         if state == PREPARING and self.batch.resuming:
-            messages[PREPARING] = resume.CHECKING
+            messages[PREPARING] = _(resume.CHECKING)
         if state in messages:
             self.statusBar().showMessage(messages[state])
         if state == PREPARING and not self._preparing.isActive():
@@ -423,7 +427,7 @@ class MainWindow(QMainWindow):
             self._preparing.stop()
         if state == PREPARING:
             self.runBar.progressBar.setFormat(
-                "Checking…" if self.batch.resuming else "Looking for images…"
+                "Checking…" if self.batch.resuming else _("Looking for images…")
             )
         self._update_title()
 
@@ -432,23 +436,41 @@ class MainWindow(QMainWindow):
         """A big batch's planning says what it does and for how long, never a still window."""
         seconds = int(time.monotonic() - self._preparing_since)
         if self.batch.resuming:
-            text = resume.CHECKING
+            text = _(resume.CHECKING)
         else:
             n = self.sources.image_count() - len(self.sources.excluded())
-            queued = f" for {n:,} queued images" if n > 0 else ""
-            text = f"Looking for images and planning the outputs{queued}…"
+            if n > 0:
+                text = ngettext(
+                    "Looking for images and planning the outputs for {count} queued image…",
+                    "Looking for images and planning the outputs for {count} queued images…",
+                    n,
+                ).format(count=f"{n:,}")
+            else:
+                text = _("Looking for images and planning the outputs…")
             found = self.batch.found
             if found:
-                text += f" {found:,} found so far,"
-        self.statusBar().showMessage(f"{text} {seconds} s" if seconds else text)
+                text = ngettext(
+                    "{status} {count} found so far,", "{status} {count} found so far,", found
+                ).format(status=text, count=f"{found:,}")
+        if seconds:
+            text = _("{status} {seconds} s").format(status=text, seconds=seconds)
+        self.statusBar().showMessage(text)
 
     @Slot(object)
     def _planned(self, p: Plan) -> None:
         self.runBar.show_progress(Progress(0, len(p.jobs), 0, 0, 0, 0, 0.0, 0.0, 0.0, None))
         if p.problems:
             shown = "; ".join(f"{os.path.basename(f) or f}: {m}" for f, m in p.problems[:3])
-            more = f" (and {len(p.problems) - 3} more)" if len(p.problems) > 3 else ""
-            self.show_notice(f"Note: {shown}{more}.")
+            extra = len(p.problems) - 3
+            if extra > 0:
+                note = ngettext(
+                    "Note: {problems} (and {count} more).",
+                    "Note: {problems} (and {count} more).",
+                    extra,
+                ).format(problems=shown, count=extra)
+            else:
+                note = _("Note: {problems}.").format(problems=shown)
+            self.show_notice(note)
 
     @Slot(object)
     def _show_progress(self, p: Progress) -> None:
@@ -460,7 +482,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_current_file(self, path: str) -> None:
         if self.batch.state == RUNNING:
-            self.statusBar().showMessage(f"Converting {os.path.basename(path)}")
+            self.statusBar().showMessage(_("Converting {name}").format(name=os.path.basename(path)))
 
     @Slot(object)
     def _finished(self, report: Report) -> None:
@@ -468,26 +490,40 @@ class MainWindow(QMainWindow):
         self.results.show_report(report, self.batch.output_dir)
         failed = summary["failed"]
         if failed and not report.cancelled:
-            files = "file" if failed == 1 else "files"
             self.messageBar.show_message(
-                f"{failed:,} {files} could not be converted. Tick “Errors only” to list them; "
-                "double-click a row for the full message.",
+                ngettext(
+                    "{count} file could not be converted. Tick “Errors only” to list them; "
+                    "double-click a row for the full message.",
+                    "{count} files could not be converted. Tick “Errors only” to list them; "
+                    "double-click a row for the full message.",
+                    failed,
+                ).format(count=f"{failed:,}"),
                 WARNING,
             )
         done = f"{summary['ok'] + summary['skipped'] + summary['failed']:,} / {summary['total']:,}"
-        word = "Cancelled" if report.cancelled else "Done"
+        if report.cancelled:
+            word = pgettext("batch", "Cancelled")
+            status = _("Batch cancelled. {hint}").format(hint=_(IDLE_HINT))
+            title = _("Pixmill: batch cancelled")
+        else:
+            word = pgettext("batch", "Done")
+            status = _("Batch done. {hint}").format(hint=_(IDLE_HINT))
+            title = _("Pixmill: batch done")
         self.runBar.show_done(f"{word}{formatting.SEP}{done}")
-        self.statusBar().showMessage(f"Batch {word.lower()}. {IDLE_HINT}")
+        self.statusBar().showMessage(status)
         self._update_title()
-        title = f"Pixmill: batch {word.lower()}"
         self.notifier.notify(title, summary_text(summary, report.cancelled))
         self.batchFinished.emit(report)
 
     def _update_title(self) -> None:
         p, state = self._last_progress, self.batch.state
         if state in (RUNNING, PAUSED, CANCELLING) and p is not None and p.total:
-            word = "Paused at " if state == PAUSED else ""
-            self.setWindowTitle(f"{word}{formatting.percent(p)}% · {APP_NAME}")
+            percent = formatting.percent(p)
+            if state == PAUSED:
+                title = _("Paused at {percent}% · {app}").format(percent=percent, app=APP_NAME)
+            else:
+                title = f"{percent}% · {APP_NAME}"
+            self.setWindowTitle(title)
         else:
             self.setWindowTitle(APP_NAME)
 
@@ -508,8 +544,8 @@ class MainWindow(QMainWindow):
         info = None if self.batch.busy else interrupted_batch()
         if info is not None:
             actions = [
-                ("Resume", "resumeBatchButton", lambda: self.resume_batch(info)),
-                ("Discard", "discardBatchButton", lambda: self.batch.discard(info.id)),
+                (_("Resume"), "resumeBatchButton", lambda: self.resume_batch(info)),
+                (_("Discard"), "discardBatchButton", lambda: self.batch.discard(info.id)),
             ]
             self.messageBar.show_message(resume.offer_text(info), WARNING, actions)
         return info
@@ -555,9 +591,11 @@ class MainWindow(QMainWindow):
         """Ask whether to stop a running batch to quit (tests replace this)."""
         answer = QMessageBox.question(
             self,
-            "Stop converting?",
-            "A batch is still running. Cancel it and quit?\n\n"
-            "Files already converted are kept; nothing half-written is left behind.",
+            _("Stop converting?"),
+            _(
+                "A batch is still running. Cancel it and quit?\n\n"
+                "Files already converted are kept; nothing half-written is left behind."
+            ),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -571,7 +609,7 @@ class MainWindow(QMainWindow):
                     event.ignore()
                     return
                 self._close_requested = True
-                self.statusBar().showMessage("Cancelling the batch before closing…")
+                self.statusBar().showMessage(_("Cancelling the batch before closing…"))
                 self.batch.shutdown_async()  # closes the window again once the pool is down
             if not self._shut:
                 event.ignore()

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import _
+
 INFO, WARNING = "info", "warning"
 
 #: A button on a message: its text, its objectName and what a click does.
@@ -48,8 +50,8 @@ class MessageBar(QFrame):
         close = QToolButton(self)
         close.setAutoRaise(True)
         close.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
-        close.setAccessibleName("Dismiss message")
-        close.setToolTip("Dismiss")
+        close.setAccessibleName(_("Dismiss message"))
+        close.setToolTip(_("Dismiss"))
         close.clicked.connect(self.dismiss)
         self.actionButtons: list[QPushButton] = []
         self._actions = QHBoxLayout()
@@ -78,7 +80,9 @@ class MessageBar(QFrame):
         size = self.fontMetrics().height() + 4
         self.icon.setPixmap(self.style().standardIcon(pixmap).pixmap(size, size))
         self.label.setText(text)
-        self.setAccessibleName(("Warning: " if kind == WARNING else "") + text)
+        self.setAccessibleName(
+            _("Warning: {message}").format(message=text) if kind == WARNING else text
+        )
         self._set_actions(actions)
         self.show()
         if kind == WARNING or actions:

@@ -23,23 +23,24 @@ from PySide6.QtWidgets import (
 
 from pixmill.engine.formats import output_format
 from pixmill.engine.geometry import target_geometry
+from pixmill.engine.i18n import N_, _, pgettext
 from pixmill.engine.job import Source
 from pixmill.engine.naming import render_name, uses_size
 from pixmill.engine.recipe import CONFLICT_POLICIES, NAME_TOKENS, Recipe, RecipeError, Resize
 
 CONFLICT_LABELS = {
-    "rename": "Add a number (photo-1.jpg)",
-    "skip": "Skip the file",
-    "overwrite": "Overwrite the existing file",
+    "rename": N_("Add a number (photo-1.jpg)"),
+    "skip": N_("Skip the file"),
+    "overwrite": N_("Overwrite the existing file"),
 }
 TOKEN_HELP = {
-    "stem": "file name without extension",
-    "ext": "original extension",
-    "width": "output width",
-    "height": "output height",
-    "index": "position in the batch",
-    "parent": "name of the folder it is in",
-    "date": "modification date",
+    "stem": N_("file name without extension"),
+    "ext": N_("original extension"),
+    "width": N_("output width"),
+    "height": N_("output height"),
+    "index": N_("position in the batch"),
+    "parent": N_("name of the folder it is in"),
+    "date": N_("modification date"),
 }
 SAMPLE_SOURCE = "IMG_0042.jpg"
 ERROR_LIGHT, ERROR_DARK = "#c62828", "#ff8a80"
@@ -70,7 +71,7 @@ def example_name(recipe: Recipe, path: str | None) -> str:
         if size == (0, 0):
             size = target_geometry(*SAMPLE_SIZE, recipe.resize)[:2]
     name = render_name(recipe, source, 1, size)
-    _, ext = output_format(recipe.format, source.path)
+    _stem, ext = output_format(recipe.format, source.path)
     return f"{os.path.basename(source.path)} → {name}{ext}"
 
 
@@ -89,18 +90,26 @@ class NamingEditor(QObject):
         super().__init__(parent)
         self.templateEdit = QLineEdit()
         self.templateEdit.setObjectName("nameTemplateEdit")
-        self.templateEdit.setAccessibleName("File name template")
+        self.templateEdit.setAccessibleName(_("File name template"))
         self.templateEdit.setPlaceholderText("{stem}")
         self.templateEdit.setToolTip(
-            "Tokens: " + ", ".join(f"{{{t}}} {TOKEN_HELP.get(t, '')}" for t in NAME_TOKENS)
+            _("Tokens: {tokens}").format(
+                tokens=pgettext("list separator", ", ").join(
+                    f"{{{t}}} {_(TOKEN_HELP[t]) if t in TOKEN_HELP else ''}" for t in NAME_TOKENS
+                )
+            )
         )
-        self.tokenButton = QPushButton("Tokens")
+        self.tokenButton = QPushButton(_("Tokens"))
         self.tokenButton.setObjectName("tokenButton")
-        self.tokenButton.setAccessibleName("Insert a name token")
-        self.tokenButton.setToolTip("Insert a token such as {width} into the name")
+        self.tokenButton.setAccessibleName(_("Insert a name token"))
+        self.tokenButton.setToolTip(
+            _("Insert a token such as {token} into the name").format(token="{width}")
+        )
         menu = QMenu(self.tokenButton)
         for token in NAME_TOKENS:
-            action = menu.addAction(f"{{{token}}}  {TOKEN_HELP.get(token, '')}")
+            action = menu.addAction(
+                f"{{{token}}}  {_(TOKEN_HELP[token]) if token in TOKEN_HELP else ''}"
+            )
             action.setData("{" + token + "}")
         menu.triggered.connect(self._insert_token)
         self.tokenButton.setMenu(menu)
@@ -112,28 +121,28 @@ class NamingEditor(QObject):
 
         self.exampleLabel = QLabel()
         self.exampleLabel.setObjectName("namingExample")
-        self.exampleLabel.setAccessibleName("Example of the resulting file name")
+        self.exampleLabel.setAccessibleName(_("Example of the resulting file name"))
         self.exampleLabel.setTextFormat(Qt.TextFormat.PlainText)
         self.exampleLabel.setWordWrap(True)
         self._normal_palette = QPalette(self.exampleLabel.palette())
 
         self.conflictCombo = QComboBox()
         self.conflictCombo.setObjectName("conflictCombo")
-        self.conflictCombo.setAccessibleName("When the output file exists")
+        self.conflictCombo.setAccessibleName(_("When the output file exists"))
         for policy in CONFLICT_POLICIES:
-            self.conflictCombo.addItem(CONFLICT_LABELS.get(policy, policy), policy)
+            self.conflictCombo.addItem(_(CONFLICT_LABELS.get(policy, policy)), policy)
 
-        self.preserveTreeCheck = QCheckBox("Recreate subfolders")
+        self.preserveTreeCheck = QCheckBox(_("Recreate subfolders"))
         self.preserveTreeCheck.setObjectName("preserveTreeCheck")
         self.preserveTreeCheck.setToolTip(
-            "Mirror each source folder's subfolders in the output folder"
+            _("Mirror each source folder's subfolders in the output folder")
         )
-        self.recursiveCheck = QCheckBox("Look inside subfolders")
+        self.recursiveCheck = QCheckBox(_("Look inside subfolders"))
         self.recursiveCheck.setObjectName("recursiveCheck")
-        self.recursiveCheck.setToolTip("Also convert images in the subfolders of each folder")
-        self.keepDatesCheck = QCheckBox("Keep modification dates")
+        self.recursiveCheck.setToolTip(_("Also convert images in the subfolders of each folder"))
+        self.keepDatesCheck = QCheckBox(_("Keep modification dates"))
         self.keepDatesCheck.setObjectName("keepDatesCheck")
-        self.keepDatesCheck.setToolTip("Give each output its source's modification time")
+        self.keepDatesCheck.setToolTip(_("Give each output its source's modification time"))
         checks = QWidget()
         checks_row = QHBoxLayout(checks)
         checks_row.setContentsMargins(0, 0, 0, 0)
@@ -141,12 +150,12 @@ class NamingEditor(QObject):
         checks_row.addWidget(self.preserveTreeCheck)
         checks_row.addStretch(1)
 
-        label = QLabel("&Name:")
+        label = QLabel(_("&Name:"))
         label.setBuddy(self.templateEdit)
         form.addRow(label, row)
-        form.addRow("Example:", self.exampleLabel)
-        form.addRow("If it e&xists:", self.conflictCombo)
-        form.addRow("Folders:", checks)
+        form.addRow(_("Example:"), self.exampleLabel)
+        form.addRow(_("If it e&xists:"), self.conflictCombo)
+        form.addRow(_("Folders:"), checks)
         form.addRow("", self.keepDatesCheck)
 
         self.templateEdit.textChanged.connect(self._emit)

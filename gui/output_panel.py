@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import _, ngettext, pgettext
 from pixmill.engine.plan import DEFAULT_SUBFOLDER
 from pixmill.engine.pool import default_workers
 
@@ -39,15 +40,15 @@ class OutputPanel(QGroupBox):
     changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Output", parent)
+        super().__init__(pgettext("group", "Output"), parent)
         self.cpus = default_workers()
         self._last_dir = os.path.expanduser("~")
 
         self.nextToSourceRadio = QRadioButton(
-            f"A “{DEFAULT_SUBFOLDER}” subfolder next to each source"
+            _("A “{folder}” subfolder next to each source").format(folder=DEFAULT_SUBFOLDER)
         )
         self.nextToSourceRadio.setObjectName("nextToSourceRadio")
-        self.folderRadio = QRadioButton("&This folder:")
+        self.folderRadio = QRadioButton(_("&This folder:"))
         self.folderRadio.setObjectName("folderRadio")
         group = QButtonGroup(self)
         group.addButton(self.nextToSourceRadio)
@@ -55,43 +56,49 @@ class OutputPanel(QGroupBox):
 
         self.outputDirEdit = QLineEdit(self)
         self.outputDirEdit.setObjectName("outputDirEdit")
-        self.outputDirEdit.setAccessibleName("Output folder")
-        self.outputDirEdit.setPlaceholderText("Choose a folder…")
+        self.outputDirEdit.setAccessibleName(_("Output folder"))
+        self.outputDirEdit.setPlaceholderText(_("Choose a folder…"))
         self.outputDirEdit.setClearButtonEnabled(True)
-        self.browseButton = QPushButton("&Browse…", self)
+        self.browseButton = QPushButton(_("&Browse…"), self)
         self.browseButton.setObjectName("browseOutputButton")
-        self.browseButton.setAccessibleName("Browse for the output folder")
+        self.browseButton.setAccessibleName(_("Browse for the output folder"))
         self.browseButton.clicked.connect(self.ask_folder)
 
-        self.updateCheck = QCheckBox("Only new or changed files", self)
+        self.updateCheck = QCheckBox(_("Only new or changed files"), self)
         self.updateCheck.setObjectName("updateCheck")
         self.updateCheck.setToolTip(
-            "Convert only the sources that are new, or changed since this recipe last wrote "
-            "their output into this folder. The others are skipped as up to date."
+            _(
+                "Convert only the sources that are new, or changed since this recipe last wrote "
+                "their output into this folder. The others are skipped as up to date."
+            )
         )
 
         self.poolSizeSpin = QSpinBox(self)
         self.poolSizeSpin.setObjectName("poolSizeSpin")
-        self.poolSizeSpin.setAccessibleName("Parallel workers")
+        self.poolSizeSpin.setAccessibleName(_("Parallel workers"))
         self.poolSizeSpin.setRange(1, 2 * self.cpus)
         self.poolSizeSpin.setValue(self.cpus)
         self.poolSizeSpin.setToolTip(
-            "How many images are converted at the same time. Changes apply at the next Start."
+            _("How many images are converted at the same time. Changes apply at the next Start.")
         )
-        pool_label = QLabel("Parallel &workers:", self)
+        pool_label = QLabel(_("Parallel &workers:"), self)
         pool_label.setBuddy(self.poolSizeSpin)
-        cpu_hint = QLabel(f"({self.cpus} CPU{'s' if self.cpus != 1 else ''})", self)
+        cpu_hint = QLabel(
+            ngettext("({count} CPU)", "({count} CPUs)", self.cpus).format(count=self.cpus), self
+        )
 
-        self.estimateButton = QPushButton("E&stimate", self)
+        self.estimateButton = QPushButton(_("E&stimate"), self)
         self.estimateButton.setObjectName("estimateButton")
-        self.estimateButton.setAccessibleName("Estimate the output size and time")
+        self.estimateButton.setAccessibleName(_("Estimate the output size and time"))
         self.estimateButton.setToolTip(
-            "Convert a small sample of the queued images with this recipe (into a temporary "
-            "folder) and tell how large the outputs will be and how long the batch will take"
+            _(
+                "Convert a small sample of the queued images with this recipe (into a temporary "
+                "folder) and tell how large the outputs will be and how long the batch will take"
+            )
         )
         self.estimateLabel = QLabel(self)
         self.estimateLabel.setObjectName("estimateLabel")
-        self.estimateLabel.setAccessibleName("Estimate")
+        self.estimateLabel.setAccessibleName(pgettext("noun", "Estimate"))
         self.estimateLabel.setWordWrap(True)
         self.estimateLabel.setTextFormat(Qt.TextFormat.PlainText)
         self.estimateLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -143,9 +150,9 @@ class OutputPanel(QGroupBox):
         """Why the destination cannot be used yet, or None."""
         folder = self.output_dir()
         if folder == "":
-            return "Choose an output folder, or pick “next to each source”."
+            return _("Choose an output folder, or pick “next to each source”.")
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
-            return f"The output “{folder}” is a file, not a folder."
+            return _("The output “{folder}” is a file, not a folder.").format(folder=folder)
         return None
 
     def update_only(self) -> bool:
@@ -179,7 +186,7 @@ class OutputPanel(QGroupBox):
     @Slot()
     def ask_folder(self) -> None:
         start = self.folder_text() or self._last_dir
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", start)
+        folder = QFileDialog.getExistingDirectory(self, _("Output folder"), start)
         if folder:
             self.set_output(folder, next_to_source=False)
 

@@ -11,15 +11,19 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _, available_languages
+
+from .formatting import latin_char_width
 from .settings import MAX_MEGAPIXELS_LIMIT, Preferences
 from .theme import SCHEMES
 
-NO_LIMIT = "No limit"
+NO_LIMIT = N_("No limit")
 
 
 class PreferencesDialog(QDialog):
@@ -42,45 +46,62 @@ class PreferencesDialog(QDialog):
     def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("preferencesDialog")
-        self.setWindowTitle("Preferences")
+        self.setWindowTitle(_("Preferences"))
         self._layout = QVBoxLayout(self)
         # Wide enough for the notes under the fields to wrap into a few lines, not a column.
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 84)
+        self.setMinimumWidth(latin_char_width(self.fontMetrics()) * 84)
 
-        form = self._group("Safety")
+        form = self._group(_("Safety"))
         self.maxMegapixelsSpin = QSpinBox(self)
         self.maxMegapixelsSpin.setObjectName("maxMegapixelsSpin")
-        self.maxMegapixelsSpin.setAccessibleName("Largest picture in megapixels")
+        self.maxMegapixelsSpin.setAccessibleName(_("Largest picture in megapixels"))
         self.maxMegapixelsSpin.setRange(0, MAX_MEGAPIXELS_LIMIT)
         self.maxMegapixelsSpin.setSingleStep(50)
-        self.maxMegapixelsSpin.setSuffix(" megapixels")
-        self.maxMegapixelsSpin.setSpecialValueText(NO_LIMIT)  # shown for 0, the minimum
+        self.maxMegapixelsSpin.setSuffix(_(" megapixels"))
+        self.maxMegapixelsSpin.setSpecialValueText(_(NO_LIMIT))  # shown for 0, the minimum
         self.maxMegapixelsSpin.setGroupSeparatorShown(True)
         self.maxMegapixelsSpin.setToolTip(
-            "Files that would decode to more pixels are refused before they are decoded; "
-            "0 means no limit"
+            _(
+                "Files that would decode to more pixels are refused before they are decoded; "
+                "0 means no limit"
+            )
         )
         self._add_row(
             form,
-            "&Largest picture:",
+            _("&Largest picture:"),
             self.maxMegapixelsSpin,
-            "Larger pictures fail with a clear message instead of filling the memory (a "
-            "“decompression bomb” is a small file that unpacks to billions of pixels). "
-            f"The default, {Preferences().max_megapixels:g} megapixels, needs about 2 GB for "
-            "a 16-bit picture with transparency. Applies from the next Start.",
+            _(
+                "Larger pictures fail with a clear message instead of filling the memory (a "
+                "“decompression bomb” is a small file that unpacks to billions of pixels). "
+                "The default, {megapixels} megapixels, needs about 2 GB for "
+                "a 16-bit picture with transparency. Applies from the next Start."
+            ).format(megapixels=f"{Preferences().max_megapixels:g}"),
         )
 
-        form = self._group("Appearance")
+        form = self._group(_("Appearance"))
         self.colorSchemeCombo = QComboBox(self)
         self.colorSchemeCombo.setObjectName("colorSchemeCombo")
-        self.colorSchemeCombo.setAccessibleName("Colours")
+        self.colorSchemeCombo.setAccessibleName(_("Colours"))
         for key, label in SCHEMES.items():
-            self.colorSchemeCombo.addItem(label, key)
+            self.colorSchemeCombo.addItem(_(label), key)
         self._add_row(
             form,
-            "&Colours:",
+            _("&Colours:"),
             self.colorSchemeCombo,
-            "Light or dark; “Follow the system” switches with the desktop. Applies at once.",
+            _("Light or dark; “Follow the system” switches with the desktop. Applies at once."),
+        )
+
+        self.languageCombo = QComboBox(self)
+        self.languageCombo.setObjectName("languageCombo")
+        self.languageCombo.setAccessibleName(_("Language"))
+        self.languageCombo.addItem(_("System default"), "")
+        for code, name in available_languages():
+            self.languageCombo.addItem(name, code)
+        self._add_row(
+            form,
+            _("&Language:"),
+            self.languageCombo,
+            _("Applies the next time Pixmill starts."),
         )
 
         buttons = QDialogButtonBox(
@@ -92,7 +113,7 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         defaults = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
-        defaults.setToolTip("Put every preference back to Pixmill's default")
+        defaults.setToolTip(_("Put every preference back to Pixmill's default"))
         defaults.clicked.connect(self.restore_defaults)
         self._layout.addStretch(1)
         self._layout.addSpacing(self.fontMetrics().height() // 2)
@@ -113,10 +134,17 @@ class PreferencesDialog(QDialog):
         form.addRow(buddy, field)
         note = QLabel(help_text, self)
         note.setWordWrap(True)
+        # Across the whole field column: a short note would otherwise wrap into a narrow block.
+        note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         form.addRow("", note)
 
     # --- values ----------------------------------------------------------------------------
     def set_preferences(self, preferences: Preferences) -> None:
+        index = self.languageCombo.findData(preferences.language)
+        if index < 0:  # a language whose catalogue is gone: keep it, under its code
+            self.languageCombo.addItem(preferences.language, preferences.language)
+            index = self.languageCombo.count() - 1
+        self.languageCombo.setCurrentIndex(index)
         mp = preferences.max_megapixels
         # Whole megapixels; a small limit (from a hand-edited file) must not round to "none".
         self.maxMegapixelsSpin.setValue(max(1, round(mp)) if mp > 0 else 0)
@@ -129,6 +157,7 @@ class PreferencesDialog(QDialog):
         return Preferences(
             max_megapixels=float(self.maxMegapixelsSpin.value()),
             color_scheme=self.colorSchemeCombo.currentData(),
+            language=self.languageCombo.currentData() or "",
         )
 
     def restore_defaults(self) -> None:

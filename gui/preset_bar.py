@@ -17,12 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _
 from pixmill.engine.presets import Preset, PresetStore, same_settings
 from pixmill.engine.recipe import Recipe, RecipeError
 
 from .settings import without_preferences
 
-CUSTOM = "Custom settings"
+CUSTOM = N_("Custom settings")
 
 
 class PresetBar(QWidget):
@@ -45,25 +46,25 @@ class PresetBar(QWidget):
         self._current = current
         self.combo = QComboBox(self)
         self.combo.setObjectName("presetCombo")
-        self.combo.setAccessibleName("Preset")
+        self.combo.setAccessibleName(_("Preset"))
         self.combo.setMinimumContentsLength(16)
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.combo.activated.connect(self._chosen)
-        self.saveButton = QPushButton("Save as Preset…", self)
+        self.saveButton = QPushButton(_("Save as Preset…"), self)
         self.saveButton.setObjectName("savePresetButton")
-        self.saveButton.setToolTip("Keep these settings as a preset of your own")
+        self.saveButton.setToolTip(_("Keep these settings as a preset of your own"))
         self.saveButton.clicked.connect(self.ask_save)
-        self.importButton = QPushButton("Import…", self)
+        self.importButton = QPushButton(_("Import…"), self)
         self.importButton.setObjectName("importPresetButton")
-        self.importButton.setToolTip("Add a recipe JSON file to your presets")
+        self.importButton.setToolTip(_("Add a recipe JSON file to your presets"))
         self.importButton.clicked.connect(self.ask_import)
-        self.deleteButton = QPushButton("Delete", self)
+        self.deleteButton = QPushButton(_("Delete"), self)
         self.deleteButton.setObjectName("deletePresetButton")
-        self.deleteButton.setToolTip("Delete this preset of yours")
+        self.deleteButton.setToolTip(_("Delete this preset of yours"))
         self.deleteButton.clicked.connect(self.delete_current)
-        label = QLabel("&Preset:", self)
+        label = QLabel(_("&Preset:"), self)
         label.setBuddy(self.combo)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -76,7 +77,7 @@ class PresetBar(QWidget):
     def reload(self) -> None:
         self.combo.blockSignals(True)
         self.combo.clear()
-        self.combo.addItem(CUSTOM, None)
+        self.combo.addItem(_(CUSTOM), None)
         for preset in self.store.builtin():
             self.combo.addItem(preset.name, preset)
             self.combo.setItemData(
@@ -86,7 +87,7 @@ class PresetBar(QWidget):
         if user:
             self.combo.insertSeparator(self.combo.count())
             for preset in user:
-                self.combo.addItem(f"{preset.name}  (mine)", preset)
+                self.combo.addItem(_("{name}  (mine)").format(name=preset.name), preset)
         self.combo.blockSignals(False)
         try:
             self.sync(self._current())
@@ -134,14 +135,16 @@ class PresetBar(QWidget):
         preset = self.store.save(self._current(), name)
         self.reload()
         self.select(preset.name)
-        self.notice.emit(f"Saved preset “{preset.name}” to {preset.path}.")
+        self.notice.emit(
+            _("Saved preset “{name}” to {path}.").format(name=preset.name, path=preset.path)
+        )
         return preset
 
     def import_file(self, path: str | Path) -> Preset:
         preset = self.store.import_file(Path(path))
         self.reload()
         self.select(preset.name)
-        self.notice.emit(f"Imported preset “{preset.name}”.")
+        self.notice.emit(_("Imported preset “{name}”.").format(name=preset.name))
         return preset
 
     @Slot()
@@ -151,26 +154,26 @@ class PresetBar(QWidget):
             return
         self.store.delete(preset)
         self.reload()
-        self.notice.emit(f"Deleted preset “{preset.name}”.")
+        self.notice.emit(_("Deleted preset “{name}”.").format(name=preset.name))
 
     @Slot()
     def ask_save(self) -> None:
         current = self.current()
         suggestion = current.name if current is not None and not current.builtin else ""
-        name, ok = QInputDialog.getText(self, "Save preset", "Preset name:", text=suggestion)
+        name, ok = QInputDialog.getText(self, _("Save preset"), _("Preset name:"), text=suggestion)
         if ok and name.strip():
             try:
                 self.save(name)
             except (RecipeError, OSError) as exc:
-                self.notice.emit(f"Could not save the preset: {exc}")
+                self.notice.emit(_("Could not save the preset: {error}").format(error=exc))
 
     @Slot()
     def ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import preset", str(Path.home()), "Recipe files (*.json)"
+        path, _chosen = QFileDialog.getOpenFileName(
+            self, _("Import preset"), str(Path.home()), _("Recipe files (*.json)")
         )
         if path:
             try:
                 self.import_file(path)
             except (RecipeError, OSError) as exc:
-                self.notice.emit(f"Could not import the preset: {exc}")
+                self.notice.emit(_("Could not import the preset: {error}").format(error=exc))

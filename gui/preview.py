@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from pixmill.engine.events import BatchListener
+from pixmill.engine.i18n import N_, _
 from pixmill.engine.preview import PreviewOutcome, Scratch, describe, load_picture, preview_job
 from pixmill.engine.recipe import Recipe
 from pixmill.engine.report import Report
@@ -31,7 +32,7 @@ DEBOUNCE_MS = 300
 #: A change of file waits this long, so arrowing down a list does not start every file.
 SELECT_MS = 60
 #: What the preview says while a batch or an estimate has the pool.
-HELD = "The preview is made once the batch (or the estimate) is over."
+HELD = N_("The preview is made once the batch (or the estimate) is over.")
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class PreviewController(QObject):
             running.abandoned = True
             self.cancelled.emit((running.serial, running.source))
         self._cancel_decoding()
-        self._request(SELECT_MS, "Making the preview…")
+        self._request(SELECT_MS, _("Making the preview…"))
 
     def set_recipe(self, recipe: Recipe | None) -> None:
         """Redo the preview with recipe, DEBOUNCE_MS after the last change."""
@@ -145,9 +146,9 @@ class PreviewController(QObject):
             return
         self.recipe = recipe
         if recipe is None:
-            self.stale.emit("The recipe cannot be used: see the highlighted field.")
+            self.stale.emit(_("The recipe cannot be used: see the highlighted field."))
             return
-        self._request(DEBOUNCE_MS, "The recipe changed: updating the preview…")
+        self._request(DEBOUNCE_MS, _("The recipe changed: updating the preview…"))
 
     def hold(self, on: bool) -> None:
         """Hold previews while the runner does something else (a batch, an estimate)."""
@@ -155,7 +156,7 @@ class PreviewController(QObject):
         if on:
             self._timer.stop()
             if self._wanted:
-                self.stale.emit(HELD)
+                self.stale.emit(_(HELD))
         elif self._wanted:
             self._timer.start(0)
 
@@ -180,7 +181,7 @@ class PreviewController(QObject):
             self._wanted = False
             return
         self._wanted = True
-        self.stale.emit(HELD if self._held else why)
+        self.stale.emit(_(HELD) if self._held else why)
         if not self._held:
             self._timer.start(delay_ms)
 
@@ -252,7 +253,7 @@ class PreviewController(QObject):
     @Slot(object)
     def _on_decode_failed(self, exc: BaseException) -> None:
         self._forget_decoding()
-        self.failed.emit(f"Cannot show the preview: {exc}")
+        self.failed.emit(_("Cannot show the preview: {error}").format(error=exc))
 
     @Slot()
     def _on_decode_cancelled(self) -> None:

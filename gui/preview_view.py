@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _
 from pixmill.engine.preview import PreviewOutcome
 
 from .preview import Pictures
@@ -27,7 +28,7 @@ from .preview import Pictures
 SPLIT, SIDE = "split", "side"
 FIT, ACTUAL = "fit", "actual"
 _GRAB = 6  # how near the split line (pixels) a press takes the line rather than the picture
-PLACEHOLDER = (
+PLACEHOLDER = N_(
     "Choose an image in the queue (or a converted file in the results) to see it\n"
     "before and after the recipe."
 )
@@ -45,14 +46,14 @@ class PreviewCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("previewView")
-        self.setAccessibleName("Preview: the original and the recipe's output")
+        self.setAccessibleName(_("Preview: the original and the recipe's output"))
         self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.mode = SPLIT
         self.zoom = FIT
         self.split = 0.5
         self.stale = ""
-        self.message = PLACEHOLDER
+        self.message = _(PLACEHOLDER)
         self._original: QImage | None = None
         self._output: QImage | None = None
         self._fit_cache: dict[tuple[int, int, int], QPixmap] = {}
@@ -137,7 +138,7 @@ class PreviewCanvas(QWidget):
             panes = self._panes()
             if self.mode == SIDE:
                 for pane, image, label in zip(
-                    panes, (self._original, self._output), ("Original", "Output"), strict=True
+                    panes, (self._original, self._output), (_("Original"), _("Output")), strict=True
                 ):
                     painter.save()
                     painter.setClipRect(pane)
@@ -158,8 +159,8 @@ class PreviewCanvas(QWidget):
                 painter.drawLine(QPointF(x, pane.top()), QPointF(x, pane.bottom()))
                 painter.setBrush(QColor(255, 255, 255, 230))
                 painter.drawEllipse(QPointF(x, pane.center().y()), 5, 5)
-                self._badge(painter, pane, "Original", left=True)
-                self._badge(painter, pane, "Output", left=False)
+                self._badge(painter, pane, _("Original"), left=True)
+                self._badge(painter, pane, _("Output"), left=False)
             if self.stale:
                 painter.fillRect(self.rect(), QColor(0, 0, 0, 90))
                 self._badge(painter, QRectF(self.rect()), self.stale, left=None)
@@ -251,14 +252,14 @@ class PreviewPanel(QWidget):
         self.canvas = PreviewCanvas(self)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("previewSlider")
-        self.slider.setAccessibleName("Split line: original on the left, output on the right")
+        self.slider.setAccessibleName(_("Split line: original on the left, output on the right"))
         self.slider.setRange(0, 1000)
         self.slider.setValue(500)
         self.slider.valueChanged.connect(lambda v: self.canvas.set_split(v / 1000))
         self.canvas.splitMoved.connect(self._split_dragged)
         self._info = ""
         self.stale = False
-        self.infoLabel = QLabel("No preview yet.", self)
+        self.infoLabel = QLabel(_("No preview yet."), self)
         self.infoLabel.setObjectName("previewInfoLabel")
         self.infoLabel.setTextFormat(Qt.TextFormat.PlainText)
         self.infoLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -268,19 +269,22 @@ class PreviewPanel(QWidget):
         controls.setContentsMargins(0, 0, 0, 0)
         self._modes = self._buttons(
             controls,
-            ((SPLIT, "Split", "previewSplitButton"), (SIDE, "Side by side", "previewSideButton")),
+            (
+                (SPLIT, _("Split"), "previewSplitButton"),
+                (SIDE, _("Side by side"), "previewSideButton"),
+            ),
             self._mode_chosen,
         )
         controls.addSpacing(8)
         self._zooms = self._buttons(
             controls,
-            ((FIT, "Fit", "previewFitButton"), (ACTUAL, "100 %", "previewActualButton")),
+            ((FIT, _("Fit"), "previewFitButton"), (ACTUAL, "100 %", "previewActualButton")),
             self._zoom_chosen,
         )
         controls.addSpacing(8)
-        controls.addWidget(QLabel("Original", self))
+        controls.addWidget(QLabel(_("Original"), self))
         controls.addWidget(self.slider, 1)
-        controls.addWidget(QLabel("Output", self))
+        controls.addWidget(QLabel(_("Output"), self))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -329,7 +333,9 @@ class PreviewPanel(QWidget):
             self.canvas.set_stale(why)
         else:
             self.canvas.set_message(why)
-        self.infoLabel.setText(f"{why} Shown: {self._info}" if self._info else why)
+        self.infoLabel.setText(
+            _("{why} Shown: {info}").format(why=why, info=self._info) if self._info else why
+        )
 
     @Slot(object)
     def show_info(self, outcome: PreviewOutcome) -> None:
@@ -351,5 +357,5 @@ class PreviewPanel(QWidget):
 
     def clear(self) -> None:
         self._info = ""
-        self.canvas.set_message(PLACEHOLDER)
-        self.infoLabel.setText("No preview yet.")
+        self.canvas.set_message(_(PLACEHOLDER))
+        self.infoLabel.setText(_("No preview yet."))

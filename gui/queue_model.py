@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
+from pixmill.engine.i18n import _
 from pixmill.engine.report import human_bytes
 
 from .formatting import SEP
@@ -58,8 +59,8 @@ class QueueModel(QIdentityProxyModel):
     # --- contents --------------------------------------------------------------------------
     def set_files(self, files: Sequence[tuple[str, int]]) -> None:
         """Replace the rows with files: (path, bytes) pairs."""
-        self._paths = [p for p, _ in files]
-        self._sizes = [s for _, s in files]
+        self._paths = [p for p, _size in files]
+        self._sizes = [s for _path, s in files]
         self._rows = None
         self._list.setStringList(self._paths)  # resets this model
 
@@ -121,7 +122,7 @@ class QueueModel(QIdentityProxyModel):
         if info is not None and info.width:
             parts.append(f"{info.width:,} × {info.height:,}")
         elif info is not None and info.error:
-            parts.append("cannot be shown")
+            parts.append(_("cannot be shown"))
         return SEP.join(parts)
 
     @Slot(object)

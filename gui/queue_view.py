@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _, ngettext
+
 from .placeholder import paint_placeholder
 from .queue_model import PATH_ROLE, QueueModel
 
@@ -79,7 +81,7 @@ class QueueView(QListView):
     """
 
     fileChosen = Signal(object)
-    placeholder = (
+    placeholder = N_(
         "Drop folders or images anywhere on this window, or use Add Folder… (Ctrl+O): "
         "their images appear here."
     )
@@ -87,7 +89,7 @@ class QueueView(QListView):
     def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("queueView")
-        self.setAccessibleName("Queued images")
+        self.setAccessibleName(_("Queued images"))
         self.mode = LIST
         self._model = model
         self.setModel(model)
@@ -96,7 +98,7 @@ class QueueView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setItemDelegate(_ThumbnailDelegate(self))
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.removeAction = QAction("Remove from the Batch", self)
+        self.removeAction = QAction(_("Remove from the Batch"), self)
         self.removeAction.setObjectName("removeFromBatchAction")
         self.removeAction.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.removeAction.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -153,7 +155,7 @@ class QueueView(QListView):
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._model.rowCount() == 0:
-            paint_placeholder(self.viewport(), self.placeholder)
+            paint_placeholder(self.viewport(), _(self.placeholder))
         else:
             self._schedule_visible()  # what was painted may lack its thumbnail
 
@@ -217,8 +219,12 @@ class QueuePanel(QWidget):
         self.view = view
         self.countLabel = QLabel(self)
         self.countLabel.setObjectName("queueCountLabel")
-        self.gridButton = self._mode_button("Grid", "queueGridButton", GRID)
-        self.listButton = self._mode_button("List", "queueListButton", LIST)
+        self.gridButton = self._mode_button(
+            _("Grid"), _("Show the queued images as a grid"), "queueGridButton", GRID
+        )
+        self.listButton = self._mode_button(
+            _("List"), _("Show the queued images as a list"), "queueListButton", LIST
+        )
         self.listButton.setChecked(True)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -234,18 +240,20 @@ class QueuePanel(QWidget):
             signal.connect(self._count_changed)
         self._count_changed()
 
-    def _mode_button(self, text: str, name: str, mode: str) -> QToolButton:
+    def _mode_button(self, text: str, tip: str, name: str, mode: str) -> QToolButton:
         b = QToolButton(self)
         b.setText(text)
         b.setObjectName(name)
         b.setCheckable(True)
         b.setAutoExclusive(True)
-        b.setToolTip(f"Show the queued images as a {text.lower()}")
+        b.setToolTip(tip)
         b.clicked.connect(lambda _=False: self.view.set_mode(mode))
         return b
 
     @Slot()
     def _count_changed(self) -> None:
         n = self.view.model().rowCount()
-        self.countLabel.setText(f"{n:,} image{'s' if n != 1 else ''}")
-        self.countLabel.setToolTip("Choose one to preview it; Delete takes it out of the batch")
+        self.countLabel.setText(
+            ngettext("{count} image", "{count} images", n).format(count=f"{n:,}")
+        )
+        self.countLabel.setToolTip(_("Choose one to preview it; Delete takes it out of the batch"))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _
 from pixmill.engine.presets import PresetStore
 from pixmill.engine.recipe import Recipe, RecipeError
 
@@ -30,9 +31,9 @@ from .resize_editor import ResizeEditor
 from .settings import without_preferences
 
 METADATA_LABELS = {
-    "keep": "Keep (EXIF, XMP)",
-    "strip_location": "Remove location only",
-    "strip": "Remove all",
+    "keep": N_("Keep (EXIF, XMP)"),
+    "strip_location": N_("Remove location only"),
+    "strip": N_("Remove all"),
 }
 
 
@@ -65,41 +66,43 @@ class RecipePanel(QWidget):
         self._loading = False
         self._example_path: str | None = None
 
-        fmt_group = QGroupBox("Format")
+        fmt_group = QGroupBox(_("Format"))
         self.formatEditor = FormatEditor(_form(fmt_group), self)
-        size_group = QGroupBox("Size")
+        size_group = QGroupBox(_("Size"))
         self.resizeEditor = ResizeEditor(_form(size_group), self)
-        file_size_group = QGroupBox("File size")
+        file_size_group = QGroupBox(_("File size"))
         self.compressionEditor = CompressionEditor(_form(file_size_group), self)
-        meta_group = QGroupBox("Metadata")
+        meta_group = QGroupBox(_("Metadata"))
         form = _form(meta_group)
         self.metadataCombo = QComboBox()
         self.metadataCombo.setObjectName("metadataCombo")
-        self.metadataCombo.setAccessibleName("Metadata")
+        self.metadataCombo.setAccessibleName(_("Metadata"))
         for mode, label in METADATA_LABELS.items():
-            self.metadataCombo.addItem(label, mode)
-        self.keepIccCheck = QCheckBox("Keep the colour profile (ICC)")
+            self.metadataCombo.addItem(_(label), mode)
+        self.keepIccCheck = QCheckBox(_("Keep the colour profile (ICC)"))
         self.keepIccCheck.setObjectName("keepIccCheck")
-        self.toSrgbCheck = QCheckBox("Convert to sRGB")
+        self.toSrgbCheck = QCheckBox(_("Convert to sRGB"))
         self.toSrgbCheck.setObjectName("toSrgbCheck")
         self.toSrgbCheck.setToolTip(
-            "Convert wide-gamut pictures (Display P3, Adobe RGB…) to sRGB through their "
-            "embedded colour profile, and tag the output sRGB: what browsers and most viewers "
-            "assume for pictures without a profile"
+            _(
+                "Convert wide-gamut pictures (Display P3, Adobe RGB…) to sRGB through their "
+                "embedded colour profile, and tag the output sRGB: what browsers and most viewers "
+                "assume for pictures without a profile"
+            )
         )
-        self.autoOrientCheck = QCheckBox("Turn upright (EXIF orientation)")
+        self.autoOrientCheck = QCheckBox(_("Turn upright (EXIF orientation)"))
         self.autoOrientCheck.setObjectName("autoOrientCheck")
-        form.addRow("&Metadata:", self.metadataCombo)
+        form.addRow(_("&Metadata:"), self.metadataCombo)
         form.addRow("", self.keepIccCheck)
         form.addRow("", self.toSrgbCheck)
         form.addRow("", self.autoOrientCheck)
-        names_group = QGroupBox("Names and folders")
+        names_group = QGroupBox(_("Names and folders"))
         self.namingEditor = NamingEditor(_form(names_group), self)
 
         grid = QWidget()
         self._columns = QHBoxLayout(grid)
         self._columns.setContentsMargins(0, 0, 0, 0)
-        for _ in range(3):
+        for _i in range(3):
             self._columns.addLayout(QVBoxLayout(), 1)
         self._groups = (fmt_group, size_group, file_size_group, meta_group, names_group)
         self._count: int | None = None

@@ -17,21 +17,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _
 from pixmill.engine.recipe import RESAMPLE_FILTERS, RESIZE_MODES, Resize
 
 MODE_LABELS = {
-    "none": "Keep original size",
-    "fit": "Fit within a box",
-    "long_edge": "Longest side",
-    "percent": "Scale by percent",
-    "exact": "Exact size (may stretch)",
-    "fill": "Fill a box (crop)",
+    "none": N_("Keep original size"),
+    "fit": N_("Fit within a box"),
+    "long_edge": N_("Longest side"),
+    "percent": N_("Scale by percent"),
+    "exact": N_("Exact size (may stretch)"),
+    "fill": N_("Fill a box (crop)"),
 }
 FILTER_LABELS = {
-    "lanczos": "Lanczos (sharpest)",
-    "bicubic": "Bicubic",
-    "bilinear": "Bilinear",
-    "nearest": "Nearest (pixel art)",
+    "lanczos": N_("Lanczos (sharpest)"),
+    "bicubic": N_("Bicubic"),
+    "bilinear": N_("Bilinear"),
+    "nearest": N_("Nearest (pixel art)"),
 }
 _PAGE = {"none": 0, "fit": 1, "exact": 1, "fill": 1, "long_edge": 2, "percent": 3}
 MAX_SIDE = 65535
@@ -41,7 +42,7 @@ def _pixels(name: str, value: int) -> QSpinBox:
     spin = QSpinBox()
     spin.setRange(1, MAX_SIDE)
     spin.setValue(value)
-    spin.setSuffix(" px")
+    spin.setSuffix(_(" px"))
     spin.setAccessibleName(name)
     spin.setGroupSeparatorShown(True)
     return spin
@@ -63,26 +64,26 @@ class ResizeEditor(QObject):
         self._loaded = Resize()
         self.modeCombo = QComboBox()
         self.modeCombo.setObjectName("resizeModeCombo")
-        self.modeCombo.setAccessibleName("Resize mode")
+        self.modeCombo.setAccessibleName(_("Resize mode"))
         for mode in RESIZE_MODES:
-            self.modeCombo.addItem(MODE_LABELS[mode], mode)
+            self.modeCombo.addItem(_(MODE_LABELS[mode]), mode)
 
-        self.widthSpin = _pixels("Width", 1920)
+        self.widthSpin = _pixels(_("Width"), 1920)
         self.widthSpin.setObjectName("widthSpin")
-        self.heightSpin = _pixels("Height", 1080)
+        self.heightSpin = _pixels(_("Height"), 1080)
         self.heightSpin.setObjectName("heightSpin")
-        self.longEdgeSpin = _pixels("Longest side", 2048)
+        self.longEdgeSpin = _pixels(_("Longest side"), 2048)
         self.longEdgeSpin.setObjectName("longEdgeSpin")
         self.percentSpin = QDoubleSpinBox()
         self.percentSpin.setObjectName("percentSpin")
-        self.percentSpin.setAccessibleName("Scale percent")
+        self.percentSpin.setAccessibleName(_("Scale percent"))
         self.percentSpin.setRange(0.1, 10000.0)
         self.percentSpin.setDecimals(1)
         self.percentSpin.setValue(50.0)
         self.percentSpin.setSuffix(" %")
 
         self.sizeStack = QStackedWidget()
-        self.sizeStack.addWidget(QLabel("Pixels are not changed."))
+        self.sizeStack.addWidget(QLabel(_("Pixels are not changed.")))
         box = QWidget()
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 0, 0, 0)
@@ -98,18 +99,20 @@ class ResizeEditor(QObject):
 
         self.filterCombo = QComboBox()
         self.filterCombo.setObjectName("filterCombo")
-        self.filterCombo.setAccessibleName("Resampling filter")
+        self.filterCombo.setAccessibleName(_("Resampling filter"))
         for f in RESAMPLE_FILTERS:
-            self.filterCombo.addItem(FILTER_LABELS.get(f, f), f)
-        self.upscaleCheck = QCheckBox("Enlarge smaller images")
+            self.filterCombo.addItem(_(FILTER_LABELS[f]) if f in FILTER_LABELS else f, f)
+        self.upscaleCheck = QCheckBox(_("Enlarge smaller images"))
         self.upscaleCheck.setObjectName("upscaleCheck")
-        self.upscaleCheck.setToolTip("Off: images already smaller than the size stay as they are")
+        self.upscaleCheck.setToolTip(
+            _("Off: images already smaller than the size stay as they are")
+        )
 
-        form.addRow("&Resize:", self.modeCombo)
-        self.sizeLabel = QLabel("Si&ze:")
+        form.addRow(_("&Resize:"), self.modeCombo)
+        self.sizeLabel = QLabel(_("Si&ze:"))
         self.sizeLabel.setBuddy(self.widthSpin)
         form.addRow(self.sizeLabel, self.sizeStack)
-        form.addRow("Filte&r:", self.filterCombo)
+        form.addRow(_("Filte&r:"), self.filterCombo)
         form.addRow("", self.upscaleCheck)
 
         self.modeCombo.currentIndexChanged.connect(self._mode_changed)

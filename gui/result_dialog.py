@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import _
+
 from . import formatting
 from .format_editor import format_label
-from .results import STATUS_WORDS, warnings_of, warnings_summary
+from .results import status_word, warnings_of, warnings_summary
 
 
 class ResultDialog(QDialog):
@@ -36,33 +38,37 @@ class ResultDialog(QDialog):
         self.setObjectName("resultDialog")
         self.result = result
         self.warnings = warnings_of(result)
-        status = STATUS_WORDS.get(result["status"], result["status"])
-        self.setWindowTitle(f"{status}: {result['source']}")
+        status = status_word(result["status"])
+        self.setWindowTitle(_("{status}: {path}").format(status=status, path=result["source"]))
         self.resize(720, 440)
 
         form = QFormLayout()
-        form.addRow("Source:", self._selectable(result["source"]))
+        form.addRow(_("Source:"), self._selectable(result["source"]))
         if result.get("target"):
-            form.addRow("Output:", self._selectable(result["target"]))
-        shown_status = f"{status}, with {warnings_summary(len(self.warnings))}"
-        form.addRow("Status:", self._selectable(shown_status if self.warnings else status))
+            form.addRow(_("Output:"), self._selectable(result["target"]))
+        shown_status = _("{status}, with {warnings}").format(
+            status=status, warnings=warnings_summary(len(self.warnings))
+        )
+        form.addRow(_("Status:"), self._selectable(shown_status if self.warnings else status))
         details = [
             formatting.size_change(result),
             formatting.dimensions(result),
             formatting.milliseconds(result.get("ms")),
         ]
         if any(details):
-            form.addRow("Details:", self._selectable(formatting.SEP.join(d for d in details if d)))
+            form.addRow(
+                _("Details:"), self._selectable(formatting.SEP.join(d for d in details if d))
+            )
         for label, text in encoding_rows(result):
             form.addRow(label, self._selectable(text))
 
-        self.text = self._text_box("resultDetailsText", "Message and traceback")
+        self.text = self._text_box("resultDetailsText", _("Message and traceback"))
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setPlainText(self.details_text())
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
-        copy.setToolTip("Copy the message, traceback and warnings to the clipboard")
+        copy = buttons.addButton(_("Copy"), QDialogButtonBox.ButtonRole.ActionRole)
+        copy.setToolTip(_("Copy the message, traceback and warnings to the clipboard"))
         copy.clicked.connect(self.copy_to_clipboard)
         buttons.rejected.connect(self.reject)
 
@@ -72,14 +78,18 @@ class ResultDialog(QDialog):
         if self.warnings:
             has_message = bool(result.get("error") or result.get("traceback"))
             if has_message:
-                layout.addWidget(self._heading("Message", self.text))
+                layout.addWidget(self._heading(_("Message"), self.text))
                 layout.addWidget(self.text, 1)
             else:
                 self.text.hide()  # it would only say "No message."
-            self.warningsText = self._text_box("resultWarningsText", "Warnings")
+            self.warningsText = self._text_box("resultWarningsText", _("Warnings"))
             self.warningsText.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
             self.warningsText.setPlainText("\n".join(self.warnings))
-            layout.addWidget(self._heading(f"Warnings ({len(self.warnings)})", self.warningsText))
+            layout.addWidget(
+                self._heading(
+                    _("Warnings ({count})").format(count=len(self.warnings)), self.warningsText
+                )
+            )
             layout.addWidget(self.warningsText, 1)
         else:
             layout.addWidget(self.text, 1)
@@ -109,7 +119,7 @@ class ResultDialog(QDialog):
 
     def details_text(self) -> str:
         r = self.result
-        parts = [r.get("error") or "No message."]
+        parts = [r.get("error") or _("No message.")]
         if r.get("traceback"):
             parts += ["", r["traceback"].rstrip()]
         return "\n".join(parts)
@@ -129,17 +139,19 @@ def encoding_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     if result.get("kept_original"):
         return [
             (
-                "Kept original:",
-                "Yes: the converted file was not smaller, so the source's own file was copied",
+                _("Kept original:"),
+                _("Yes: the converted file was not smaller, so the source's own file was copied"),
             )
         ]
     rows = []
     if result.get("format"):
-        rows.append(("Format:", format_label(result["format"])))
+        rows.append((_("Format:"), format_label(result["format"])))
     if result.get("quality") is not None:
-        rows.append(("Quality:", str(result["quality"])))
+        rows.append((_("Quality:"), str(result["quality"])))
     elif result.get("score") is not None:
-        rows.append(("Quality:", "Lossless"))
+        rows.append((_("Quality:"), _("Lossless")))
     if result.get("score") is not None:
-        rows.append(("Score:", f"{result['score']:.1f} (SSIMULACRA2)"))
+        rows.append(
+            (_("Score:"), _("{score} (SSIMULACRA2)").format(score=f"{result['score']:.1f}"))
+        )
     return rows

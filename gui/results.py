@@ -21,20 +21,30 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
+from pixmill.engine.i18n import N_, _, ngettext
+
 from . import formatting
 from .thumbnails import ThumbnailLoader
 
 _Index = QModelIndex | QPersistentModelIndex
 
-COLUMNS = ("File", "Status", "Size", "Dimensions", "Time", "Output or message")
+#: The columns' titles, marked for translation: show them with _().
+COLUMNS = (
+    N_("File"),
+    N_("Status"),
+    N_("Size"),
+    N_("Dimensions"),
+    N_("Time"),
+    N_("Output or message"),
+)
 COL_FILE, COL_STATUS, COL_SIZE, COL_DIMS, COL_TIME, COL_MESSAGE = range(len(COLUMNS))
 _NUMERIC = frozenset({COL_SIZE, COL_DIMS, COL_TIME})
 
 STATUS_WORDS = {
-    "ok": "Converted",
-    "skipped": "Skipped",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
+    "ok": N_("Converted"),
+    "skipped": N_("Skipped"),
+    "failed": N_("Failed"),
+    "cancelled": N_("Cancelled"),
 }
 _STATUS_ICONS = {
     "ok": QStyle.StandardPixmap.SP_DialogApplyButton,
@@ -58,8 +68,13 @@ def warnings_of(result: dict[str, Any]) -> list[str]:
     return [str(w) for w in result.get("warnings") or ()]
 
 
+def status_word(status: str) -> str:
+    """A result's status ("ok", "failed"...) in the user's words."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+
+
 def warnings_summary(count: int) -> str:
-    return f"{count} warning" if count == 1 else f"{count} warnings"
+    return ngettext("{count} warning", "{count} warnings", count).format(count=count)
 
 
 def status_tooltip(result: dict[str, Any]) -> str | None:
@@ -67,10 +82,17 @@ def status_tooltip(result: dict[str, Any]) -> str | None:
     warned = warnings_of(result)
     if not warned:
         return None
-    lines = [f"{warnings_summary(len(warned))}:"]
+    lines = [_("{warnings}:").format(warnings=warnings_summary(len(warned)))]
     lines += [f"• {w}" for w in warned[:TOOLTIP_WARNINGS]]
     if len(warned) > TOOLTIP_WARNINGS:
-        lines.append(f"and {len(warned) - TOOLTIP_WARNINGS} more (double-click for all)")
+        extra = len(warned) - TOOLTIP_WARNINGS
+        lines.append(
+            ngettext(
+                "and {count} more (double-click for all)",
+                "and {count} more (double-click for all)",
+                extra,
+            ).format(count=extra)
+        )
     return "\n".join(lines)
 
 
@@ -81,14 +103,14 @@ def choice_text(result: dict[str, Any]) -> str:
     if result.get("status") != "ok":
         return ""
     if result.get("kept_original"):
-        return "kept original"
+        return _("kept original")
     parts = []
     if result.get("quality") is not None:
         parts.append(f"q {result['quality']}")
     elif result.get("score") is not None:
-        parts.append("lossless")
+        parts.append(_("lossless"))
     if result.get("score") is not None:
-        parts.append(f"score {result['score']:.1f}")
+        parts.append(_("score {score}").format(score=f"{result['score']:.1f}"))
     return formatting.SEP.join(parts)
 
 
@@ -100,7 +122,7 @@ def message(result: dict[str, Any]) -> str:
         choice = choice_text(result)
         return f"{name}{formatting.SEP}{choice}" if choice else name
     if result.get("status") == "cancelled" and not result.get("error"):
-        return "stopped before it was converted"
+        return _("stopped before it was converted")
     return (result.get("error") or "").splitlines()[0] if result.get("error") else ""
 
 
@@ -229,7 +251,7 @@ class ResultsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return _(COLUMNS[section])
         if role == Qt.ItemDataRole.TextAlignmentRole:
             side = (
                 Qt.AlignmentFlag.AlignRight if section in _NUMERIC else Qt.AlignmentFlag.AlignLeft
@@ -266,7 +288,11 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             text = f"{self._text(r, COL_FILE)}: {self._text(r, COL_STATUS)}"
             warned = warnings_of(r)
-            return f"{text}, {warnings_summary(len(warned))}" if warned else text
+            if warned:
+                return _("{status}, {warnings}").format(
+                    status=text, warnings=warnings_summary(len(warned))
+                )
+            return text
         return None
 
     @staticmethod
@@ -274,7 +300,7 @@ class ResultsModel(QAbstractTableModel):
         if col == COL_FILE:
             return os.path.basename(r["source"])
         if col == COL_STATUS:
-            return STATUS_WORDS.get(r["status"], r["status"])
+            return status_word(r["status"])
         if col == COL_SIZE:
             return formatting.size_change(r)
         if col == COL_DIMS:

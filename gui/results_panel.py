@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pixmill.engine.i18n import N_, _, ngettext
 from pixmill.engine.report import Report, summary_text
 
 from . import formatting
+from .formatting import latin_char_width
 from .placeholder import paint_placeholder
 from .result_dialog import ResultDialog
 from .results import COL_DIMS, COL_FILE, COL_SIZE, COL_STATUS, COL_TIME, ResultsModel
@@ -37,15 +39,15 @@ from .results import COL_DIMS, COL_FILE, COL_SIZE, COL_STATUS, COL_TIME, Results
 class ResultsView(QTableView):
     """A flat, fixed-row-height table that says what to do while it is empty."""
 
-    placeholder = "Results appear here, one row per file, when you press Start."
+    placeholder = N_("Results appear here, one row per file, when you press Start.")
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         model = self.model()
         if model is not None and model.rowCount() == 0:
-            text = self.placeholder
+            text = _(self.placeholder)
             if isinstance(model, ResultsModel) and model.errors_only and model.count():
-                text = "No errors."
+                text = _("No errors.")
             paint_placeholder(self.viewport(), text)
 
 
@@ -72,29 +74,29 @@ class ResultsPanel(QWidget):
         self.report_dir = ""
         self._output_dir: str | None = None
 
-        title = QLabel("Results", self)
+        title = QLabel(_("Results"), self)
         font = QFont(title.font())
         font.setBold(True)
         title.setFont(font)
 
-        self.errorsOnlyCheck = QCheckBox("&Errors only", self)
+        self.errorsOnlyCheck = QCheckBox(_("&Errors only"), self)
         self.errorsOnlyCheck.setObjectName("errorsOnlyCheck")
-        self.errorsOnlyCheck.setToolTip("Show only the files that failed")
+        self.errorsOnlyCheck.setToolTip(_("Show only the files that failed"))
         self.errorsOnlyCheck.toggled.connect(self.model.set_errors_only)
 
         self.summaryLabel = QLabel(self)
         self.summaryLabel.setObjectName("summaryLabel")
-        self.summaryLabel.setAccessibleName("Batch summary")
+        self.summaryLabel.setAccessibleName(_("Batch summary"))
         self.summaryLabel.setWordWrap(True)
         self.summaryLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summaryLabel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        self.openFolderButton = QPushButton("Open Output &Folder", self)
+        self.openFolderButton = QPushButton(_("Open Output &Folder"), self)
         self.openFolderButton.setObjectName("openFolderButton")
-        self.openFolderButton.setToolTip("Show the converted files in the file manager")
-        self.saveReportButton = QPushButton("Save &Report…", self)
+        self.openFolderButton.setToolTip(_("Show the converted files in the file manager"))
+        self.saveReportButton = QPushButton(_("Save &Report…"), self)
         self.saveReportButton.setObjectName("saveReportButton")
-        self.saveReportButton.setToolTip("Save every file's result as JSON or CSV")
+        self.saveReportButton.setToolTip(_("Save every file's result as JSON or CSV"))
         self.openFolderButton.clicked.connect(self.open_output_folder)
         self.saveReportButton.clicked.connect(self.ask_save_report)
         for b in (self.openFolderButton, self.saveReportButton):
@@ -111,7 +113,7 @@ class ResultsPanel(QWidget):
 
         self.view = ResultsView(self)
         self.view.setObjectName("resultsView")
-        self.view.setAccessibleName("Results, one row per file")
+        self.view.setAccessibleName(_("Results, one row per file"))
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -131,7 +133,7 @@ class ResultsPanel(QWidget):
         hh.setStretchLastSection(True)
         hh.setHighlightSections(False)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        char = self.fontMetrics().averageCharWidth()
+        char = latin_char_width(self.fontMetrics())  # the columns hold names and numbers
         widths = {COL_FILE: 30, COL_STATUS: 14, COL_SIZE: 22, COL_DIMS: 13, COL_TIME: 9}
         for col, chars in widths.items():
             self.view.setColumnWidth(col, chars * char + 24)
@@ -196,14 +198,14 @@ class ResultsPanel(QWidget):
             return
         result = self.model.result(index.row())
         menu = QMenu(self)
-        preview = menu.addAction("&Preview")
+        preview = menu.addAction(_("&Preview"))
         preview.setEnabled(result["status"] == "ok")
         preview.triggered.connect(lambda: self.previewRequested.emit(result["source"]))
-        folder = menu.addAction("Show in &Folder")
+        folder = menu.addAction(_("Show in &Folder"))
         target = result.get("target") if result["status"] in ("ok", "skipped") else None
         folder.setEnabled(bool(target) and os.path.exists(os.path.dirname(target or "")))
         folder.triggered.connect(lambda: self.show_in_folder(target))
-        details = menu.addAction("&Details…")
+        details = menu.addAction(_("&Details…"))
         details.triggered.connect(lambda: self.show_details(index))
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
@@ -241,10 +243,16 @@ class ResultsPanel(QWidget):
         if self.report is not None:
             return
         m = self.model
-        parts = [f"{m.count('ok'):,} converted"]
-        for status, word in (("skipped", "skipped"), ("failed", "failed")):
-            if m.count(status):
-                parts.append(f"{m.count(status):,} {word}")
+        ok, skipped, failed = m.count("ok"), m.count("skipped"), m.count("failed")
+        parts = [ngettext("{count} converted", "{count} converted", ok).format(count=f"{ok:,}")]
+        if skipped:
+            parts.append(
+                ngettext("{count} skipped", "{count} skipped", skipped).format(count=f"{skipped:,}")
+            )
+        if failed:
+            parts.append(
+                ngettext("{count} failed", "{count} failed", failed).format(count=f"{failed:,}")
+            )
         self.summaryLabel.setText(formatting.SEP.join(parts))
 
     def show_report(self, report: Report, output_dir: str | None) -> None:
@@ -284,22 +292,22 @@ class ResultsPanel(QWidget):
     def save_report(self, path: str) -> None:
         """Write the last report: CSV when path ends in .csv, else JSON (raises OSError)."""
         if self.report is None:
-            raise RuntimeError("no batch has finished yet")
+            raise RuntimeError(_("no batch has finished yet"))
         self.report.save(path)
         self.report_dir = os.path.dirname(os.path.abspath(path))
-        self.notice.emit(f"Report saved to {path}.")
+        self.notice.emit(_("Report saved to {path}.").format(path=path))
 
     @Slot()
     def ask_save_report(self) -> None:
         if self.report is None:
-            self.notice.emit("There is no report yet: run a batch first.")
+            self.notice.emit(_("There is no report yet: run a batch first."))
             return
         start = self.report_dir or self.output_folder() or str(Path.home())
         path, chosen = QFileDialog.getSaveFileName(
             self,
-            "Save report",
+            _("Save report"),
             os.path.join(start, "pixmill-report.json"),
-            "JSON report (*.json);;CSV table (*.csv)",
+            _("JSON report (*.json);;CSV table (*.csv)"),
         )
         if not path:
             return
@@ -308,4 +316,6 @@ class ResultsPanel(QWidget):
         try:
             self.save_report(path)
         except OSError as exc:
-            self.notice.emit(f"Could not save the report: {exc.strerror or exc}")
+            self.notice.emit(
+                _("Could not save the report: {error}").format(error=exc.strerror or exc)
+            )

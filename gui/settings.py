@@ -42,6 +42,8 @@ class Preferences:
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
     #: "system", "light" or "dark" (theme.SCHEMES).
     color_scheme: str = "system"
+    #: The language's code ("zh_CN"), or "" to follow the system's; applied at start-up.
+    language: str = ""
 
     def apply(self, recipe: Recipe) -> Recipe:
         """The recipe a batch runs: the form's choices with these preferences in force."""
@@ -113,11 +115,19 @@ class WindowSettings:
         scheme = self.q.value("preferences/colorScheme", default.color_scheme, type=str)
         if scheme not in COLOR_SCHEMES:
             scheme = default.color_scheme
-        return Preferences(max_megapixels=mp, color_scheme=scheme)
+        language = self.language()
+        return Preferences(max_megapixels=mp, color_scheme=scheme, language=language)
+
+    def language(self) -> str:
+        """The language chosen in Preferences ("" for the system's); read at start-up, before
+        any window exists."""
+        value = self.q.value("preferences/language", "", type=str)
+        return value if isinstance(value, str) and value.replace("_", "").isalnum() else ""
 
     def set_preferences(self, preferences: Preferences) -> None:
         self.q.setValue("preferences/maxMegapixels", preferences.max_megapixels)
         self.q.setValue("preferences/colorScheme", preferences.color_scheme)
+        self.q.setValue("preferences/language", preferences.language)
 
     # --- window ----------------------------------------------------------------------------
     def geometry(self) -> QByteArray | None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from pixmill.engine.codecs import is_image_name
+from pixmill.engine.i18n import N_, _, ngettext, pgettext
 from pixmill.engine.report import human_bytes
 from pixmill.engine.scan import ScanOptions, collect_sources
 
@@ -89,12 +90,14 @@ def display_path(path: str) -> str:
 class SourceList(QTreeWidget):
     """Two columns (source, images); says how to fill it while empty."""
 
-    placeholder = "Drop folders or images anywhere on this window,\nor use Add Folder… (Ctrl+O)."
+    placeholder = N_(
+        "Drop folders or images anywhere on this window,\nor use Add Folder… (Ctrl+O)."
+    )
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self.topLevelItemCount() == 0:
-            paint_placeholder(self.viewport(), self.placeholder)
+            paint_placeholder(self.viewport(), _(self.placeholder))
 
 
 class SourcesPanel(QGroupBox):
@@ -120,7 +123,7 @@ class SourcesPanel(QGroupBox):
     notice = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Sources", parent)
+        super().__init__(_("Sources"), parent)
         self._options: Callable[[], ScanOptions] = ScanOptions
         self._tasks: set[BackgroundTask] = set()
         self._first_images: dict[str, str] = {}
@@ -132,8 +135,8 @@ class SourcesPanel(QGroupBox):
 
         self.list = SourceList(self)
         self.list.setObjectName("sourceList")
-        self.list.setAccessibleName("Sources: folders and files to convert")
-        self.list.setHeaderLabels(["Folder or file", "Images"])
+        self.list.setAccessibleName(_("Sources: folders and files to convert"))
+        self.list.setHeaderLabels([_("Folder or file"), _("Images")])
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -147,22 +150,22 @@ class SourcesPanel(QGroupBox):
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(self.remove_selected)
 
-        self.addFolderButton = self._button("Add Folder…", "addFolderButton", "Ctrl+O")
-        self.addFilesButton = self._button("Add Files…", "addFilesButton", "Ctrl+Shift+O")
-        self.removeButton = self._button("Remove", "removeButton", "Delete")
-        self.clearButton = self._button("Clear", "clearButton", "")
+        self.addFolderButton = self._button(_("Add Folder…"), "addFolderButton", "Ctrl+O")
+        self.addFilesButton = self._button(_("Add Files…"), "addFilesButton", "Ctrl+Shift+O")
+        self.removeButton = self._button(_("Remove"), "removeButton", "Delete")
+        self.clearButton = self._button(_("Clear"), "clearButton", "")
         self.removeButton.clicked.connect(self.remove_selected)
         self.clearButton.clicked.connect(self.clear)
 
         self.scanBusy = QProgressBar(self)
         self.scanBusy.setObjectName("scanBusy")
-        self.scanBusy.setAccessibleName("Counting images")
+        self.scanBusy.setAccessibleName(_("Counting images"))
         self.scanBusy.setRange(0, 0)
         self.scanBusy.setTextVisible(False)
         self.scanBusy.setMaximumHeight(self.fontMetrics().height())
-        self.scanLabel = QLabel("Counting images…", self)
-        self.stopScanButton = self._button("Stop", "stopScanButton", "")
-        self.stopScanButton.setToolTip("Stop counting (the files are still converted)")
+        self.scanLabel = QLabel(_("Counting images…"), self)
+        self.stopScanButton = self._button(_("Stop"), "stopScanButton", "")
+        self.stopScanButton.setToolTip(_("Stop counting (the files are still converted)"))
         self.stopScanButton.clicked.connect(self.cancel_scans)
         self.totalsLabel = QLabel(self)
         self.totalsLabel.setObjectName("sourceTotals")
@@ -193,7 +196,9 @@ class SourcesPanel(QGroupBox):
         button.setObjectName(name)
         button.setAccessibleName(text.rstrip("…"))
         if shortcut:
-            button.setToolTip(f"{text.rstrip('…')} ({shortcut})")
+            button.setToolTip(
+                _("{action} ({shortcut})").format(action=text.rstrip("…"), shortcut=shortcut)
+            )
         return button
 
     # --- queue -----------------------------------------------------------------------------
@@ -225,10 +230,10 @@ class SourcesPanel(QGroupBox):
             if path in queued:
                 continue
             if os.path.isfile(path) and not is_image_name(path):
-                refused.append(f"“{os.path.basename(path)}” is not an image")
+                refused.append(_("“{name}” is not an image").format(name=os.path.basename(path)))
                 continue
             if not os.path.exists(path):
-                refused.append(f"“{path}” was not found")
+                refused.append(_("“{path}” was not found").format(path=path))
                 continue
             queued.add(path)
             added.append(path)
@@ -312,7 +317,7 @@ class SourcesPanel(QGroupBox):
             task.cancel()
         for i in range(self._len()):
             if self._item(i).data(0, _COUNT) is None:
-                self._item(i).setText(1, "not counted")
+                self._item(i).setText(1, _("not counted"))
 
     @Slot(object)
     def _counted(self, counts: list[SourceCount]) -> None:
@@ -335,17 +340,25 @@ class SourcesPanel(QGroupBox):
                 self._first_images[c.path] = c.first_image
             self._files[c.path] = c.files
         if empty:
-            names = ", ".join(f"“{os.path.basename(c.path) or c.path}”" for c in empty)
-            why = [m for c in empty for _, m in c.problems if m != "holds no images"]
-            more = f" ({why[0]})" if why else ""
-            self.notice.emit(f"No images found in {names}{more}.")
+            names = pgettext("list separator", ", ").join(
+                f"“{os.path.basename(c.path) or c.path}”" for c in empty
+            )
+            nothing = _("holds no images")
+            why = [m for c in empty for _f, m in c.problems if m != nothing]
+            if why:
+                text = _("No images found in {names} ({reason}).").format(
+                    names=names, reason=why[0]
+                )
+            else:
+                text = _("No images found in {names}.").format(names=names)
+            self.notice.emit(text)
             self._changed()
         self._rebuild_queue()
         self._task_ended()
 
     @Slot(object)
     def _count_failed(self, exc: BaseException) -> None:
-        self.notice.emit(f"Could not count the images: {exc}")
+        self.notice.emit(_("Could not count the images: {error}").format(error=exc))
         self._task_ended()
 
     @Slot()
@@ -376,11 +389,14 @@ class SourcesPanel(QGroupBox):
     def _update_totals(self) -> None:
         n = self._len()
         if not n:
-            self.totalsLabel.setText("Nothing queued yet.")
+            self.totalsLabel.setText(_("Nothing queued yet."))
         else:
             images = self.image_count() - len(self._excluded)
             size = sum(self._item(i).data(0, _BYTES) or 0 for i in range(n))
-            parts = [f"{n:,} source{'s' if n != 1 else ''}", f"{images:,} images"]
+            parts = [
+                ngettext("{count} source", "{count} sources", n).format(count=f"{n:,}"),
+                ngettext("{count} image", "{count} images", images).format(count=f"{images:,}"),
+            ]
             if size:
                 parts.append(human_bytes(size))
             self.totalsLabel.setText(SEP.join(parts))

@@ -8,8 +8,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from pixmill.engine.i18n import N_
+
 SYSTEM, LIGHT, DARK = "system", "light", "dark"
-SCHEMES = {SYSTEM: "Follow the system", LIGHT: "Light", DARK: "Dark"}
+#: The choices' names, marked for translation: show them with _().
+SCHEMES = {
+    SYSTEM: N_("Follow the system"),
+    LIGHT: N_("Light"),
+    DARK: N_("Dark"),
+}
 
 _painted = False  # whether the application palette is ours (not the platform's)
 

@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from pixmill.engine.i18n import N_, _
+
 from .preview_view import PreviewPanel
 from .queue_view import QueuePanel
 
@@ -25,7 +27,10 @@ MIN_SIZE = (1024, 640)
 #: The images list's width by default.
 QUEUE_WIDTH = 400
 #: Sections the View menu shows or hides: (key, menu text, shortcut).
-SECTIONS = (("recipe", "&Recipe", "Ctrl+1"), ("sources", "&Images and Sources", "Ctrl+2"))
+SECTIONS = (
+    ("recipe", N_("&Recipe"), "Ctrl+1"),
+    ("sources", N_("&Images and Sources"), "Ctrl+2"),
+)
 
 
 def build(window: MainWindow) -> None:
@@ -47,19 +52,19 @@ def build(window: MainWindow) -> None:
     window.sideTabs = QTabWidget()
     window.sideTabs.setObjectName("sideTabs")
     window.sideTabs.setDocumentMode(True)
-    window.sideTabs.setAccessibleName("Images, or sources and output")
-    window.sideTabs.tabBar().setAccessibleName("Show the images, or the sources and output")
-    window.sideTabs.addTab(window.queuePanel, "&Images")
-    window.sideTabs.addTab(scroll, "Sources and &Output")
+    window.sideTabs.setAccessibleName(_("Images, or sources and output"))
+    window.sideTabs.tabBar().setAccessibleName(_("Show the images, or the sources and output"))
+    window.sideTabs.addTab(window.queuePanel, _("&Images"))
+    window.sideTabs.addTab(scroll, _("Sources and &Output"))
 
     window.previewPanel = PreviewPanel()
     window.workTabs = QTabWidget()
     window.workTabs.setObjectName("workTabs")
     window.workTabs.setDocumentMode(True)
-    window.workTabs.setAccessibleName("Preview or results")
-    window.workTabs.tabBar().setAccessibleName("Show the preview or the results")
-    window.workTabs.addTab(window.previewPanel, "&Preview")
-    window.workTabs.addTab(window.results, "Res&ults")
+    window.workTabs.setAccessibleName(_("Preview or results"))
+    window.workTabs.tabBar().setAccessibleName(_("Show the preview or the results"))
+    window.workTabs.addTab(window.previewPanel, _("&Preview"))
+    window.workTabs.addTab(window.results, _("Res&ults"))
     window.workSplitter = QSplitter(Qt.Orientation.Horizontal)
     window.workSplitter.setObjectName("workSplitter")
     side = QWidget()  # the counting indicator shows under whichever tab is open
@@ -115,11 +120,11 @@ def add_view_menu(window: MainWindow) -> dict[str, QAction]:
     parts = {"recipe": window.recipePanel, "sources": window.workSplitter.widget(0)}
     bar = window.menuBar()
     help_menu = bar.actions()[-1]
-    menu = bar.addMenu("&View")
+    menu = bar.addMenu(_("&View"))
     bar.insertAction(help_menu, menu.menuAction())
     actions = {}
     for key, text, keys in SECTIONS:
-        action = QAction(text, window)
+        action = QAction(_(text), window)
         action.setObjectName(f"show{key.capitalize()}Action")
         action.setCheckable(True)
         action.setChecked(True)

@@ -28,6 +28,9 @@ APP_ID = "io.github.pixmill.Pixmill"
 PACKAGE = "pixmill"
 MAINTAINER = "Pixmill developers <pixmill@users.noreply.github.com>"
 HOMEPAGE = "https://github.com/pixmill/pixmill"
+#: A CJK font, so the Chinese window shows characters, not boxes: Noto Sans CJK (Debian's
+#: and Ubuntu's default for Chinese) or, where space matters, WenQuanYi Micro Hei.
+RECOMMENDS = "fonts-noto-cjk | fonts-wqy-microhei"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ELF_MAGIC = b"\x7fELF"
 
@@ -183,6 +186,7 @@ def control(root: Path, version: str, depends: str) -> None:
         "Maintainer": MAINTAINER,
         "Installed-Size": str(size_kb),
         "Depends": depends,
+        "Recommends": RECOMMENDS,
         "Section": "graphics",
         "Priority": "optional",
         "Homepage": HOMEPAGE,

@@ -19,4 +19,11 @@ MACHINE_STRINGS: dict[tuple[str, str], str] = {
         "the lock holder's line, written into the lock file and read by other processes, "
         "which may speak another language"
     ),
+    ("gui/format_editor.py", "JPEG XL"): "a format's name, the same in every language",
+    ("gui/actions.py", "<code>pixmill convert</code>"): "a command, typed as it is in any language",
+    ("gui/app.py", "window shown"): (
+        "PIXMILL_SMOKE_QUIT_MS: the packaging smoke test's line, read by a script"
+    ),
+    ("gui/launcher.py", "pixmill {}"): "--version: the program's name and version number",
+    ("gui/naming_editor.py", "{stem}"): "the name template's default token, typed as it is",
 }

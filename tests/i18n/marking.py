@@ -71,6 +71,8 @@ USER_SINKS: dict[str, tuple[int, ...] | None] = {
     "addMenu": (0,),
     "addRow": (0,),
     "setHorizontalHeaderLabels": (0,),
+    "setHeaderLabels": (0,),
+    "setHeaderLabel": (0,),
     "QLabel": (0,),
     "QPushButton": (0,),
     "QToolButton": (0,),

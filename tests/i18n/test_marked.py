@@ -19,8 +19,11 @@ _ENGINE = (
     "convert codecs encode errors estimate events flight formats frames geometry i18n journal "
     "locks metadata pixels presets raw recipe recover report result scan session worker"
 )
-#: The files whose strings are checked. Next: engine/cli.py and gui/*.py.
-SCOPE = [f"engine/{name}.py" for name in _ENGINE.split()]
+#: The files whose strings are checked: the engine's named above, and every module of the
+#: window (a new gui/ file is checked without being listed). Next: engine/cli.py.
+SCOPE = [f"engine/{name}.py" for name in _ENGINE.split()] + sorted(
+    p.relative_to(ROOT).as_posix() for p in (ROOT / "gui").glob("*.py")
+)
 
 
 def _findings() -> list[Finding]:
