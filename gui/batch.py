@@ -13,9 +13,11 @@ runner's pool (engine.estimate), as a state of its own so no batch starts meanwh
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -36,6 +38,8 @@ from pixmill.engine.session import (
 )
 
 from .bridge import BackgroundTask, BatchBridge
+
+log = logging.getLogger(__name__)
 
 #: What the window's batch is doing; decides which buttons and fields work.
 IDLE, PREPARING, RUNNING, PAUSED, CANCELLING, ESTIMATING = (
@@ -216,6 +220,9 @@ class BatchController(QObject):
         self._plan_task: BackgroundTask | None = None
         self._preparation: Preparation | None = None
         self._helpers: set[BackgroundTask] = set()
+        #: engine.cluster.ClusterSpec of the Dask cluster the next batches run on (None: this
+        #: computer's pool); previews and estimates always stay on this computer.
+        self.cluster: Any = None
         self.bridge.progressChanged.connect(self.progressChanged)
         self.bridge.resultsReady.connect(self.resultsReady)
         self.bridge.currentFile.connect(self.currentFile)
@@ -313,10 +320,12 @@ class BatchController(QObject):
             # The previous supervisor delivered its report and is just returning.
             self.runner.wait(5.0)
         try:
+            self.runner.use_cluster(self.cluster)
             self.runner.start(
                 session.jobs, self.bridge.listener(), done=session.done, journal=session
             )
-        except RuntimeError as exc:
+        except Exception as exc:  # noqa: BLE001 - a runner still busy, no Dask, no scheduler
+            self._back_home()
             prep.close()
             self._set_state(IDLE)
             self.problem.emit(_("Could not start: {error}").format(error=exc))
@@ -395,9 +404,22 @@ class BatchController(QObject):
         if self.session is not None:
             self.session.close()  # the session ended itself with the batch; this is a no-op
             self.session = None
+        self._back_home()
         self.report = report
         self._set_state(IDLE)
         self.finished.emit(report)
+
+    def _back_home(self) -> None:
+        """After a batch on a cluster, the runner returns to this computer's pool (previews
+        and estimates write into local scratch folders that no cluster worker sees)."""
+        if getattr(self.runner, "cluster", None) is None:
+            return
+        if self.runner.running:
+            self.runner.wait(5.0)  # the batch delivered its report and is just returning
+        try:
+            self.runner.use_cluster(None)
+        except RuntimeError:
+            log.warning("the runner stayed on the cluster: it was still busy")
 
     # --- estimate --------------------------------------------------------------------------
     def estimate(

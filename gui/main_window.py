@@ -316,10 +316,16 @@ class MainWindow(QMainWindow):
         if not paths:
             self.show_notice(_("Add folders or images first: drop them here or press Ctrl+O."))
             return False
+        prefs = self.preferences()
         try:
-            recipe = self.preferences().apply(self.recipePanel.recipe())
+            recipe = prefs.apply(self.recipePanel.recipe())
         except RecipeError as exc:
             self._show_problem(_("The recipe cannot be used: {error}").format(error=exc))
+            return False
+        try:
+            self.batch.cluster = prefs.cluster()  # None: this computer
+        except Exception as exc:  # noqa: BLE001 - engine.cluster.ClusterError: a bad path map
+            self._show_problem(_("The cluster settings cannot be used: {error}").format(error=exc))
             return False
         problem = self.output.problem()
         if problem:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from pixmill.engine.i18n import N_, _, available_languages
 
+from .cluster_settings import ClusterRows
 from .formatting import latin_char_width
 from .settings import MAX_MEGAPIXELS_LIMIT, Preferences
 from .theme import SCHEMES
@@ -36,6 +37,9 @@ class PreferencesDialog(QDialog):
     Attributes:
         maxMegapixelsSpin: the largest picture, in megapixels, a file may decode to (0: none).
         colorSchemeCombo: light, dark, or as the system says.
+        languageCombo: the language at the next start ("" data: the system's).
+        cluster: the Dask scheduler and path maps (cluster_settings.ClusterRows: the
+            clusterAddressEdit, clusterPathMapsEdit and clusterTestButton widgets).
 
     Signals:
         preferencesChosen(object): settings.Preferences, when OK is pressed.
@@ -104,6 +108,8 @@ class PreferencesDialog(QDialog):
             _("Applies the next time Pixmill starts."),
         )
 
+        self.cluster = ClusterRows(self._group(_("Cluster")), self)
+
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Cancel
@@ -151,6 +157,7 @@ class PreferencesDialog(QDialog):
         self.colorSchemeCombo.setCurrentIndex(
             max(0, self.colorSchemeCombo.findData(preferences.color_scheme))
         )
+        self.cluster.set_values(preferences.cluster_address, preferences.cluster_path_maps)
 
     def preferences(self) -> Preferences:
         """What the fields say."""
@@ -158,6 +165,8 @@ class PreferencesDialog(QDialog):
             max_megapixels=float(self.maxMegapixelsSpin.value()),
             color_scheme=self.colorSchemeCombo.currentData(),
             language=self.languageCombo.currentData() or "",
+            cluster_address=self.cluster.values()[0],
+            cluster_path_maps=tuple(self.cluster.values()[1]),
         )
 
     def restore_defaults(self) -> None:

@@ -9,7 +9,9 @@ itself (MainWindow.save_state / restore_state).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -44,6 +46,20 @@ class Preferences:
     color_scheme: str = "system"
     #: The language's code ("zh_CN"), or "" to follow the system's; applied at start-up.
     language: str = ""
+    #: A Dask scheduler's address the batches run on ("": this computer), and the path maps
+    #: ("LOCAL=REMOTE") from this computer's folders to its workers'.
+    cluster_address: str = ""
+    cluster_path_maps: tuple[str, ...] = ()
+
+    def cluster(self) -> Any:
+        """The engine.cluster.ClusterSpec the batches run on, or None for this computer.
+        Raises engine.cluster.ClusterError for a path map that is not LOCAL=REMOTE."""
+        if not self.cluster_address:
+            return None
+        from pixmill.engine.cluster import ClusterSpec, parse_path_map
+
+        maps = tuple(parse_path_map(m) for m in self.cluster_path_maps)
+        return ClusterSpec(self.cluster_address, maps)
 
     def apply(self, recipe: Recipe) -> Recipe:
         """The recipe a batch runs: the form's choices with these preferences in force."""
@@ -116,7 +132,17 @@ class WindowSettings:
         if scheme not in COLOR_SCHEMES:
             scheme = default.color_scheme
         language = self.language()
-        return Preferences(max_megapixels=mp, color_scheme=scheme, language=language)
+        address = self.q.value(
+            "preferences/clusterAddress", os.environ.get("PIXMILL_CLUSTER", ""), type=str
+        )
+        maps = self.q.value("preferences/clusterPathMaps", [], type=list) or []
+        return Preferences(
+            max_megapixels=mp,
+            color_scheme=scheme,
+            language=language,
+            cluster_address=(address or "").strip(),
+            cluster_path_maps=tuple(str(m) for m in maps if str(m).strip()),
+        )
 
     def language(self) -> str:
         """The language chosen in Preferences ("" for the system's); read at start-up, before
@@ -128,6 +154,8 @@ class WindowSettings:
         self.q.setValue("preferences/maxMegapixels", preferences.max_megapixels)
         self.q.setValue("preferences/colorScheme", preferences.color_scheme)
         self.q.setValue("preferences/language", preferences.language)
+        self.q.setValue("preferences/clusterAddress", preferences.cluster_address)
+        self.q.setValue("preferences/clusterPathMaps", list(preferences.cluster_path_maps))
 
     # --- window ----------------------------------------------------------------------------
     def geometry(self) -> QByteArray | None:
