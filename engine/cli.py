@@ -20,6 +20,7 @@ from .cluster import ClusterError
 from .estimate import estimate
 from .events import BatchListener, Progress, Throttle
 from .formats import FORMATS
+from .i18n import N_, _, ngettext
 from .journal import INTERRUPTED, Journal, JournalError
 from .plan import format_plan, plan
 from .pool import default_workers
@@ -48,9 +49,11 @@ def _size(text: str) -> tuple[int, int]:
         w, h = text.lower().replace("×", "x").split("x")
         wi, hi = int(w), int(h)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("expected WIDTHxHEIGHT, got {text}").format(text=repr(text))
+        ) from None
     if wi < 1 or hi < 1:
-        raise argparse.ArgumentTypeError("width and height must be at least 1")
+        raise argparse.ArgumentTypeError(_("width and height must be at least 1"))
     return wi, hi
 
 
@@ -58,16 +61,18 @@ def _positive(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("expected a whole number, got {text}").format(text=repr(text))
+        ) from None
     if v < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(_("must be at least 1"))
     return v
 
 
 def _quality(text: str) -> int:
     v = _positive(text)
     if v > 100:
-        raise argparse.ArgumentTypeError("quality must be between 1 and 100")
+        raise argparse.ArgumentTypeError(_("quality must be between 1 and 100"))
     return v
 
 
@@ -75,9 +80,11 @@ def _percent(text: str) -> float:
     try:
         v = float(text.rstrip("%"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("expected a percentage, got {text}").format(text=repr(text))
+        ) from None
     if not 0 < v <= 10000:
-        raise argparse.ArgumentTypeError("percent must be above 0 and at most 10000")
+        raise argparse.ArgumentTypeError(_("percent must be above 0 and at most 10000"))
     return v
 
 
@@ -85,9 +92,11 @@ def _megapixels(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of megapixels, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("expected a number of megapixels, got {text}").format(text=repr(text))
+        ) from None
     if not 0 <= v <= 1_000_000:
-        raise argparse.ArgumentTypeError("megapixels must be between 0 (no limit) and 1000000")
+        raise argparse.ArgumentTypeError(_("megapixels must be between 0 (no limit) and 1000000"))
     return v
 
 
@@ -95,9 +104,11 @@ def _score(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a score, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("expected a score, got {text}").format(text=repr(text))
+        ) from None
     if not 30 <= v <= 100:
-        raise argparse.ArgumentTypeError("the target score must be between 30 and 100")
+        raise argparse.ArgumentTypeError(_("the target score must be between 30 and 100"))
     return v
 
 
@@ -112,10 +123,10 @@ def _byte_size(text: str) -> int:
         v = float(number) * _UNITS[unit]
     except (ValueError, KeyError):
         raise argparse.ArgumentTypeError(
-            f"expected a size like 300KB or 2MB, got {text!r}"
+            _("expected a size like 300KB or 2MB, got {text}").format(text=repr(text))
         ) from None
     if v < 1:
-        raise argparse.ArgumentTypeError("the size must be at least 1 byte")
+        raise argparse.ArgumentTypeError(_("the size must be at least 1 byte"))
     return int(v)
 
 
@@ -123,181 +134,235 @@ def _saving(text: str) -> float:
     try:
         v = float(text.rstrip("%"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("expected a percentage, got {text}").format(text=repr(text))
+        ) from None
     if not 0 <= v < 100:
-        raise argparse.ArgumentTypeError("the saving must be between 0 and 100 percent")
+        raise argparse.ArgumentTypeError(_("the saving must be between 0 and 100 percent"))
     return v
 
 
 def _colors(text: str) -> int:
     v = _positive(text)
     if not 2 <= v <= 256:
-        raise argparse.ArgumentTypeError("PNG colours must be between 2 and 256")
+        raise argparse.ArgumentTypeError(_("PNG colours must be between 2 and 256"))
     return v
+
+
+#: argparse's own words (Python 3.11's argparse.py), marked so extraction finds them;
+#: translate_argparse() has argparse look them up in Pixmill's catalogue.
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("options"),
+    N_("positional arguments"),
+    N_("show this help message and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("ignored explicit argument %r"),
+    N_("%(prog)s: error: %(message)s\n"),
+)
+
+
+def translate_argparse() -> None:
+    """Have argparse say its headings and errors through Pixmill's catalogue (its own module
+    functions are looked up by name when a parser formats help or an error)."""
+    argparse._ = _  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pixmill",
-        description="Fast, safe batch image converter. Run without a command to open the window.",
+        description=_(
+            "Fast, safe batch image converter. Run without a command to open the window."
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    c = sub.add_parser("convert", help="convert folders and files", description="Convert images.")
-    c.add_argument("inputs", nargs="*", metavar="INPUT", help="folders and image files")
-    c.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (required)")
-    c.add_argument("--preset", metavar="NAME|FILE.json", help="start from a preset or recipe file")
+    c = sub.add_parser(
+        "convert", help=_("convert folders and files"), description=_("Convert images.")
+    )
+    c.add_argument("inputs", nargs="*", metavar="INPUT", help=_("folders and image files"))
+    c.add_argument("-o", "--output", metavar="OUTDIR", help=_("output folder (required)"))
+    c.add_argument(
+        "--preset", metavar="NAME|FILE.json", help=_("start from a preset or recipe file")
+    )
     c.add_argument("--format", choices=FORMATS)
     c.add_argument("--quality", type=_quality, metavar="1..100")
     c.add_argument(
         "--quality-target",
         choices=("off", *QUALITY_TARGETS),
-        help="per image, the lowest quality whose SSIMULACRA2 score reaches the target: "
-        + ", ".join(f"{k} {v:g}" for k, v in QUALITY_TARGETS.items())
-        + " (90 is visually lossless)",
+        help=_(
+            "per image, the lowest quality whose SSIMULACRA2 score reaches the target: "
+            "{levels} (90 is visually lossless)"
+        ).format(levels=", ".join(f"{k} {v:g}" for k, v in QUALITY_TARGETS.items())),
     )
     c.add_argument(
         "--target-score",
         type=_score,
         metavar="N",
-        help="the SSIMULACRA2 score every output must reach (30..100), instead of a level",
+        help=_("the SSIMULACRA2 score every output must reach (30..100), instead of a level"),
     )
     c.add_argument(
         "--max-size",
         type=_byte_size,
         metavar="SIZE",
-        help="each output at most SIZE (300KB, 2MB; 1 KB = 1000 bytes): the highest quality "
-        "that fits; a file that cannot fit fails",
+        help=_(
+            "each output at most SIZE (300KB, 2MB; 1 KB = 1000 bytes): the highest quality "
+            "that fits; a file that cannot fit fails"
+        ),
     )
     c.add_argument(
         "--skip-larger",
         action="store_true",
         default=None,
-        help="keep the original (its own bytes and extension) when the output is not smaller",
+        help=_("keep the original (its own bytes and extension) when the output is not smaller"),
     )
     c.add_argument(
         "--min-saving",
         type=_saving,
         metavar="PERCENT",
-        help="keep the original unless the output is smaller by at least PERCENT",
+        help=_("keep the original unless the output is smaller by at least PERCENT"),
     )
     c.add_argument(
         "--png-colors",
         type=_colors,
         metavar="N",
-        help="PNG with at most N colours (2..256, libimagequant's palette): much smaller",
+        help=_("PNG with at most N colours (2..256, libimagequant's palette): much smaller"),
     )
-    c.add_argument("--progressive", action="store_true", default=None, help="progressive JPEG")
-    c.add_argument("--lossless", action="store_true", default=None, help="lossless WebP")
+    c.add_argument("--progressive", action="store_true", default=None, help=_("progressive JPEG"))
+    c.add_argument("--lossless", action="store_true", default=None, help=_("lossless WebP"))
     c.add_argument("--png-level", type=int, choices=range(10), metavar="0..9")
     size = c.add_mutually_exclusive_group()
-    size.add_argument("--fit", type=_size, metavar="WxH", help="fit within WxH")
-    size.add_argument("--long-edge", type=_positive, metavar="N", help="longest side N px")
-    size.add_argument("--scale", type=_percent, metavar="PERCENT", help="scale by percent")
-    size.add_argument("--exact", type=_size, metavar="WxH", help="exactly WxH (may distort)")
-    size.add_argument("--fill", type=_size, metavar="WxH", help="cover WxH, centre-crop")
-    c.add_argument("--upscale", action="store_true", default=None, help="allow enlarging")
+    size.add_argument("--fit", type=_size, metavar="WxH", help=_("fit within WxH"))
+    size.add_argument("--long-edge", type=_positive, metavar="N", help=_("longest side N px"))
+    size.add_argument("--scale", type=_percent, metavar="PERCENT", help=_("scale by percent"))
+    size.add_argument("--exact", type=_size, metavar="WxH", help=_("exactly WxH (may distort)"))
+    size.add_argument("--fill", type=_size, metavar="WxH", help=_("cover WxH, centre-crop"))
+    c.add_argument("--upscale", action="store_true", default=None, help=_("allow enlarging"))
     c.add_argument(
-        "--filter", choices=("lanczos", "bicubic", "bilinear", "nearest"), help="resampling"
+        "--filter", choices=("lanczos", "bicubic", "bilinear", "nearest"), help=_("resampling")
     )
     meta = c.add_mutually_exclusive_group()
-    meta.add_argument("--strip-metadata", action="store_true", help="drop EXIF and XMP")
-    meta.add_argument("--strip-location", action="store_true", help="drop GPS data only")
-    meta.add_argument("--keep-metadata", action="store_true", help="keep EXIF, ICC and XMP")
-    c.add_argument("--strip-icc", action="store_true", help="drop the colour profile too")
-    c.add_argument("--no-auto-orient", action="store_true", help="do not apply EXIF rotation")
-    c.add_argument("--background", metavar="'#rrggbb'", help="colour behind transparency")
+    meta.add_argument("--strip-metadata", action="store_true", help=_("drop EXIF and XMP"))
+    meta.add_argument("--strip-location", action="store_true", help=_("drop GPS data only"))
+    meta.add_argument("--keep-metadata", action="store_true", help=_("keep EXIF, ICC and XMP"))
+    c.add_argument("--strip-icc", action="store_true", help=_("drop the colour profile too"))
+    c.add_argument("--no-auto-orient", action="store_true", help=_("do not apply EXIF rotation"))
+    c.add_argument("--background", metavar="'#rrggbb'", help=_("colour behind transparency"))
     c.add_argument(
         "--to-srgb",
         action="store_true",
         default=None,
-        help="convert wide-gamut colours (Display P3, Adobe RGB) to sRGB, as the web expects",
+        help=_("convert wide-gamut colours (Display P3, Adobe RGB) to sRGB, as the web expects"),
     )
     c.add_argument(
         "--raw-preview",
         action="store_true",
         default=None,
-        help="camera RAW: use the embedded full-size JPEG preview instead of demosaicing",
+        help=_("camera RAW: use the embedded full-size JPEG preview instead of demosaicing"),
     )
     c.add_argument(
         "--max-megapixels",
         type=_megapixels,
         metavar="N",
-        help=f"refuse files that decode to more than N megapixels, 0 for no limit "
-        f"(default {DEFAULT_MAX_MEGAPIXELS:g})",
+        help=_(
+            "refuse files that decode to more than N megapixels, 0 for no limit (default {limit})"
+        ).format(limit=f"{DEFAULT_MAX_MEGAPIXELS:g}"),
     )
-    c.add_argument("--first-frame", action="store_true", help="drop animation frames and pages")
+    c.add_argument("--first-frame", action="store_true", help=_("drop animation frames and pages"))
     c.add_argument(
         "--name",
         metavar="TEMPLATE",
-        help="{stem} {ext} {width} {height} {index} {parent} {date}; e.g. '{stem}_{width}px'",
+        help=_("{stem} {ext} {width} {height} {index} {parent} {date}; e.g. '{stem}_{width}px'"),
     )
-    c.add_argument("--flat", action="store_true", help="do not recreate the folder tree")
-    c.add_argument("--no-recursive", action="store_true", help="do not enter subfolders")
+    c.add_argument("--flat", action="store_true", help=_("do not recreate the folder tree"))
+    c.add_argument("--no-recursive", action="store_true", help=_("do not enter subfolders"))
     c.add_argument("--on-conflict", choices=("rename", "skip", "overwrite"))
     c.add_argument(
         "--keep-dates",
         action="store_true",
         default=None,
-        help="give outputs the source's modification time",
+        help=_("give outputs the source's modification time"),
     )
     c.add_argument(
         "--workers",
         type=_positive,
         metavar="N",
-        help=f"parallel workers (default {default_workers()})",
+        help=_("parallel workers (default {workers})").format(workers=default_workers()),
     )
     c.add_argument(
         "--time-limit",
         type=float,
         metavar="SECONDS",
-        help="give up on one file after this long (default 600)",
+        help=_("give up on one file after this long (default 600)"),
     )
     cluster_cli.add_convert_arguments(c)
-    c.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    c.add_argument("--dry-run", action="store_true", help=_("print the plan, write nothing"))
     c.add_argument(
         "--estimate",
         action="store_true",
-        help="with --dry-run: convert a sample of the files into a temporary folder and print "
-        "the expected total size, saving and time",
+        help=_(
+            "with --dry-run: convert a sample of the files into a temporary folder and print "
+            "the expected total size, saving and time"
+        ),
     )
     c.add_argument(
         "--update",
         action="store_true",
-        help="convert only sources that are new or changed since this recipe last wrote "
-        "their output into this folder; the rest are skipped as up to date",
+        help=_(
+            "convert only sources that are new or changed since this recipe last wrote "
+            "their output into this folder; the rest are skipped as up to date"
+        ),
     )
     c.add_argument(
         "--resume",
         nargs="?",
         const="latest",
         metavar="ID",
-        help="continue the most recent interrupted batch (or batch ID, see `pixmill "
-        "batches`) with its own inputs, recipe and output folder",
+        help=_(
+            "continue the most recent interrupted batch (or batch ID, see `pixmill "
+            "batches`) with its own inputs, recipe and output folder"
+        ),
     )
     c.add_argument(
         "--no-sync",
         action="store_true",
-        help="do not wait for each output to reach the disk before naming it (faster on "
-        "RAM disks; a power cut may then leave damaged outputs)",
+        help=_(
+            "do not wait for each output to reach the disk before naming it (faster on "
+            "RAM disks; a power cut may then leave damaged outputs)"
+        ),
     )
-    c.add_argument("--report", metavar="FILE.json", help="write a JSON (or .csv) report")
+    c.add_argument("--report", metavar="FILE.json", help=_("write a JSON (or .csv) report"))
     talk = c.add_mutually_exclusive_group()
-    talk.add_argument("--quiet", "-q", action="store_true", help="only print failures")
+    talk.add_argument("--quiet", "-q", action="store_true", help=_("only print failures"))
     talk.add_argument(
         "--verbose",
         "-v",
         action="store_true",
-        help="also print what the decoders said about each file (its warnings)",
+        help=_("also print what the decoders said about each file (its warnings)"),
     )
-    sub.add_parser("presets", help="list built-in presets")
+    sub.add_parser("presets", help=_("list built-in presets"))
     b = sub.add_parser(
         "batches",
-        help="list recent batches and their state",
-        description="Recent batches, newest first. An interrupted one continues with "
-        "`pixmill convert --resume ID`.",
+        help=_("list recent batches and their state"),
+        description=_(
+            "Recent batches, newest first. An interrupted one continues with "
+            "`pixmill convert --resume ID`."
+        ),
     )
-    b.add_argument("--limit", type=_positive, default=20, metavar="N", help="show N (20)")
-    b.add_argument("--discard", type=_positive, metavar="ID", help="give up interrupted batch ID")
+    b.add_argument("--limit", type=_positive, default=20, metavar="N", help=_("show N (20)"))
+    b.add_argument(
+        "--discard", type=_positive, metavar="ID", help=_("give up interrupted batch ID")
+    )
     cluster_cli.add_check_command(sub)
     return parser
 
@@ -389,7 +454,7 @@ class ConsoleListener(BatchListener):
     def say(self, line: str) -> None:
         """A warning about the batch itself (the journal, a lock), on its own line."""
         self._clear()
-        self.stream.write(f"pixmill: warning: {line}\n")
+        self.stream.write(_("pixmill: warning: {message}").format(message=line) + "\n")
         self.stream.flush()
 
     def job_finished(self, result: dict[str, Any]) -> None:
@@ -398,9 +463,17 @@ class ConsoleListener(BatchListener):
             return
         self._clear()
         if result["status"] == "failed":
-            self.stream.write(f"failed: {result['source']}: {result['error']}\n")
+            self.stream.write(
+                _("failed: {source}: {error}").format(
+                    source=result["source"], error=result["error"]
+                )
+                + "\n"
+            )
         for line in said or ():
-            self.stream.write(f"warning: {result['source']}: {line}\n")
+            self.stream.write(
+                _("warning: {source}: {message}").format(source=result["source"], message=line)
+                + "\n"
+            )
         self.stream.flush()
 
     def progress(self, snap: Progress) -> None:
@@ -411,12 +484,13 @@ class ConsoleListener(BatchListener):
         width = 30
         filled = int(width * snap.fraction)
         eta = "--" if snap.eta_s is None else human_duration(snap.eta_s)
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {snap.done}/{snap.total} "
-            f"{snap.files_per_s:5.1f} files/s  ETA {eta}"
-        )
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {snap.done}/{snap.total} " + _(
+            "{rate} files/s  ETA {eta}"
+        ).format(rate=f"{snap.files_per_s:5.1f}", eta=eta)
         if snap.failed:
-            line += f"  {snap.failed} failed"
+            line += "  " + ngettext("{count} failed", "{count} failed", snap.failed).format(
+                count=snap.failed
+            )
         self.stream.write("\r" + line.ljust(self._width))
         self._width = len(line)
         self.stream.flush()
@@ -431,7 +505,7 @@ def cmd_presets(out: TextIO) -> int:
         out.write(f"{preset.name:24} {preset.recipe.description or preset.recipe.describe()}\n")
     mine = store.user()
     if mine:
-        out.write(f"\nyour presets ({store.folder}):\n")
+        out.write("\n" + _("your presets ({folder}):").format(folder=store.folder) + "\n")
         for preset in mine:
             recipe = preset.recipe
             out.write(f"{preset.name:24} {recipe.description or recipe.describe()}\n")
@@ -446,17 +520,17 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except RecipeError as exc:
         raise UsageError(str(exc)) from None
     if not args.inputs:
-        raise UsageError("give folders or files to convert (or --resume)")
+        raise UsageError(_("give folders or files to convert (or --resume)"))
     if not args.output:
-        raise UsageError("an output folder is required: -o OUTDIR")
+        raise UsageError(_("an output folder is required: -o OUTDIR"))
     outdir = os.path.abspath(args.output)
     if os.path.exists(outdir) and not os.path.isdir(outdir):
-        raise UsageError(f"output {outdir} exists and is not a folder")
+        raise UsageError(_("output {path} exists and is not a folder").format(path=outdir))
     missing = [p for p in args.inputs if not os.path.exists(p)]
     if missing:
-        raise UsageError("input not found: " + ", ".join(missing))
+        raise UsageError(_("input not found: {paths}").format(paths=", ".join(missing)))
     if args.estimate and not args.dry_run:
-        raise UsageError("--estimate goes with --dry-run")
+        raise UsageError(_("--estimate goes with --dry-run"))
     if args.dry_run:
         p = plan(args.inputs, recipe, outdir)
         if args.update:
@@ -465,7 +539,10 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.estimate:
             runner = _runner(args)
             try:
-                out.write(f"estimate: {estimate(p.jobs, runner).describe()}\n")
+                out.write(
+                    _("estimate: {estimate}").format(estimate=estimate(p.jobs, runner).describe())
+                    + "\n"
+                )
             finally:
                 runner.shutdown()
         return EXIT_OK
@@ -499,16 +576,18 @@ def _run(
     created = time.time()
     p = plan(args.inputs, recipe, outdir, sync=not args.no_sync)
     for path, msg in p.problems:
-        err.write(f"note: {path}: {msg}\n")
+        err.write(_("note: {path}: {message}").format(path=path, message=msg) + "\n")
     if not p.jobs:
-        err.write("no images found in the inputs\n")
+        err.write(_("no images found in the inputs") + "\n")
         return EXIT_USAGE
     try:
         os.makedirs(outdir, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create output folder {outdir}: {exc.strerror}") from None
+        raise UsageError(
+            _("cannot create output folder {path}: {error}").format(path=outdir, error=exc.strerror)
+        ) from None
     if not os.access(outdir, os.W_OK):
-        raise UsageError(f"output folder {outdir} is not writable")
+        raise UsageError(_("output folder {path} is not writable").format(path=outdir))
     why = runner.preflight(p.jobs)  # a cluster's check on every worker; nothing locally
     if why:
         raise UsageError(why)
@@ -552,15 +631,21 @@ def cmd_resume(args: argparse.Namespace, err: TextIO) -> int:
     if given:
         flags = ", ".join("INPUT" if k == "inputs" else "--" + k.replace("_", "-") for k in given)
         raise UsageError(
-            f"--resume continues a batch with its own inputs, recipe and output folder; "
-            f"drop {flags}"
+            _(
+                "--resume continues a batch with its own inputs, recipe and output folder; "
+                "drop {flags}"
+            ).format(flags=flags)
         )
     if args.resume == "latest":
         batch_id = None
     elif args.resume.isdigit():
         batch_id = int(args.resume)
     else:
-        raise UsageError(f"--resume takes a batch ID (see `pixmill batches`), not {args.resume!r}")
+        raise UsageError(
+            _("--resume takes a batch ID (see `pixmill batches`), not {value}").format(
+                value=repr(args.resume)
+            )
+        )
     listener = ConsoleListener(err, args.quiet, args.verbose)
     runner = _runner(args)
     try:
@@ -575,7 +660,7 @@ def cmd_resume(args: argparse.Namespace, err: TextIO) -> int:
         except BatchError as exc:
             raise UsageError(str(exc)) from None
         if not args.quiet:
-            err.write(f"resuming {info.describe()}\n")
+            err.write(_("resuming {batch}").format(batch=info.describe()) + "\n")
         return _execute(runner, session, listener, args, err)
     finally:
         runner.shutdown()
@@ -610,12 +695,22 @@ def _execute(
         try:
             report.save(args.report)
         except OSError as exc:
-            err.write(f"could not write report {args.report}: {exc.strerror or exc}\n")
+            err.write(
+                _("could not write report {path}: {error}").format(
+                    path=args.report, error=exc.strerror or exc
+                )
+                + "\n"
+            )
     if not args.quiet or report.exit_code:
         err.write(summary_text(report.summary, plain=True) + "\n")
     if report.cancelled:
-        again = f"; continue with: pixmill convert --resume {session.batch_id}"
-        err.write("cancelled" + (again if session.journaled else "") + "\n")
+        if session.journaled:
+            line = _("cancelled; continue with: pixmill convert --resume {id}").format(
+                id=session.batch_id
+            )
+        else:
+            line = _("cancelled")
+        err.write(line + "\n")
     return report.exit_code
 
 
@@ -625,7 +720,7 @@ def cmd_batches(args: argparse.Namespace, out: TextIO) -> int:
             info = discard_batch(args.discard)
         except BatchError as exc:
             raise UsageError(str(exc)) from None
-        out.write(f"discarded {info.describe()}\n")
+        out.write(_("discarded {batch}").format(batch=info.describe()) + "\n")
         return EXIT_OK
     try:
         with Journal.open() as journal:
@@ -633,28 +728,36 @@ def cmd_batches(args: argparse.Namespace, out: TextIO) -> int:
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     if not batches:
-        out.write("no batches yet\n")
+        out.write(_("no batches yet") + "\n")
         return EXIT_OK
+    heads = (_("ID"), _("STARTED"), _("STATE"), _("DONE"), _("FROM"), _("RECIPE -> OUTPUT"))
     out.write(
-        f"{'ID':>5}  {'STARTED':16}  {'STATE':11}  {'DONE':>15}  {'FROM':6}  RECIPE -> OUTPUT\n"
+        f"{heads[0]:>5}  {heads[1]:16}  {heads[2]:11}  {heads[3]:>15}  {heads[4]:6}  {heads[5]}\n"
     )
     for b in batches:
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.created))
         done = f"{b.done:,}/{b.total:,}"
         failed = b.counts.get("failed", 0)
         recipe = b.recipe.name or b.recipe.describe()
-        where = b.output or f"'{b.subfolder}' beside the sources"
+        where = b.output or _("'{folder}' beside the sources").format(folder=b.subfolder)
         line = (
             f"{b.id:>5}  {started:16}  {b.state:11}  {done:>15}  {b.origin:6}  {recipe} -> {where}"
         )
-        out.write(line + (f"  ({failed:,} failed)" if failed else "") + "\n")
+        if failed:
+            line += "  " + ngettext("({count} failed)", "({count} failed)", failed).format(
+                count=f"{failed:,}"
+            )
+        out.write(line + "\n")
     if any(b.state == INTERRUPTED for b in batches):
-        out.write("\ncontinue an interrupted batch with: pixmill convert --resume ID\n")
+        out.write(
+            "\n" + _("continue an interrupted batch with: pixmill convert --resume ID") + "\n"
+        )
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    translate_argparse()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -672,10 +775,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:
-        sys.stderr.write(f"pixmill: {exc}\n")
+        sys.stderr.write(_("pixmill: {error}").format(error=exc) + "\n")
         return EXIT_USAGE
     except RecipeError as exc:
-        sys.stderr.write(f"pixmill: {exc}\n")
+        sys.stderr.write(_("pixmill: {error}").format(error=exc) + "\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_CANCELLED

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .i18n import _, ngettext
 from .job import Job
 
 __all__ = [
@@ -55,9 +56,13 @@ def parse_path_map(text: str) -> PathMap:
     """'LOCAL=REMOTE' (both absolute folders) -> PathMap; raises ClusterError."""
     local, sep, remote = text.partition("=")
     if not sep or not local or not remote:
-        raise ClusterError(f"--path-map takes LOCAL=REMOTE, got {text!r}")
+        raise ClusterError(_("--path-map takes LOCAL=REMOTE, got {text}").format(text=repr(text)))
     if not os.path.isabs(remote) and "://" not in remote:
-        raise ClusterError(f"--path-map: the workers' path must be absolute, got {remote!r}")
+        raise ClusterError(
+            _("--path-map: the workers' path must be absolute, got {path}").format(
+                path=repr(remote)
+            )
+        )
     return PathMap(_clean(os.path.abspath(local)), _clean(remote))
 
 
@@ -143,16 +148,22 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
         from distributed import Client
     except ImportError:
         raise ClusterError(
-            "Dask is not installed: pip install 'pixmill[cluster]' to run on a cluster"
+            _("Dask is not installed: pip install 'pixmill[cluster]' to run on a cluster")
         ) from None
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(
-            f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+            _("cannot reach the Dask scheduler at {address}: {error}").format(
+                address=address, error=exc or type(exc).__name__
+            )
         ) from None
     except Exception as exc:  # noqa: BLE001 - a bad address raises ValueError, and others
-        raise ClusterError(f"cannot use the Dask scheduler at {address}: {exc}") from None
+        raise ClusterError(
+            _("cannot use the Dask scheduler at {address}: {error}").format(
+                address=address, error=exc
+            )
+        ) from None
 
 
 def run_check(
@@ -171,20 +182,38 @@ def run_check(
     try:
         answers = client.run(cluster_worker.check_worker, expect, remote_in, remote_out)
     except Exception as exc:  # noqa: BLE001 - a worker that cannot even load Pixmill
-        return CheckResult(False, f"the check could not run on the workers: {_why(exc)}")
+        return CheckResult(
+            False, _("the check could not run on the workers: {error}").format(error=_why(exc))
+        )
     if not answers:
-        return CheckResult(False, f"the Dask scheduler at {spec.address} has no workers")
+        return CheckResult(
+            False, _("the Dask scheduler at {address} has no workers").format(address=spec.address)
+        )
     workers = {addr: list(a.get("problems", [])) for addr, a in answers.items()}
     bad = {a: p for a, p in workers.items() if p}
     n = len(workers)
     if not bad:
-        return CheckResult(True, f"{n} worker{'s' if n != 1 else ''} ready", workers)
+        return CheckResult(
+            True,
+            ngettext("{count} worker ready", "{count} workers ready", n).format(count=n),
+            workers,
+        )
     addr, problems = next(iter(sorted(bad.items())))
-    said = "; ".join(problems)
+    said = _("; ").join(problems)
     if n > 1 and len(bad) == n and all(p == problems for p in bad.values()):
-        return CheckResult(False, f"on all {n} workers: {said}", workers)
-    more = f" (and {len(bad) - 1} more workers with problems)" if len(bad) > 1 else ""
-    return CheckResult(False, f"worker {addr}: {said}{more}", workers)
+        return CheckResult(
+            False, _("on all {count} workers: {problems}").format(count=n, problems=said), workers
+        )
+    if len(bad) > 1:
+        others = len(bad) - 1
+        line = ngettext(
+            "worker {address}: {problems} (and {count} more workers with problems)",
+            "worker {address}: {problems} (and {count} more workers with problems)",
+            others,
+        ).format(address=addr, problems=said, count=others)
+    else:
+        line = _("worker {address}: {problems}").format(address=addr, problems=said)
+    return CheckResult(False, line, workers)
 
 
 def check(

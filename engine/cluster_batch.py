@@ -27,6 +27,7 @@ from .cluster import ClusterError, ClusterSpec, batch_folders, connect, run_chec
 from .cluster_watch import ClusterTask, ClusterWatch
 from .events import BatchListener
 from .flight import Flight
+from .i18n import _
 from .job import Job
 from .publish import sync_folders
 from .report import Report
@@ -73,7 +74,7 @@ class ClusterExecutor:
         except ClusterError as exc:
             return str(exc)
         if not result.ok:
-            return f"the cluster cannot run this batch: {result.message}"
+            return _("the cluster cannot run this batch: {message}").format(message=result.message)
         self._checked.add(key)
         return None
 
@@ -183,7 +184,7 @@ class ClusterSupervisor:
             self._sync_folders()
         except BaseException as exc:  # the batch must always end with a report
             log.exception("cluster batch failed")
-            self.fail_all(f"internal error: {exc}")
+            self.fail_all(_("internal error: {error}").format(error=exc))
         finally:
             self._unsubscribe()
         files = [flight.results[j.index] for j in self.jobs if j.index in flight.results]
@@ -258,7 +259,7 @@ class ClusterSupervisor:
         self._workers = workers
         gone = [(c, t) for c, t in self.tasks.items() if t.worker not in workers]
         gone = [(c, t) for c, t in gone if t.returned or t.future.status != "finished"]
-        known = {t.worker for _, t in gone if t.last_fid is not None}  # knew its culprit
+        known = {t.worker for _when, t in gone if t.last_fid is not None}  # knew its culprit
         for cid, task in gone:
             self.watch.worker_died(cid, task, blameless=task.returned or task.worker in known)
         # A safety net: tasks that ended while the scheduler was out of reach.

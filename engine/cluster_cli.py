@@ -9,6 +9,7 @@ import os
 from typing import TextIO
 
 from .cluster import CLUSTER_ENV, ClusterError, ClusterSpec, check, parse_path_map
+from .i18n import _
 
 #: convert's options that go with --resume as well.
 RESUME_OPTIONS = ("cluster", "path_map")
@@ -19,15 +20,17 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
         metavar="tcp://HOST:PORT",
-        help=f"run on the Dask cluster of this scheduler (default: ${CLUSTER_ENV}, else this "
-        "machine's workers); needs pixmill[cluster]",
+        help=_(
+            "run on the Dask cluster of this scheduler (default: ${variable}, else this "
+            "machine's workers); needs pixmill[cluster]"
+        ).format(variable=CLUSTER_ENV),
     )
     parser.add_argument(
         "--path-map",
         action="append",
         default=[],
         metavar="LOCAL=REMOTE",
-        help="the workers see this machine's folder LOCAL as REMOTE (repeatable)",
+        help=_("the workers see this machine's folder LOCAL as REMOTE (repeatable)"),
     )
 
 
@@ -35,18 +38,23 @@ def add_check_command(sub: argparse._SubParsersAction) -> None:
     """`pixmill cluster-check ADDRESS [--path-map L=R] [FOLDER...] [-o OUTDIR]`."""
     c = sub.add_parser(
         "cluster-check",
-        help="check that every worker of a Dask cluster can run Pixmill's batches",
-        description="Connect to a Dask scheduler and check every worker: Pixmill and Pillow "
-        "versions match, the format plugins load, the folders are visible and the output "
-        "folder is writable.",
+        help=_("check that every worker of a Dask cluster can run Pixmill's batches"),
+        description=_(
+            "Connect to a Dask scheduler and check every worker: Pixmill and Pillow "
+            "versions match, the format plugins load, the folders are visible and the output "
+            "folder is writable."
+        ),
     )
     c.add_argument(
-        "address", nargs="?", metavar="ADDRESS", help=f"tcp://HOST:PORT (${CLUSTER_ENV})"
+        "address",
+        nargs="?",
+        metavar="ADDRESS",
+        help=_("tcp://HOST:PORT (${variable})").format(variable=CLUSTER_ENV),
     )
-    c.add_argument("folders", nargs="*", metavar="FOLDER", help="input folders to check")
-    c.add_argument("-o", "--output", metavar="OUTDIR", help="output folder to check")
+    c.add_argument("folders", nargs="*", metavar="FOLDER", help=_("input folders to check"))
+    c.add_argument("-o", "--output", metavar="OUTDIR", help=_("output folder to check"))
     c.add_argument(
-        "--path-map", action="append", default=[], metavar="LOCAL=REMOTE", help="as for convert"
+        "--path-map", action="append", default=[], metavar="LOCAL=REMOTE", help=_("as for convert")
     )
 
 
@@ -57,7 +65,7 @@ def spec_from_args(args: argparse.Namespace) -> ClusterSpec | None:
     maps = tuple(parse_path_map(m) for m in getattr(args, "path_map", None) or ())
     if not address:
         if maps:
-            raise ClusterError("--path-map goes with --cluster (or PIXMILL_CLUSTER)")
+            raise ClusterError(_("--path-map goes with --cluster (or PIXMILL_CLUSTER)"))
         return None
     return ClusterSpec(address, maps)
 
@@ -67,17 +75,24 @@ def cmd_cluster_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     error."""
     address = (args.address or os.environ.get(CLUSTER_ENV, "")).strip()
     if not address:
-        err.write(f"pixmill: give the scheduler's address (tcp://HOST:PORT) or set {CLUSTER_ENV}\n")
+        err.write(
+            _("pixmill: give the scheduler's address (tcp://HOST:PORT) or set {variable}").format(
+                variable=CLUSTER_ENV
+            )
+            + "\n"
+        )
         return 2
     try:
         maps = [parse_path_map(m) for m in args.path_map]
     except ClusterError as exc:
-        err.write(f"pixmill: {exc}\n")
+        err.write(_("pixmill: {error}").format(error=exc) + "\n")
         return 2
     folders = [os.path.abspath(f) for f in args.folders]
     outputs = [os.path.abspath(args.output)] if args.output else []
     result = check(address, maps, folders, outputs)
     for worker, problems in sorted(result.workers.items()):
-        out.write(f"{worker}: {'; '.join(problems) if problems else 'ok'}\n")
-    (out if result.ok else err).write(("ok: " if result.ok else "failed: ") + result.message + "\n")
+        said = _("; ").join(problems) if problems else _("ok")
+        out.write(f"{worker}: {said}\n")
+    line = _("ok: {message}") if result.ok else _("failed: {message}")
+    (out if result.ok else err).write(line.format(message=result.message) + "\n")
     return 0 if result.ok else 1

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import cluster_worker
 from .flight import Chunk, InFlight
+from .i18n import _, ngettext
 from .job import Job
 from .naming import renamed
 from .publish import TEMP_PREFIX, find_published, sweep
@@ -51,7 +52,9 @@ class ClusterWatch:
         self._swept: set[str] = set()  # ids of worker processes whose temp files were swept
 
     def lose(self) -> None:
-        why = f"lost the connection to the Dask scheduler at {self._b.spec.address}; not converted"
+        why = _("lost the connection to the Dask scheduler at {address}; not converted").format(
+            address=self._b.spec.address
+        )
         log.error(
             "lost the Dask scheduler at %s; failing the remaining files", self._b.spec.address
         )
@@ -95,10 +98,22 @@ class ClusterWatch:
             if f.stalls > _MAX_STALLS or (
                 f.fid == culprit and f.attempt >= self._b.limits.crash_retries
             ):
-                tries = f" on {f.attempt + 1} tries" if f.attempt else ""
                 name = os.path.basename(f.job.source)
-                where = f" (worker {task.worker} left the cluster{why})"
-                flight.fail(f, f"worker crashed while converting {name}{tries}{where}")
+                where = _(" (worker {worker} left the cluster{how})").format(
+                    worker=task.worker, how=why
+                )
+                if f.attempt:
+                    tries = f.attempt + 1
+                    said = ngettext(
+                        "worker crashed while converting {name} on {tries} try{where}",
+                        "worker crashed while converting {name} on {tries} tries{where}",
+                        tries,
+                    ).format(name=name, tries=tries, where=where)
+                else:
+                    said = _("worker crashed while converting {name}{how}").format(
+                        name=name, how=where
+                    )
+                flight.fail(f, said)
             else:
                 flight.retry(f, counts=f.fid == culprit)
         flight.chunks.pop(cid, None)
@@ -154,7 +169,10 @@ class ClusterWatch:
             name = os.path.basename(f.job.source)
             self._end_worker(task)
             self._b.flight.fail(
-                f, f"took longer than the {limit:g} s time limit converting {name}; stopped"
+                f,
+                _("took longer than the {limit} s time limit converting {name}; stopped").format(
+                    limit=f"{limit:g}", name=name
+                ),
             )
             self.worker_died(cid, task)
 

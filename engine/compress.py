@@ -23,6 +23,7 @@ from PIL import Image, ImageSequence
 from . import encode
 from .errors import ConversionError
 from .formats import AUTO_FORMATS, OUTPUT, output_format
+from .i18n import _
 from .recipe import Recipe
 
 #: Formats whose quality the search can set.
@@ -282,11 +283,18 @@ def choose(frames: list[Image.Image], kwargs: dict[str, Any], fmt: str, recipe: 
 
             data = encoders.optimize_png(data)
         if recipe.max_size and len(data) > recipe.max_size:
-            kind = "an animation" if len(frames) > 1 else f"{fmt.upper()} (lossless)"
-            raise ConversionError(
-                f"the output is {_kb(len(data))}, above the {_kb(recipe.max_size)} size cap, and "
-                f"{kind} has no quality to lower"
-            )
+            size, cap = _kb(len(data)), _kb(recipe.max_size)
+            if len(frames) > 1:
+                why = _(
+                    "the output is {size}, above the {cap} size cap, and an animation has no "
+                    "quality to lower"
+                ).format(size=size, cap=cap)
+            else:
+                why = _(
+                    "the output is {size}, above the {cap} size cap, and {format} (lossless) has "
+                    "no quality to lower"
+                ).format(size=size, cap=cap, format=fmt.upper())
+            raise ConversionError(why)
         return Choice(data, fmt, None, tries=1)
     if not target:
         return _finish(
@@ -360,8 +368,12 @@ def _choose_quality(
         if reached is None:
             reached = Q_MAX if Q_MAX in search.scores else max(search.scores)
             warnings.append(
-                f"quality {reached} scores {search.score(reached):.1f}, below the target "
-                f"{target:g}, and no quality reaches it: kept quality {reached}"
+                _(
+                    "quality {quality} scores {score}, below the target {target}, and no quality "
+                    "reaches it: kept quality {quality}"
+                ).format(
+                    quality=reached, score=f"{search.score(reached):.1f}", target=f"{target:g}"
+                )
             )
         top = reached
     q = top
@@ -369,11 +381,16 @@ def _choose_quality(
         q = search.highest_fitting(recipe.max_size, top)
         if q is None:
             raise ConversionError(
-                f"does not fit in {_kb(recipe.max_size)}: even quality {Q_MIN} gives "
-                f"{_kb(len(search.encode(Q_MIN)))}"
+                _("does not fit in {cap}: even quality {quality} gives {size}").format(
+                    cap=_kb(recipe.max_size), quality=Q_MIN, size=_kb(len(search.encode(Q_MIN)))
+                )
             )
         if target and q < top:
-            warnings.append(f"quality lowered to {q} to fit the {_kb(recipe.max_size)} cap")
+            warnings.append(
+                _("quality lowered to {quality} to fit the {cap} cap").format(
+                    quality=q, cap=_kb(recipe.max_size)
+                )
+            )
     score = search.score(q) if search.scorer is not None else None
     return Choice(search.encode(q), search.fmt, q, score, search.tries, warnings)
 
@@ -446,5 +463,5 @@ def cannot_keep(source: str, recipe: Recipe, size: tuple[int, int]) -> str | Non
         except OSError:
             return ""
         if any(mark in head for mark in _METADATA_MARKS):
-            return "the original carries metadata the recipe removes"
+            return _("the original carries metadata the recipe removes")
     return None

@@ -44,6 +44,8 @@ import warnings
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from .i18n import N_, _
+
 if TYPE_CHECKING:  # Pillow loads with the first function that needs it
     from PIL import Image
 
@@ -59,10 +61,10 @@ _PACKAGES = {
 }
 #: What each package's absence costs, for the one warning.
 _INSTEAD = {
-    "jpegli": "JPEG is encoded by libjpeg-turbo",
-    "mozjpeg": "JPEG files are left as encoded",
-    "oxipng": "PNG files are left as Pillow wrote them",
-    "imagequant": "palette PNGs are made by Pillow's quantizer",
+    "jpegli": N_("JPEG is encoded by libjpeg-turbo"),
+    "mozjpeg": N_("JPEG files are left as encoded"),
+    "oxipng": N_("PNG files are left as Pillow wrote them"),
+    "imagequant": N_("palette PNGs are made by Pillow's quantizer"),
 }
 
 _lock = threading.Lock()
@@ -99,7 +101,9 @@ def _module(name: str, warn: bool = True) -> Any | None:
             _warned.add(name)
     if first:
         warnings.warn(
-            f"{_PACKAGES[name][1]} is not available ({UNAVAILABLE[name]}): {_INSTEAD[name]}",
+            _("{package} is not available ({error}): {instead}").format(
+                package=_PACKAGES[name][1], error=UNAVAILABLE[name], instead=_(_INSTEAD[name])
+            ),
             EncoderFallbackWarning,
             stacklevel=3,
         )
@@ -114,7 +118,7 @@ def available() -> dict[str, str | None]:
     from PIL import features
 
     found: dict[str, str | None] = {"libjpeg-turbo": features.version("libjpeg_turbo")}
-    for name, (_, dist) in _PACKAGES.items():
+    for name, (_module_name, dist) in _PACKAGES.items():
         if _module(name, warn=False) is None:
             found[name] = None
             continue

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 from . import naming
 from .formats import output_format
+from .i18n import N_, _
 from .job import Job, Plan, Source
 from .naming import renamed, render_name, uses_size
 from .recipe import Recipe
@@ -20,7 +21,7 @@ from .scan import ScanOptions, collect_sources
 #: The folder outputs go to when there is no output folder: next to each source.
 DEFAULT_SUBFOLDER = "converted"
 #: Why the skip policy skips a file whose target is already there.
-TARGET_EXISTS = "target exists"
+TARGET_EXISTS = N_("target exists")
 
 
 def scan_options(
@@ -112,12 +113,12 @@ def plan_jobs(
         action, reason = "convert", ""
         if key in taken:
             if recipe.on_conflict == "skip":
-                action, reason = "skip", "another file in this batch already makes this target"
+                action, reason = "skip", N_("another file in this batch already makes this target")
             else:
                 target = _unique(target, taken, listing)
         elif key in source_keys:
             if recipe.on_conflict == "skip":
-                action, reason = "skip", "target exists (it is a source)"
+                action, reason = "skip", N_("target exists (it is a source)")
             else:
                 target = _unique(target, taken, listing)  # never overwrite a source
         elif listing.exists(target):
@@ -153,10 +154,15 @@ def format_plan(p: Plan) -> str:
     lines = []
     for job in p.jobs:
         if job.action == "skip":
-            lines.append(f"skip  {job.source}  ({job.reason})")
+            reason = _(job.reason) if job.reason else job.reason  # _("") is the header
+            lines.append(f"skip  {job.source}  ({reason})")
         else:
             lines.append(f"{job.source}  ->  {job.target}")
     for path, msg in p.problems:
         lines.append(f"note  {path}: {msg}")
-    lines.append(f"{p.to_convert} to convert, {len(p.jobs) - p.to_convert} to skip")
+    lines.append(
+        _("{convert} to convert, {skip} to skip").format(
+            convert=p.to_convert, skip=len(p.jobs) - p.to_convert
+        )
+    )
     return "\n".join(lines)

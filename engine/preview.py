@@ -89,8 +89,11 @@ def describe(result: dict[str, Any], recipe: Recipe) -> PreviewOutcome:
     if into:
         saving = 1.0 - out / into
         change = _("saving {percent} %") if saving >= 0 else _("growing by {percent} %")
-        size += ", " + _("{change} of {size}").format(
-            change=change.format(percent=f"{abs(saving) * 100:.0f}"), size=human_bytes(into)
+        # One sentence with the size before it, so that a language joins them its own way.
+        size = _("{size_and_bytes}, {change} of {original}").format(
+            size_and_bytes=size,
+            change=change.format(percent=f"{abs(saving) * 100:.0f}"),
+            original=human_bytes(into),
         )
     parts.append(size)
     if result.get("kept_original"):
@@ -104,7 +107,7 @@ def describe(result: dict[str, Any], recipe: Recipe) -> PreviewOutcome:
     if result.get("quality") is not None and recipe.searches:
         parts.append(_("quality {quality}").format(quality=result["quality"]))
     parts.append(_("{ms} ms").format(ms=f"{result.get('ms') or 0:.0f}"))
-    return PreviewOutcome(True, " · ".join(parts), out, result.get("target"))
+    return PreviewOutcome(True, _(" · ").join(parts), out, result.get("target"))
 
 
 def load_picture(

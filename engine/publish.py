@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConversionError
+from .i18n import _
 from .naming import renamed
 
 try:
@@ -64,7 +65,7 @@ def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
             if attempt:
                 raise
             _FOLDERS_MADE.discard(folder)  # removed since: make it again, once
-    raise ConversionError("could not create a temporary file in the output folder")
+    raise ConversionError(_("could not create a temporary file in the output folder"))
 
 
 def sync_data(fd: int) -> None:
@@ -199,7 +200,7 @@ def publish(tmp: str, target: str, policy: str) -> str | None:
             os.unlink(tmp)
             return None
         candidate = renamed(target, n)
-    raise ConversionError("could not find a free output name")
+    raise ConversionError(_("could not find a free output name"))
 
 
 def find_published(info: dict[str, Any]) -> str | None:

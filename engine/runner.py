@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .events import BatchListener, Fanout
+from .i18n import _
 from .job import Job
 from .pool import PoolKeeper, default_workers
 from .report import Report
@@ -96,7 +97,10 @@ def make_executor(cluster: ClusterSpec | None, memory_limit: int | None | str) -
         from .cluster import ClusterError
 
         raise ClusterError(
-            f"Dask is not installed ({exc}): pip install 'pixmill[cluster]' to run on a cluster"
+            _(
+                "Dask is not installed ({error}): pip install 'pixmill[cluster]' to run on a "
+                "cluster"
+            ).format(error=exc)
         ) from None
 
     return ClusterExecutor(cluster, memory_limit)

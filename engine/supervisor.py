@@ -20,6 +20,7 @@ from typing import Any
 from .errors import how_it_ended
 from .events import BatchListener
 from .flight import Flight, InFlight
+from .i18n import _, ngettext
 from .job import Job
 from .pool import PoolKeeper, WorkerPool
 from .publish import TEMP_PREFIX, PendingSweeps, find_published, sweep, sync_folders
@@ -120,7 +121,8 @@ class Supervisor:
                 if job.index in self._done:
                     flight.finish(self._done[job.index])
                 elif job.action == "skip":
-                    flight.finish(job_result(job, "skipped", job.reason, job.target))
+                    reason = _(job.reason) if job.reason else job.reason  # _("") is the header
+                    flight.finish(job_result(job, "skipped", reason, job.target))
             if flight and not self._cancel.is_set():
                 self.use_pool(self._keeper.current(self.limits.workers))
             self._loop(t0)
@@ -131,7 +133,9 @@ class Supervisor:
             log.exception("batch supervisor failed")
             for job in self.jobs:
                 if job.index not in flight.results:
-                    flight.finish(job_result(job, "failed", f"internal error: {exc}"))
+                    flight.finish(
+                        job_result(job, "failed", _("internal error: {error}").format(error=exc))
+                    )
         files = [flight.results[j.index] for j in self.jobs if j.index in flight.results]
         self.report = Report(files, time.monotonic() - t0, cancelled=self._cancel.is_set())
         self._emit_progress(time.monotonic() - t0)
@@ -220,7 +224,12 @@ class Supervisor:
                     self.flight.settle(result.pop("file", None), result)
             else:
                 for f in list(chunk.files.values()):
-                    self.flight.fail(f, f"internal error: {type(payload).__name__}: {payload}")
+                    self.flight.fail(
+                        f,
+                        _("internal error: {error}").format(
+                            error=f"{type(payload).__name__}: {payload}"
+                        ),
+                    )
 
     def receive(self, pool: WorkerPool) -> None:
         """Handle every message pool's workers have sent."""
@@ -353,7 +362,10 @@ class Watchdog:
                 self._sweep_later(pool, f)
                 name = os.path.basename(f.job.source)
                 self._flight.fail(
-                    f, f"took longer than the {limit:g} s time limit converting {name}; stopped"
+                    f,
+                    _(
+                        "took longer than the {limit} s time limit converting {name}; stopped"
+                    ).format(limit=f"{limit:g}", name=name),
                 )
                 self._flight.unfinished(chunk)
                 break
@@ -373,9 +385,18 @@ class Watchdog:
         elif not self._batch.cancelled and (not culprit or f.attempt < self._limits.crash_retries):
             flight.retry(f, counts=culprit)
         else:
-            tries = f" on {f.attempt + 1} tries" if f.attempt else ""
             name = os.path.basename(f.job.source)
-            flight.fail(f, f"worker crashed while converting {name}{how_it_ended(exitcode)}{tries}")
+            how = how_it_ended(exitcode)
+            if f.attempt:
+                tries = f.attempt + 1
+                why = ngettext(
+                    "worker crashed while converting {name}{how} on {tries} try",
+                    "worker crashed while converting {name}{how} on {tries} tries",
+                    tries,
+                ).format(name=name, how=how, tries=tries)
+            else:
+                why = _("worker crashed while converting {name}{how}").format(name=name, how=how)
+            flight.fail(f, why)
 
     def _landed(self, f: InFlight) -> bool:
         """Whether f's worker, now dead, had already put the output it announced in place:
@@ -408,12 +429,15 @@ class Watchdog:
         for f in [f for f in flight.pending if f.stalls > _MAX_STALLS]:
             flight.pending.remove(f)
             name = os.path.basename(f.job.source)
-            flight.finish(job_result(f.job, "failed", f"worker crashed while converting {name}"))
+            why = _("worker crashed while converting {name}{how}").format(name=name, how="")
+            flight.finish(job_result(f.job, "failed", why))
 
     def _cannot_start(self, pool: WorkerPool) -> None:
         """Worker after worker died before it was ready (Python or a library it loads crashes
         at start-up): fail every file with that, instead of waiting for stall after stall."""
-        why = f"the worker processes could not start{how_it_ended(pool.last_exitcode())}"
+        why = _("the worker processes could not start{how}").format(
+            how=how_it_ended(pool.last_exitcode())
+        )
         log.error("worker processes keep dying during start-up; failing the batch")
         self._batch.keeper.retire(pool, wait=False)
         flight = self._flight

@@ -26,4 +26,32 @@ MACHINE_STRINGS: dict[tuple[str, str], str] = {
     ),
     ("gui/launcher.py", "pixmill {}"): "--version: the program's name and version number",
     ("gui/naming_editor.py", "{stem}"): "the name template's default token, typed as it is",
+    ("engine/preview.py", "JPEG XL"): "a format's name, the same in every language",
+    ("engine/compress.py", "full chroma"): "a key that keeps two quality searches apart",
+    (
+        "engine/runner.py",
+        "a batch is running",
+    ): "a RuntimeError for a caller's mistake, for developers",
+    ("engine/runner.py", "a batch is already running"): (
+        "a RuntimeError for a caller's mistake, for developers"
+    ),
+    ("engine/runner.py", "no batch is running on a pool"): (
+        "a RuntimeError for a caller's mistake, for developers"
+    ),
+    ("engine/encoders.py", "unknown JPEG encoder"): "a ValueError for a caller's mistake",
+    ("engine/encoders.py", "data is too long"): (
+        "a ValueError from building JPEG segments; the caller turns it into its own message"
+    ),
+    ("engine/encoders.py", "ICC profile is too long"): (
+        "a ValueError from building JPEG segments; the caller turns it into its own message"
+    ),
+    ("engine/encoders.py", "Comment is too long"): (
+        "a ValueError from building JPEG segments; the caller turns it into its own message"
+    ),
+    ("engine/encoders.py", "no SOI marker"): "a ValueError for a caller's mistake",
+    ("engine/encoders.py", "oxipng level must be"): "a ValueError for a caller's mistake",
+    ("engine/encoders.py", "colors must be 1..256"): "a ValueError for a caller's mistake",
+    ("engine/encoders.py", "not available: "): (
+        "python -m pixmill.engine.encoders: a diagnostic listing for developers"
+    ),
 }

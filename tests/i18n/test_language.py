@@ -28,7 +28,10 @@ def language(monkeypatch, compiled_locale):
     """The engine's language chosen afresh from a clean environment for this test, and
     forgotten after it (the next user loads it again from the real environment)."""
     for name in _LANGUAGE_VARS:
-        monkeypatch.delenv(name, raising=False)
+        # Set first so that teardown restores each one as it was, even one set_language()
+        # wrote during the test (a bare delenv of a missing variable records nothing).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv(i18n.LOCALE_DIR_VARIABLE, str(compiled_locale))
     i18n._current = None
     yield monkeypatch
