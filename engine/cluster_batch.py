@@ -23,10 +23,10 @@ from typing import Any
 from distributed import Future
 
 from . import cluster, cluster_worker
+from .batch_thread import BatchThread
 from .cluster import ClusterError, ClusterSpec, batch_folders, connect, run_check
 from .cluster_watch import ClusterTask, ClusterWatch
 from .events import BatchListener
-from .flight import Flight
 from .i18n import _
 from .job import Job
 from .publish import sync_folders
@@ -100,9 +100,10 @@ class ClusterExecutor:
                 pass
 
 
-class ClusterSupervisor:
-    """One batch on a cluster, on its own thread: the same controls as supervisor.Supervisor
-    (start, join, request_cancel, set_paused; `report` once it has ended)."""
+class ClusterSupervisor(BatchThread):
+    """One batch on a cluster, on its own thread (batch_thread.BatchThread: start, join,
+    request_cancel, set_paused; `report` once it has ended). Paused, no chunk is sent; the
+    chunks on the workers finish."""
 
     def __init__(
         self,
@@ -112,18 +113,11 @@ class ClusterSupervisor:
         limits: Limits,
         done: Mapping[int, dict[str, Any]] | None = None,
     ) -> None:
-        self.jobs = jobs
-        self.limits = limits
-        self.report: Report | None = None
+        super().__init__(jobs, listener, limits, done, "pixmill-cluster")
         self.pool = None  # no local pool: the runner's pool test seams do not apply
         self.spec = executor.spec
         self._executor = executor
-        self._done = done or {}
-        self.flight = Flight(jobs, listener, self._done)
         self.token = os.urandom(4).hex() + "-"
-        self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self._cancel = threading.Event()
-        self._paused = threading.Event()
         self.tasks: dict[int, ClusterTask] = {}
         self._workers: dict[str, int] = {}  # address -> threads
         self._lost_since: float | None = None
@@ -131,47 +125,13 @@ class ClusterSupervisor:
         self.next_workers = 0.0  # when to ask the scheduler for its workers again
         self.started_wall = time.time()
         self.client: Any = None
-        self._thread = threading.Thread(target=self._run, name="pixmill-cluster", daemon=True)
-
-    # --- control (any thread) --------------------------------------------------------------
-    def start(self) -> None:
-        self._thread.start()
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def request_cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused.is_set()
-
-    def set_paused(self, paused: bool) -> None:
-        """Paused: no chunk is sent; the chunks on the workers finish."""
-        if paused:
-            self._paused.set()
-        else:
-            self._paused.clear()
 
     # --- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
         t0 = time.monotonic()
         flight = self.flight
         try:
-            flight.notify("batch_started", len(self.jobs))
-            for job in self.jobs:
-                if job.index in self._done:
-                    flight.finish(self._done[job.index])
-                elif job.action == "skip":
-                    flight.finish(job_result(job, "skipped", job.reason, job.target))
+            self._settle_known()
             if flight and not self._cancel.is_set():
                 problem = self._connect()
                 if problem:

@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import describe_error
 from .faults import Faults
+from .i18n import _
 from .job import Job
 from .result import job_result
 from .worker import _keep_freed_memory as keep_freed_memory  # the pool worker's own
@@ -141,16 +142,24 @@ def check_worker(expect: dict[str, str], inputs: list[str], outputs: list[str]) 
         found = {**expected_versions(), **codecs.versions()}
         for name, want in expect.items():
             if found.get(name) != want:
-                problems.append(f"{name} {found.get(name, 'missing')} here, {want} on the client")
+                problems.append(
+                    _("{name} {here} here, {client} on the client").format(
+                        name=name, here=found.get(name, _("missing")), client=want
+                    )
+                )
         for name, why in codecs.UNAVAILABLE.items():
-            problems.append(f"the {name} format plugin does not load: {why}")
+            problems.append(
+                _("the {name} format plugin does not load: {why}").format(name=name, why=why)
+            )
     except BaseException as exc:  # noqa: BLE001 - reported, not raised
-        problems.append(f"Pixmill cannot load: {type(exc).__name__}: {exc}")
+        problems.append(
+            _("Pixmill cannot load: {error}").format(error=f"{type(exc).__name__}: {exc}")
+        )
     for folder in inputs:
         if not os.path.isdir(folder):
-            problems.append(f"input folder {folder} is not visible")
+            problems.append(_("input folder {folder} is not visible").format(folder=folder))
         elif not os.access(folder, os.R_OK | os.X_OK):
-            problems.append(f"input folder {folder} is not readable")
+            problems.append(_("input folder {folder} is not readable").format(folder=folder))
     for folder in outputs:
         why = _unwritable(folder)
         if why:
@@ -164,12 +173,14 @@ def _unwritable(folder: str) -> str | None:
     while not os.path.isdir(existing):
         parent = os.path.dirname(existing)
         if parent == existing or os.path.lexists(existing):
-            return f"output folder {folder} is not visible"
+            return _("output folder {folder} is not visible").format(folder=folder)
         existing = parent
     try:
         fd, path = tempfile.mkstemp(prefix=".pixmill-check-", suffix=".tmp", dir=existing)
     except OSError as exc:
-        return f"output folder {folder} is not writable: {exc.strerror or exc}"
+        return _("output folder {folder} is not writable: {error}").format(
+            folder=folder, error=exc.strerror or exc
+        )
     os.close(fd)
     try:
         os.unlink(path)

@@ -11,15 +11,15 @@ import logging
 import os
 import queue
 import signal
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .batch_thread import BatchThread
 from .errors import how_it_ended
 from .events import BatchListener
-from .flight import Flight, InFlight
+from .flight import InFlight
 from .i18n import _, ngettext
 from .job import Job
 from .pool import PoolKeeper, WorkerPool
@@ -51,9 +51,9 @@ class Limits:
     crash_retries: int = 1
 
 
-class Supervisor:
-    """One batch on its own thread: start() it, then request_cancel(), set_paused() and
-    join() from any thread; `report` holds the Report once the thread has ended."""
+class Supervisor(BatchThread):
+    """One batch on this computer's warm pool, on its own thread (batch_thread.BatchThread:
+    start, request_cancel, set_paused, join; `report` once it has ended)."""
 
     def __init__(
         self,
@@ -63,50 +63,20 @@ class Supervisor:
         limits: Limits,
         done: Mapping[int, dict[str, Any]] | None = None,
     ) -> None:
-        self.jobs = jobs
-        self.limits = limits
-        self.report: Report | None = None
+        super().__init__(jobs, listener, limits, done, "pixmill-batch")
         self.pool: WorkerPool | None = None
-        self._done = done or {}
-        self.flight = Flight(jobs, listener, self._done)
         self._keeper = keeper
-        self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self._cancel = threading.Event()
-        self._paused = threading.Event()
         self._sweeps = PendingSweeps()
         self._watchdog = Watchdog(self, self._sweeps)
-        self._thread = threading.Thread(target=self._run, name="pixmill-batch", daemon=True)
 
     # --- control (any thread) --------------------------------------------------------------
-    def start(self) -> None:
-        self._thread.start()
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def request_cancel(self) -> None:
-        self._cancel.set()
+    def _on_cancel(self) -> None:
         pool = self.pool
         if pool is not None:
             pool.set_cancelled()  # workers stop at their next checkpoint
 
-    @property
-    def paused(self) -> bool:
-        return self._paused.is_set()
-
-    def set_paused(self, paused: bool) -> None:
+    def _on_pause(self, paused: bool) -> None:
         """Paused: no file starts; each worker stops after the file it is on."""
-        if paused:
-            self._paused.set()
-        else:
-            self._paused.clear()
         pool = self.pool
         if pool is not None:
             pool.set_paused(paused)
@@ -116,13 +86,7 @@ class Supervisor:
         t0 = time.monotonic()
         flight = self.flight
         try:
-            flight.notify("batch_started", len(self.jobs))
-            for job in self.jobs:
-                if job.index in self._done:
-                    flight.finish(self._done[job.index])
-                elif job.action == "skip":
-                    reason = _(job.reason) if job.reason else job.reason  # _("") is the header
-                    flight.finish(job_result(job, "skipped", reason, job.target))
+            self._settle_known()
             if flight and not self._cancel.is_set():
                 self.use_pool(self._keeper.current(self.limits.workers))
             self._loop(t0)

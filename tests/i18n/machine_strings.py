@@ -3,6 +3,17 @@
 matches anything, so the list cannot outlive its reasons."""
 
 MACHINE_STRINGS: dict[tuple[str, str], str] = {
+    ("engine/metric.py", "expected uint8 pixels"): "a ValueError for a caller's mistake",
+    ("engine/metric.py", "expected HxW, HxWx3 or HxWx4"): "a ValueError for a caller's mistake",
+    ("engine/metric.py", "expected a PIL image or a numpy"): "a TypeError for a caller's mistake",
+    ("engine/metric.py", "empty image"): "a ValueError for a caller's mistake",
+    ("engine/metric.py", "distorted is {}x{}"): "a ValueError for a caller's mistake",
+    ("engine/pool.py", "the message pipe is closed"): (
+        "an internal exception, caught and turned into a replaced pool, never shown"
+    ),
+    ("engine/faults.py", "injected start-up failure"): (
+        "PIXMILL_FAULTS, the fault-injection hook: for tests only"
+    ),
     ("engine/journal.py", "CREATE TABLE"): "the journal's database schema (SQL)",
     ("engine/journal.py", "idx, source, target"): "the files table's columns (SQL)",
     ("engine/journal.py", "WHERE id = ?"): "a clause of an SQL query",
