@@ -18,35 +18,11 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def wait_until(app, condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.005)
-
-
-def settle(app, seconds: float = 0.3) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
-
-
-def grab(window, path: Path) -> None:
-    window.repaint()
-    pixmap = window.grab()
-    if not pixmap.save(str(path)):
-        raise OSError(f"could not write {path}")
-    print(f"wrote {path} ({pixmap.width()}x{pixmap.height()})")
+from screenshots import ROOT, grab, settle, wait_until  # noqa: E402
 
 
 def main() -> int:
