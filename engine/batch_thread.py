@@ -77,6 +77,15 @@ class BatchThread:
     def _on_pause(self, paused: bool) -> None:
         """Called on the thread that paused or resumed, after the flag is set."""
 
+    def _post(self, kind: str, key: int, payload: Any) -> None:
+        """Queue an event for the batch's thread. For callbacks that run on other threads
+        (the pool's result handler, Dask's): it never raises, since a callback that raised
+        would stop that thread's delivery."""
+        try:
+            self._events.put((kind, key, payload))
+        except BaseException:
+            pass
+
     # --- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
         raise NotImplementedError

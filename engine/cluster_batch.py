@@ -256,18 +256,13 @@ class ClusterSupervisor(BatchThread):
             load[worker] += 1
             future.add_done_callback(functools.partial(self._on_done, chunk.cid))
 
-    # Dask calls these on its own threads: enqueue only, never raise.
+    # Dask calls these on its own threads: enqueue only (_post never raises).
     def _on_done(self, cid: int, future: Future) -> None:
-        try:
-            self._events.put(("done", cid, future))
-        except BaseException:
-            pass
+        self._post("done", cid, future)
 
     def _on_event(self, event: Any) -> None:
-        try:
-            self._events.put(("event", 0, event[1]))
-        except BaseException:
-            pass
+        if isinstance(event, tuple | list) and len(event) > 1:  # Dask's (time, message)
+            self._post("event", 0, event[1])
 
     # --- messages --------------------------------------------------------------------------
     def pump(self, timeout: float) -> None:

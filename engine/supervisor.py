@@ -151,19 +151,13 @@ class Supervisor(BatchThread):
                 functools.partial(self._on_chunk_error, chunk.cid),
             )
 
-    # Pool callbacks run on the pool's result-handler thread: enqueue only, never raise.
+    # Pool callbacks run on the pool's result-handler thread: enqueue only (_post never raises).
     def _on_chunk_done(self, cid: int, undelivered: list[dict[str, Any]]) -> None:
-        try:
-            if undelivered:
-                self._events.put(("undelivered", cid, undelivered))
-        except BaseException:
-            pass
+        if undelivered:
+            self._post("undelivered", cid, undelivered)
 
     def _on_chunk_error(self, cid: int, exc: BaseException) -> None:
-        try:
-            self._events.put(("error", cid, exc))
-        except BaseException:
-            pass
+        self._post("error", cid, exc)
 
     def _pump(self, timeout: float) -> None:
         """Wait up to timeout for worker messages, then handle every message and event."""
