@@ -87,6 +87,12 @@ def register() -> None:
             JpegXLImagePlugin.DECODE_THREADS = 1
         except Exception as exc:  # noqa: BLE001
             UNAVAILABLE["jxl"] = _why(exc)
+        try:
+            from . import pngzip
+
+            pngzip.register()  # PNG pixels deflated by zlib-ng (Pillow's zlib without it)
+        except Exception:  # noqa: BLE001, S110 - numpy or Pillow broken: Pillow's encoder stays
+            pass
         _registered = True
 
 

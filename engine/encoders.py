@@ -58,6 +58,7 @@ _PACKAGES = {
     "mozjpeg": ("mozjpeg_lossless_optimization", "mozjpeg-lossless-optimization"),
     "oxipng": ("oxipng", "pyoxipng"),
     "imagequant": ("imagequant", "imagequant"),
+    "zlib-ng": ("zlib_ng", "zlib-ng"),  # engine/pngzip.py: every PNG's pixel data
 }
 #: What each package's absence costs, for the one warning.
 _INSTEAD = {
@@ -65,6 +66,7 @@ _INSTEAD = {
     "mozjpeg": N_("JPEG files are left as encoded"),
     "oxipng": N_("PNG files are left as Pillow wrote them"),
     "imagequant": N_("palette PNGs are made by Pillow's quantizer"),
+    "zlib-ng": N_("PNG pixel data is deflated by the system's zlib"),
 }
 
 _lock = threading.Lock()

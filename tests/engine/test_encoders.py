@@ -556,7 +556,7 @@ def test_missing_imagequant_uses_pillow(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_available_lists_every_encoder() -> None:
     found = encoders.available()
-    assert set(found) == {"libjpeg-turbo", "jpegli", "mozjpeg", "oxipng", "imagequant"}
+    assert set(found) == {"libjpeg-turbo", "jpegli", "mozjpeg", "oxipng", "imagequant", "zlib-ng"}
     assert found["libjpeg-turbo"]
     for name, version in found.items():
         if version is None:

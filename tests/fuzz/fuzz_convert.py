@@ -192,7 +192,8 @@ DEEP_OUTPUT_SEEDS = ("alpha.png", "anim.gif", "cmyk.jpg", "deep16.png", "photo.j
 
 
 def write_seeds(folder: str) -> int:
-    """Small valid images of every readable format, each with a few option bytes; the
+    """Small valid images of every readable format, each with a few option bytes (one of them
+    PNG output, the zlib-ng encoder's way in); the
     HEIC/HEIF, JPEG XL and DNG ones (gen_corpus.new_format_valid, made by tests/samples.py)
     and a few others also with HEIC and JPEG XL output."""
     if TORTURE not in sys.path:
@@ -210,7 +211,9 @@ def write_seeds(folder: str) -> int:
         n += 1
 
     for i, (name, data) in enumerate(sorted(valid_images().items())):
-        for opt in (i % 8, (i * 3 + 9) % 32, (i * 5 + 20) % 32):
+        # Every source also to PNG: every mode through engine/pngzip.py's encoder.
+        opts = {i % 8, (i * 3 + 9) % 32, (i * 5 + 20) % 32, option_byte("png", RESIZES[i % 4][0])}
+        for opt in sorted(opts):
             seed(name, opt, data)
         if name in DEEP_OUTPUT_SEEDS:
             seed(name, option_byte("heic", RESIZES[i % 4][0]), data)
