@@ -27,7 +27,7 @@ from .formats import EXTENSIONS, JPEG_FAMILY, ONE_PICTURE, OUTPUT
 from .geometry import check_pixels, plan_geometry, read_orientation
 from .i18n import _
 from .job import Job
-from .publish import create_temp, publish, sync_path
+from .publish import create_temp, publish, sync_data
 from .result import job_result
 
 codecs.register()
@@ -66,11 +66,13 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
 @dataclass
 class Encoded:
     """A file converted into its temp file, waiting to be synced and named (publish_one).
-    result is its record so far; info what the supervisor is told before the publish."""
+    result is its record so far; info what the supervisor is told before the publish. fd:
+    the temp file, still open; tmp: its path, None for a file without a name (publish.py)."""
 
     job: Job
     result: dict[str, Any]
-    tmp: str
+    fd: int
+    tmp: str | None
     info: dict[str, Any]
 
 
@@ -80,6 +82,7 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
     was cancelled (nothing left behind then). Never raises."""
     t0 = time.perf_counter()
     result = job_result(job, "failed")
+    fd: int | None = None
     tmp: str | None = None
     stage = "read"
     said: list[str] = []
@@ -109,14 +112,15 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
                 data = encode.to_bytes(rendered, job.format, kwargs)  # then one write
             fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
             if data is not None:
-                written = _write_all(fd, data, tmp, st if job.recipe.keep_dates else None)
+                written = _write_all(fd, data)
             else:
-                with os.fdopen(fd, "w+b") as out:
+                with os.fdopen(fd, "w+b", closefd=False) as out:
                     encode.save(rendered, out, job.format, kwargs)
                     out.flush()
-                    if job.recipe.keep_dates:
-                        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-                    written = os.fstat(out.fileno())
+                    written = os.fstat(fd)
+            if job.recipe.keep_dates:
+                where = fd if os.utime in os.supports_fd else tmp
+                os.utime(where, ns=(st.st_atime_ns, st.st_mtime_ns))
         info = {
             "target": target,
             "inode": [written.st_dev, written.st_ino],
@@ -124,13 +128,15 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
             "width": first.width,
             "height": first.height,
         }
-        made = Encoded(job, result, tmp, info)
-        tmp = None
+        made = Encoded(job, result, fd, tmp, info)
+        fd = tmp = None
         return made
     except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
         _failed(result, exc, job, stage, tmp)
         return result
     finally:
+        if fd is not None:
+            _close(fd)
         if tmp is not None:
             _unlink(tmp)
         result["warnings"] = said
@@ -144,11 +150,11 @@ def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS, synced: bool = False) ->
     costs no conversion time. synced: the caller has synced the file system the temp file is
     on since it was written (no sync of its own then). Never raises."""
     t0 = time.perf_counter()
-    job, result, tmp = made.job, made.result, made.tmp
+    job, result, fd, tmp = made.job, made.result, made.fd, made.tmp
     stage = "write"
     try:
-        if job.sync and not synced:  # synced: the caller synced its whole file system
-            sync_path(tmp)  # the data is on the disk before the name exists
+        if job.sync and not synced:  # synced: the caller synced it (publish.sync_many)
+            sync_data(fd)  # the data is on the disk before the name exists
         if (hooks.cancelled or _never)():
             result["status"] = "cancelled"
             return result
@@ -159,7 +165,7 @@ def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS, synced: bool = False) ->
         policy = "overwrite" if job.replace else job.recipe.on_conflict
         if target != job.target and policy == "overwrite":
             policy = "rename"  # a name the plan did not check: it could be a source's
-        final = publish(tmp, target, policy)
+        final = publish(tmp, target, policy, fd, hooks.temp_tag)
         tmp = None
         if hooks.published is not None:
             hooks.published(final)
@@ -177,6 +183,7 @@ def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS, synced: bool = False) ->
     except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
         _failed(result, exc, job, stage, tmp)
     finally:
+        _close(fd)
         if tmp is not None:
             _unlink(tmp)
         result["ms"] = round(result["ms"] + (time.perf_counter() - t0) * 1000.0, 2)
@@ -230,6 +237,13 @@ def _failed(
 def _unlink(path: str) -> None:
     try:
         os.unlink(path)
+    except OSError:
+        pass
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
     except OSError:
         pass
 
@@ -292,18 +306,13 @@ def _read_whole(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _write_all(fd: int, data: bytes, path: str, dates: os.stat_result | None) -> os.stat_result:
-    """data into the new file fd (closed here), every byte or an OSError (a short write, on a
-    full disk say, is finished or fails, never taken for success); the file's fstat."""
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if dates is not None:
-            os.utime(path, ns=(dates.st_atime_ns, dates.st_mtime_ns))
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
+def _write_all(fd: int, data: bytes) -> os.stat_result:
+    """data into the new file fd, every byte or an OSError (a short write, on a full disk
+    say, is finished or fails, never taken for success); the file's fstat."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return os.fstat(fd)
 
 
 def _open_source(path: str) -> BinaryIO:

@@ -2,15 +2,19 @@
 that gives a finished file its final name, finding what a dead worker published, and
 sweeping temp files.
 
-A name is only ever given to a complete file: a killed worker leaves at most a temp file
-(`.pixmill-<pool tag><pid>-<random>.tmp`), which the runner sweeps once that worker is gone.
-And the file's data is on the disk before its name appears (sync_data, then the link or
-rename), so a power cut cannot leave an empty or truncated file under a final name; the
-folders' entries are made durable for the whole batch at its end (sync_folders).
+A name is only ever given to a complete file. On Linux a file is written without any name
+(O_TMPFILE) and linked to its final name once complete: a killed worker leaves nothing at all.
+Elsewhere, or on a file system without O_TMPFILE (FAT, most network shares), it is written under
+a temp name (`.pixmill-<pool tag><pid>-<counter>.tmp`), which the runner sweeps once a killed
+worker is gone. And the file's data is on the disk before its name appears (sync_data, or
+sync_many for a chunk of small files, then the link or rename), so a power cut cannot leave an
+empty or truncated file under a final name; the folders' entries are made durable for the whole
+batch at its end (sync_folders).
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import sys
@@ -48,9 +52,23 @@ def _unique() -> str:
     return f"{next(_counter) & 0xFF_FFFF_FFFF:010x}"
 
 
-def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
-    """A new, exclusive temp file in folder (made if needed), with the permissions any saved
-    file gets: (descriptor, path). tag goes into the name so a sweep can find it."""
+#: Folders whose file system refused O_TMPFILE: their files get temp names.
+_NO_TMPFILE: set[str] = set()
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0) if os.path.isdir("/proc/self/fd") else 0
+
+
+def create_temp(folder: str, tag: str = "", named: bool = False) -> tuple[int, str | None]:
+    """A new file in folder (made if needed) for an output being written, with the
+    permissions any saved file gets: (descriptor, temp path). The path is None for a file
+    without a name (Linux's O_TMPFILE, unless named): publish links it by its descriptor, so
+    it must stay open until then. tag goes into a temp name so a sweep can find it."""
+    if _O_TMPFILE and not named and folder not in _NO_TMPFILE:
+        try:
+            return _anonymous(folder), None
+        except OSError as exc:
+            if exc.errno not in _NO_TMPFILE_ERRORS:
+                raise
+            _NO_TMPFILE.add(folder)
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for attempt in range(100):
         if folder not in _FOLDERS_MADE:
@@ -68,53 +86,83 @@ def create_temp(folder: str, tag: str = "") -> tuple[int, str]:
     raise ConversionError(_("could not create a temporary file in the output folder"))
 
 
+#: What open(O_TMPFILE) fails with where the file system cannot make unnamed files.
+_NO_TMPFILE_ERRORS = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP}
+
+
+def _anonymous(folder: str) -> int:
+    flags = _O_TMPFILE | os.O_RDWR
+    if folder not in _FOLDERS_MADE:
+        os.makedirs(folder, exist_ok=True)
+        _FOLDERS_MADE.add(folder)
+    try:
+        return os.open(folder, flags, 0o666)
+    except FileNotFoundError:  # removed since it was made: make it again, once
+        os.makedirs(folder, exist_ok=True)
+        return os.open(folder, flags, 0o666)
+
+
+def _link(fd: int | None, tmp: str | None, name: str) -> None:
+    """Give the file (temp path tmp, or the unnamed file open as fd) one more name; raises
+    FileExistsError when name is taken."""
+    if tmp is not None:
+        os.link(tmp, name)
+    else:
+        # linkat(AT_SYMLINK_FOLLOW) of the descriptor's /proc entry: the way to name an
+        # O_TMPFILE file without privileges. The source path is absolute, so the directory
+        # descriptor beside it is ignored; passing one makes Python call linkat.
+        os.link(f"/proc/self/fd/{fd}", name, src_dir_fd=fd, follow_symlinks=True)
+
+
 def sync_data(fd: int) -> None:
     """Flush a file's data and size to the disk itself (macOS: through the drive's cache too,
-    which its fsync does not)."""
+    which its fsync does not). fdatasync where there is one: it writes what reading the data
+    back needs (size, blocks) and skips times the next name does not need."""
     if _FULLFSYNC is not None:
         try:
             fcntl.fcntl(fd, _FULLFSYNC)
             return
         except OSError:
             pass  # not supported by this file system: a plain fsync is the best there is
-    os.fsync(fd)
+    _fdatasync(fd)
 
 
-_syncfs: Any = None  # libc's syncfs, False where there is none, None until first asked
+_fdatasync = getattr(os, "fdatasync", os.fsync)
 
 
-def sync_file_system(folder: str) -> bool:
-    """Every file written to folder's file system so far, data and size, to the disk in one
-    call (Linux's syncfs: one journal commit for a chunk of small files instead of one
-    fsync each). False where there is no such call or it failed to open the folder: the
-    caller then syncs each file itself. Raises OSError when the sync itself failed."""
-    global _syncfs
-    if _syncfs is None:
-        _syncfs = False
+def sync_many(fds: list[int]) -> None:
+    """sync_data for several files at once: their writeback is started together (Linux's
+    sync_file_range), then each is waited for, so that one journal commit carries a whole
+    chunk of small files instead of one commit each. Only these files are written: a sync of
+    the whole file system (syncfs) would also flush whatever other programs had written, at
+    this batch's expense."""
+    start = _writeback()
+    if start is not None:
+        for fd in fds:
+            start(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a hint: sync_data below is the promise
+    for fd in fds:
+        sync_data(fd)
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+_sync_file_range: Any = None  # libc's, False where there is none, None until first asked
+
+
+def _writeback() -> Any:
+    global _sync_file_range
+    if _sync_file_range is None:
+        _sync_file_range = False
         if sys.platform.startswith("linux"):
             try:
                 import ctypes
 
-                fn = ctypes.CDLL(None, use_errno=True).syncfs
-                fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-                _syncfs = fn
+                fn = ctypes.CDLL(None).sync_file_range
+                fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+                fn.restype = ctypes.c_int
+                _sync_file_range = fn
             except (OSError, AttributeError):
                 pass
-    if not _syncfs:
-        return False
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return False
-    try:
-        if _syncfs(fd) != 0:
-            import ctypes
-
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), folder)
-    finally:
-        os.close(fd)
-    return True
+    return _sync_file_range or None
 
 
 def sync_path(path: str) -> None:
@@ -176,31 +224,57 @@ def _replace(src: str, dst: str) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
-def publish(tmp: str, target: str, policy: str) -> str | None:
-    """Move a finished temp file to its final name without ever clobbering a file that
-    appeared since planning (unless the policy is overwrite). Returns the final path, or None
-    when the skip policy found the target taken."""
+def publish(
+    tmp: str | None, target: str, policy: str, fd: int | None = None, tag: str = ""
+) -> str | None:
+    """Give a finished file its final name without ever clobbering a file that appeared
+    since planning (unless the policy is overwrite). tmp: its temp path, or None for an
+    unnamed file open as fd (which the caller closes; tag as for create_temp). Returns the
+    final path, or None when the skip policy found the target taken."""
+    if tmp is None and policy == "overwrite":
+        try:
+            _link(fd, None, target)
+            return target
+        except FileExistsError:  # replace it atomically: through a temp name
+            tmp = _named_link(fd, os.path.dirname(target), tag)
     if policy == "overwrite":
+        assert tmp is not None
         _replace(tmp, target)
         return target
     candidate = target
     for n in range(1, 10000):
         try:
-            os.link(tmp, candidate)
+            _link(fd, tmp, candidate)
         except FileExistsError:
             pass
         except OSError:  # no hard links here (FAT, some network shares): check, then replace
-            if not os.path.lexists(candidate):
+            if tmp is not None and not os.path.lexists(candidate):
                 _replace(tmp, candidate)
                 return candidate
+            if tmp is None:
+                raise
         else:
-            os.unlink(tmp)
+            if tmp is not None:
+                os.unlink(tmp)
             return candidate
         if policy == "skip":
-            os.unlink(tmp)
+            if tmp is not None:
+                os.unlink(tmp)
             return None
         candidate = renamed(target, n)
     raise ConversionError(_("could not find a free output name"))
+
+
+def _named_link(fd: int | None, folder: str, tag: str) -> str:
+    """A temp name in folder for the unnamed file open as fd."""
+    for _attempt in range(100):
+        path = os.path.join(folder, f"{TEMP_PREFIX}{tag}{_unique()}{TEMP_SUFFIX}")
+        try:
+            _link(fd, None, path)
+            return path
+        except FileExistsError:
+            continue
+    raise ConversionError(_("could not create a temporary file in the output folder"))
 
 
 def find_published(info: dict[str, Any]) -> str | None:

@@ -59,8 +59,8 @@ class _Worker:
 
     def publish_chunk_later(self, made: list[tuple[int, Any]]) -> None:
         """The encoded files of a chunk of small files, published together on a publisher
-        thread: one sync of their folder's file system (syncfs) for all of them, then their
-        names. Files in another folder than the first are synced one by one as usual."""
+        thread: their data synced together (publish.sync_many: one journal commit for the
+        chunk instead of one per file), then their names."""
         if self.publisher is None:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -72,22 +72,22 @@ class _Worker:
         """One message announces every name the chunk may make (before the first is made),
         one carries every result (after the last): two instead of two per file."""
         from . import convert
-        from .publish import sync_file_system
+        from .publish import sync_many
 
         try:
-            folder = os.path.dirname(made[0][1].tmp)
+            synced = False
             try:
-                synced = any(one.job.sync for _, one in made) and sync_file_system(folder)
+                sync_many([one.fd for _, one in made if one.job.sync])
+                synced = True
             except OSError:
-                synced = False  # each file's own sync will say what is wrong
+                pass  # each file's own sync will say what is wrong
             self.send(("publishing*", 0, [(fid, one.info) for fid, one in made]))
             hooks = dataclasses.replace(self.hooks, announce=None)
             results = []
             for fid, one in made:
                 if self.faults.after_publish:
                     hooks = dataclasses.replace(hooks, published=self._crash_after(one))
-                same = synced and os.path.dirname(one.tmp) == folder
-                result = convert.publish_one(one, hooks, same)
+                result = convert.publish_one(one, hooks, synced)
                 result["file"] = fid
                 results.append((fid, result))
             if not self.send(("done*", 0, results)):
@@ -163,6 +163,7 @@ def _start(worker: _Worker, cancel: Any, temp_tag: str, memory_limit: int | None
 
     if memory_limit:
         _limit_memory(memory_limit)
+    _more_open_files()
     _keep_freed_memory()
     capture = _StderrCapture.install()
     worker.hooks = Hooks(
@@ -249,6 +250,21 @@ def _keep_freed_memory() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 32 << 20)  # glibc's own ceiling for this setting
     mallopt(m_trim_threshold, 128 << 20)
+
+
+def _more_open_files() -> None:
+    """Raise the soft limit on open files (often 1024) towards the hard one: a chunk of small
+    files keeps its outputs open from encoding to publishing, and up to _PUBLISH_AHEAD chunks
+    may wait for the disk."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 8192 if hard == resource.RLIM_INFINITY else min(8192, hard)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def _limit_memory(limit: int) -> None:

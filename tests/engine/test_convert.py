@@ -204,7 +204,14 @@ class Calls:
         return Hooks(temp_tag, self.cancelled, self.announce, self.published)
 
 
-def test_announce_comes_before_publish_and_names_the_file_that_lands(tmp_path):
+@pytest.mark.parametrize("named", [True, False], ids=["temp name", "unnamed"])
+def test_announce_comes_before_publish_and_names_the_file_that_lands(tmp_path, monkeypatch, named):
+    from pixmill.engine import publish
+
+    if named:  # as where there is no O_TMPFILE
+        monkeypatch.setattr(publish, "_O_TMPFILE", 0)
+    elif not publish._O_TMPFILE:
+        pytest.skip("O_TMPFILE is Linux's")
     src = make_image(tmp_path / "a.jpg", (90, 60), quality=90)
     out = tmp_path / "out"
     calls = Calls(out)
@@ -212,8 +219,12 @@ def test_announce_comes_before_publish_and_names_the_file_that_lands(tmp_path):
     assert res["status"] == "ok"
     (kind1, info, folder1), (kind2, final, folder2) = calls.events
     assert (kind1, kind2) == ("announce", "published")
-    # announced: the finished temp file is there under the worker's tag, the target is not
-    assert len(folder1) == 1 and folder1[0].startswith(f"{TEMP_PREFIX}beef-42-")
+    # announced: the target is not there yet; the finished file has no name, or a temp name
+    # under the worker's tag
+    if named:
+        assert len(folder1) == 1 and folder1[0].startswith(f"{TEMP_PREFIX}beef-42-")
+    else:
+        assert folder1 == []
     assert info["target"] == str(out / "a.png") == final == res["target"]
     assert folder2 == ["a.png"]
     st = os.stat(final)

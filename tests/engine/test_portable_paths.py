@@ -188,7 +188,8 @@ def no_sleep(monkeypatch):
 
 
 def _temp(folder: Path) -> str:
-    fd, tmp = publish.create_temp(str(folder))
+    """A finished output under a temp name, as on Windows (no O_TMPFILE there)."""
+    fd, tmp = publish.create_temp(str(folder), named=True)
     os.write(fd, b"new")
     os.close(fd)
     return tmp
@@ -202,7 +203,7 @@ def test_windows_retries_a_locked_target_until_it_is_free(tmp_path, monkeypatch,
     # rename: no hard links on this share (FAT, some SMB servers): the replace path
     if policy == "rename":
         monkeypatch.setattr(
-            publish.os, "link", lambda a, b: (_ for _ in ()).throw(OSError(errno.EPERM, "no"))
+            publish.os, "link", lambda a, b, **kw: (_ for _ in ()).throw(OSError(errno.EPERM, "no"))
         )
     target = tmp_path / "photo.webp"
     if policy == "overwrite":
@@ -235,7 +236,7 @@ def test_elsewhere_a_permission_error_is_final_at_once(tmp_path, monkeypatch, no
 
 def test_no_hard_links_and_a_taken_name_renames_instead_of_clobbering(tmp_path, monkeypatch):
     monkeypatch.setattr(
-        publish.os, "link", lambda a, b: (_ for _ in ()).throw(OSError(errno.EPERM, "no"))
+        publish.os, "link", lambda a, b, **kw: (_ for _ in ()).throw(OSError(errno.EPERM, "no"))
     )
     (tmp_path / "a.webp").write_bytes(b"theirs")
     got = publish.publish(_temp(tmp_path), str(tmp_path / "a.webp"), "rename")
@@ -246,7 +247,9 @@ def test_no_hard_links_and_a_taken_name_renames_instead_of_clobbering(tmp_path, 
 
 def test_publish_never_loops_forever(tmp_path, monkeypatch):
     monkeypatch.setattr(
-        publish.os, "link", lambda a, b: (_ for _ in ()).throw(FileExistsError(errno.EEXIST, "x"))
+        publish.os,
+        "link",
+        lambda a, b, **kw: (_ for _ in ()).throw(FileExistsError(errno.EEXIST, "x")),
     )
     with pytest.raises(ConversionError):
         publish.publish(_temp(tmp_path), str(tmp_path / "a.webp"), "rename")

@@ -1,5 +1,6 @@
-"""pixmill.engine.publish: exclusive temp files, publishing under each conflict policy without
-clobbering, finding what a dead worker published, and sweeping temp files (PendingSweeps)."""
+"""pixmill.engine.publish: files made without a name (O_TMPFILE) or under an exclusive temp name,
+publishing under each conflict policy without clobbering, finding what a dead worker
+published, and sweeping temp files (PendingSweeps)."""
 
 from __future__ import annotations
 
@@ -61,11 +62,39 @@ def test_a_target_that_appears_meanwhile_is_never_clobbered(tmp_path):
 
 
 def finished_temp(folder: Path, content: bytes, tag: str = "") -> tuple[str, int]:
-    """A temp file holding content, as a worker leaves it before publishing: (path, inode)."""
-    fd, path = create_temp(str(folder), tag)
+    """A named temp file holding content, as a worker leaves it before publishing (where there
+    is no O_TMPFILE): (path, inode)."""
+    fd, path = create_temp(str(folder), tag, named=True)
+    assert path is not None
     with os.fdopen(fd, "wb") as f:
         f.write(content)
     return path, os.stat(path).st_ino
+
+
+class Finished:
+    """A finished output waiting for its name, either way a worker makes one: named (a temp
+    path) or, on Linux, without a name (open as fd). publish() it, then close()."""
+
+    def __init__(self, folder: Path, content: bytes, named: bool, tag: str = "") -> None:
+        self.fd, self.tmp = create_temp(str(folder), tag, named=named)
+        self.tag = tag
+        os.write(self.fd, content)
+        self.inode = os.fstat(self.fd).st_ino
+
+    def publish(self, target: Path | str, policy: str) -> str | None:
+        try:
+            return publish(self.tmp, str(target), policy, self.fd, self.tag)
+        finally:
+            os.close(self.fd)
+
+
+needs_tmpfile = pytest.mark.skipif(
+    not publish_module._O_TMPFILE, reason="O_TMPFILE is Linux's (with /proc)"
+)
+#: Publishing is tested both ways a worker makes a file.
+both_ways = pytest.mark.parametrize(
+    "named", [True, pytest.param(False, marks=needs_tmpfile)], ids=["named", "unnamed"]
+)
 
 
 def names(folder: Path) -> list[str]:
@@ -74,7 +103,7 @@ def names(folder: Path) -> list[str]:
 
 def test_create_temp_makes_the_folder_and_a_tagged_hidden_name(tmp_path):
     folder = tmp_path / "deep" / "er"
-    fd, path = create_temp(str(folder), "c0ffee-123-")
+    fd, path = create_temp(str(folder), "c0ffee-123-", named=True)
     os.close(fd)
     assert os.path.dirname(path) == str(folder)
     assert re.fullmatch(r"\.pixmill-c0ffee-123-[0-9a-f]{10}\.tmp", os.path.basename(path))
@@ -82,87 +111,134 @@ def test_create_temp_makes_the_folder_and_a_tagged_hidden_name(tmp_path):
     assert os.path.getsize(path) == 0
 
 
-def test_create_temp_gives_the_permissions_of_any_saved_file(tmp_path):
+@both_ways
+def test_create_temp_gives_the_permissions_of_any_saved_file(tmp_path, named):
     umask = os.umask(0o022)
     try:
-        fd, path = create_temp(str(tmp_path))
-        os.close(fd)
+        made = Finished(tmp_path, b"x", named)
     finally:
         os.umask(umask)
-    assert os.stat(path).st_mode & 0o777 == 0o644
+    final = made.publish(tmp_path / "a.png", "rename")
+    assert os.stat(final).st_mode & 0o777 == 0o644
+
+
+@needs_tmpfile
+def test_an_unnamed_file_leaves_nothing_behind_unless_published(tmp_path):
+    folder = tmp_path / "deep" / "er"
+    fd, path = create_temp(str(folder), "c0ffee-123-")
+    assert path is None and folder.is_dir()
+    os.write(fd, b"half written")
+    assert names(folder) == []  # a worker killed now leaves nothing to sweep
+    os.close(fd)
+    assert names(folder) == []
 
 
 def test_create_temp_never_reuses_a_name(tmp_path):
     paths = set()
     for _ in range(50):
-        fd, path = create_temp(str(tmp_path), "t-")
+        fd, path = create_temp(str(tmp_path), "t-", named=True)
         os.close(fd)
         paths.add(path)
     assert len(paths) == 50 and len(temp_files(str(tmp_path))) == 50
 
 
-def test_create_temp_recreates_a_folder_removed_since_it_was_made(tmp_path):
+@both_ways
+def test_create_temp_recreates_a_folder_removed_since_it_was_made(tmp_path, named):
     folder = tmp_path / "out"
-    fd, first = create_temp(str(folder))
-    os.close(fd)
+    Finished(folder, b"1", named).publish(folder / "1.png", "rename")
     shutil.rmtree(folder)  # the user deleted the output folder mid-batch
-    fd, second = create_temp(str(folder))
-    os.close(fd)
-    assert os.path.isfile(second) and not os.path.exists(first)
+    Finished(folder, b"2", named).publish(folder / "2.png", "rename")
+    assert names(folder) == ["2.png"]
     shutil.rmtree(folder)
-    fd, third = create_temp(str(folder))  # and again: each removal is noticed
+    Finished(folder, b"3", named).publish(folder / "3.png", "rename")  # and again
+    assert names(folder) == ["3.png"]
+
+
+@needs_tmpfile
+def test_a_file_system_without_unnamed_files_gets_temp_names(tmp_path, monkeypatch):
+    def refuse(folder: str) -> int:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported", folder)
+
+    monkeypatch.setattr(publish_module, "_anonymous", refuse)
+    fd, path = create_temp(str(tmp_path), "t-")
     os.close(fd)
-    assert os.path.isfile(third)
+    assert path is not None and os.path.basename(path).startswith(".pixmill-t-")
+    assert str(tmp_path) in publish_module._NO_TMPFILE  # asked once per folder
+    publish_module._NO_TMPFILE.discard(str(tmp_path))
 
 
 # --- publish ----------------------------------------------------------------------------------
 
 
-def test_rename_publishes_under_the_target_when_it_is_free(tmp_path):
-    tmp, inode = finished_temp(tmp_path, b"new")
+@both_ways
+def test_rename_publishes_under_the_target_when_it_is_free(tmp_path, named):
+    made = Finished(tmp_path, b"new", named)
     target = str(tmp_path / "a.png")
-    assert publish(tmp, target, "rename") == target
+    assert made.publish(target, "rename") == target
     assert names(tmp_path) == ["a.png"]
-    assert Path(target).read_bytes() == b"new" and os.stat(target).st_ino == inode
+    assert Path(target).read_bytes() == b"new" and os.stat(target).st_ino == made.inode
 
 
-def test_rename_takes_the_next_free_sibling_and_keeps_what_is_there(tmp_path):
+@both_ways
+def test_rename_takes_the_next_free_sibling_and_keeps_what_is_there(tmp_path, named):
     (tmp_path / "a.png").write_bytes(b"first")
     (tmp_path / "a-1.png").write_bytes(b"second")
-    tmp, inode = finished_temp(tmp_path, b"new")
-    final = publish(tmp, str(tmp_path / "a.png"), "rename")
+    made = Finished(tmp_path, b"new", named)
+    final = made.publish(tmp_path / "a.png", "rename")
     assert final == str(tmp_path / "a-2.png")
     assert names(tmp_path) == ["a-1.png", "a-2.png", "a.png"]
     assert (tmp_path / "a.png").read_bytes() == b"first"
     assert (tmp_path / "a-1.png").read_bytes() == b"second"
-    assert Path(final).read_bytes() == b"new" and os.stat(final).st_ino == inode
+    assert Path(final).read_bytes() == b"new" and os.stat(final).st_ino == made.inode
 
 
-def test_skip_leaves_a_taken_target_alone_and_removes_the_temp(tmp_path):
+@both_ways
+def test_skip_leaves_a_taken_target_alone_and_removes_the_temp(tmp_path, named):
     (tmp_path / "a.png").write_bytes(b"theirs")
-    tmp, _ = finished_temp(tmp_path, b"ours")
-    assert publish(tmp, str(tmp_path / "a.png"), "skip") is None
+    assert Finished(tmp_path, b"ours", named).publish(tmp_path / "a.png", "skip") is None
     assert names(tmp_path) == ["a.png"]
     assert (tmp_path / "a.png").read_bytes() == b"theirs"
-    tmp, _ = finished_temp(tmp_path, b"ours")
-    assert publish(tmp, str(tmp_path / "b.png"), "skip") == str(tmp_path / "b.png")
+    made = Finished(tmp_path, b"ours", named)
+    assert made.publish(tmp_path / "b.png", "skip") == str(tmp_path / "b.png")
     assert (tmp_path / "b.png").read_bytes() == b"ours" and names(tmp_path) == ["a.png", "b.png"]
 
 
-def test_overwrite_replaces_the_target_in_one_step(tmp_path):
+@both_ways
+def test_overwrite_replaces_the_target_in_one_step(tmp_path, named):
     (tmp_path / "a.png").write_bytes(b"old")
-    tmp, inode = finished_temp(tmp_path, b"new")
-    assert publish(tmp, str(tmp_path / "a.png"), "overwrite") == str(tmp_path / "a.png")
+    made = Finished(tmp_path, b"new", named, "tag-")
+    assert made.publish(tmp_path / "a.png", "overwrite") == str(tmp_path / "a.png")
     assert names(tmp_path) == ["a.png"]
     assert (tmp_path / "a.png").read_bytes() == b"new"
-    assert os.stat(tmp_path / "a.png").st_ino == inode
+    assert os.stat(tmp_path / "a.png").st_ino == made.inode
+    made = Finished(tmp_path, b"fresh", named)
+    assert made.publish(tmp_path / "b.png", "overwrite") == str(tmp_path / "b.png")
+    assert names(tmp_path) == ["a.png", "b.png"] and (tmp_path / "b.png").read_bytes() == b"fresh"
 
 
-def test_a_target_that_is_a_dangling_symlink_is_never_written_through(tmp_path):
+@needs_tmpfile
+def test_overwriting_with_an_unnamed_file_goes_through_a_tagged_temp_name(tmp_path, monkeypatch):
+    """The replace needs a name to rename from: a worker killed between the two leaves a temp
+    name its pool's sweep finds."""
+    (tmp_path / "a.png").write_bytes(b"old")
+    renamed_from = []
+    real_replace = os.replace
+    monkeypatch.setattr(
+        publish_module.os, "replace", lambda a, b: (renamed_from.append(a), real_replace(a, b))
+    )
+    Finished(tmp_path, b"new", named=False, tag="pool-42-").publish(tmp_path / "a.png", "overwrite")
+    assert [os.path.basename(p)[: len(".pixmill-pool-42-")] for p in renamed_from] == [
+        ".pixmill-pool-42-"
+    ]
+    assert names(tmp_path) == ["a.png"] and (tmp_path / "a.png").read_bytes() == b"new"
+
+
+@both_ways
+def test_a_target_that_is_a_dangling_symlink_is_never_written_through(tmp_path, named):
     elsewhere = tmp_path / "elsewhere.png"
     (tmp_path / "a.png").symlink_to(elsewhere)
-    tmp, _ = finished_temp(tmp_path, b"new")
-    assert publish(tmp, str(tmp_path / "a.png"), "rename") == str(tmp_path / "a-1.png")
+    final = Finished(tmp_path, b"new", named).publish(tmp_path / "a.png", "rename")
+    assert final == str(tmp_path / "a-1.png")
     assert not elsewhere.exists() and (tmp_path / "a.png").is_symlink()
 
 
@@ -303,13 +379,24 @@ def test_pending_sweeps_finish_sweeps_everything_even_if_a_worker_lingers(tmp_pa
 
 # --- durability: the data is on the disk before the name -----------------------------------
 def _record_syncs(monkeypatch) -> list[tuple[str, str]]:
-    """Record fsync (of which file) and the link/replace that publish, in order."""
+    """Record the data syncs (of which file), the folder fsyncs and the link/replace that
+    publish, in order. A file is named by what /proc says its descriptor is: its path, or for
+    an unnamed file "/proc/self/fd/N" as the link that names it reads it."""
     calls: list[tuple[str, str]] = []
-    real_fsync, real_link, real_replace = os.fsync, os.link, os.replace
+    real_fsync, real_datasync = os.fsync, publish_module._fdatasync
+    real_link, real_replace = os.link, os.replace
+
+    def which(fd: int) -> str:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        return f"/proc/self/fd/{fd}" if path.endswith(" (deleted)") else path
 
     def fsync(fd):
-        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        calls.append(("fsync", which(fd)))
         return real_fsync(fd)
+
+    def datasync(fd):
+        calls.append(("fsync", which(fd)))
+        return real_datasync(fd)
 
     def link(src, dst, *a, **kw):
         calls.append(("link", f"{src} -> {dst}"))
@@ -320,6 +407,7 @@ def _record_syncs(monkeypatch) -> list[tuple[str, str]]:
         return real_replace(src, dst, *a, **kw)
 
     monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(publish_module, "_fdatasync", datasync)
     monkeypatch.setattr(os, "link", link)
     monkeypatch.setattr(os, "replace", replace)
     return calls
@@ -329,16 +417,21 @@ def _record_syncs(monkeypatch) -> list[tuple[str, str]]:
 def test_the_output_is_synced_before_it_gets_its_name(tmp_path, monkeypatch, policy):
     src = make_image(tmp_path / "a.png")
     job = job_for(src, tmp_path / "out", Recipe(format="jpeg", on_conflict=policy))
+    if policy == "overwrite":
+        make_image(Path(job.target), (8, 8))  # replaced: through a temp name if unnamed
     calls = _record_syncs(monkeypatch)
     result = convert_one(job)
     assert result["status"] == "ok", result["error"]
     kinds = [k for k, _ in calls]
-    named = kinds.index("link" if policy == "rename" else "replace")
     synced = kinds.index("fsync")
-    assert synced < named
-    tmp = calls[named][1].split(" -> ")[0]
-    assert calls[synced][1] == tmp and os.path.basename(tmp).startswith(TEMP_PREFIX)
-    assert calls[named][1].endswith(f" -> {job.target}")
+    first_name = min(i for i, k in enumerate(kinds) if k in ("link", "replace"))
+    assert synced < first_name
+    final = kinds.index("link" if policy == "rename" else "replace")
+    assert calls[final][1].endswith(f" -> {job.target}")
+    # The file synced is the one named: its temp path, or (unnamed) the descriptor linked.
+    assert calls[first_name][1].split(" -> ")[0] == calls[synced][1]
+    if policy == "overwrite":
+        assert os.path.basename(calls[final][1].split(" -> ")[0]).startswith(TEMP_PREFIX)
 
 
 def test_no_sync_publishes_without_waiting_for_the_disk(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ from faultkit.batch import (
     wait_for,
 )
 from faultkit.invariants import assert_clean, key
-from faultkit.procs import blocked_on, parked
+from faultkit.procs import blocked_on, parked, writing_into
 from faultkit.trials import SLOW, trial_alloc, trial_hang, trial_kill
 from PIL import Image
 
@@ -194,7 +194,7 @@ def test_worker_killed_while_writing_leaves_no_temp_file(tmp_path):
     run = ApiRun([inp], out, Recipe(format="avif", quality=90), workers=1).start()
 
     def writing() -> bool:
-        return os.path.isdir(out) and any(n.endswith(".tmp") for n in os.listdir(out))
+        return writing_into(out, run.runner.worker_pids())
 
     assert wait_for(writing, 30, 0.002), "the worker never started writing"
     (pid,) = running_jobs(run.runner)
@@ -220,7 +220,7 @@ def test_worker_killed_with_its_output_finished_but_unpublished_converts_it_once
     run = ApiRun([inp], out, Recipe(format="avif", on_conflict=policy), workers=1).start()
 
     def encoding() -> bool:
-        return any(n.endswith(".tmp") for n in os.listdir(out))
+        return writing_into(out, run.runner.worker_pids())
 
     assert wait_for(encoding, 30, 0.001), "never saw the worker write"
     (pid,) = running_jobs(run.runner)

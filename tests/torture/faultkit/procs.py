@@ -240,3 +240,28 @@ class Tracker:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(2)
+
+
+def writing_into(folder: str, pids: Iterable[int]) -> bool:
+    """Whether one of these processes has an output being written in folder: a Pixmill temp
+    file there, or (Linux's O_TMPFILE) an open file in it that has no name yet, which /proc
+    shows as "<folder>/#<inode> (deleted)"."""
+    try:
+        if any(n.endswith(".tmp") for n in os.listdir(folder)):
+            return True
+    except OSError:
+        return False
+    unnamed = os.path.join(os.path.realpath(folder), "#")
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(unnamed) and target.endswith(" (deleted)"):
+                return True
+    return False
