@@ -18,10 +18,7 @@ from pixmill.engine import pngzip
 from pixmill.engine.recipe import Recipe
 from tests.conftest import make_image, photo_array
 
-pytestmark = [
-    pytest.mark.timeout(60),
-    pytest.mark.skipif(pngzip.zlib_ng is None, reason="zlib-ng is a dependency of Pixmill"),
-]
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(autouse=True)
