@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 
+from pixmill.engine import report as report_module
 from pixmill.engine.report import (
     Report,
     elapsed_text,
@@ -174,31 +174,39 @@ def test_a_rewrite_replaces_the_old_report_and_leaves_no_temporary_file(report, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
 
 
-def test_a_failed_write_leaves_the_previous_report_whole(report, tmp_path, monkeypatch):
-    path = tmp_path / "r.json"
-    path.write_text("previous")
-    real_write_text = Path.write_text
+def _disk_full_halfway(monkeypatch) -> None:
+    """The report's writes fail with ENOSPC after half of what was written reached the file."""
+    real = report_module._write_parts
 
-    def disk_full(self, text, *args, **kw):
-        real_write_text(self, text[: len(text) // 2], *args, **kw)
+    def disk_full(path, parts):
+        text = "".join(parts)
+        real(path, [text[: len(text) // 2]])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", disk_full)
+    monkeypatch.setattr(report_module, "_write_parts", disk_full)
+
+
+@pytest.mark.parametrize("name", ["r.json", "r.csv"])
+def test_a_failed_write_leaves_the_previous_report_whole(report, tmp_path, monkeypatch, name):
+    path = tmp_path / name
+    path.write_text("previous")
+    _disk_full_halfway(monkeypatch)
     with pytest.raises(OSError, match="No space"):
         report.save(path)
     monkeypatch.undo()
     assert path.read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no part file left
 
 
-def test_a_failed_first_write_leaves_nothing_under_the_final_name(report, tmp_path, monkeypatch):
-    def disk_full(self, text, *args, **kw):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(Path, "write_text", disk_full)
+@pytest.mark.parametrize("name", ["r.json", "r.csv"])
+def test_a_failed_first_write_leaves_nothing_under_the_final_name(
+    report, tmp_path, monkeypatch, name
+):
+    _disk_full_halfway(monkeypatch)
     with pytest.raises(OSError):
-        report.save(tmp_path / "r.csv")
+        report.save(tmp_path / name)
     monkeypatch.undo()
-    assert not (tmp_path / "r.csv").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
