@@ -36,7 +36,7 @@ class BatchThread:
         self.limits = limits
         self.report: Report | None = None
         self._done = done or {}
-        self.flight = Flight(jobs, listener, self._done)
+        self.flight = Flight(jobs, listener, self._done, queue=False)  # queued by _run
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._cancel = threading.Event()
         self._paused = threading.Event()
@@ -91,9 +91,11 @@ class BatchThread:
         raise NotImplementedError
 
     def _settle_known(self) -> None:
-        """Say the batch started, and settle what needs no worker: files done before (a
-        resumed batch) and files the plan skips."""
+        """Queue the files for the workers, say the batch started, and settle what needs no
+        worker: files done before (a resumed batch) and files the plan skips. The first
+        thing _run does."""
         flight = self.flight
+        flight.queue(self.jobs, self._done)
         flight.notify("batch_started", len(self.jobs))
         for job in self.jobs:
             if job.index in self._done:

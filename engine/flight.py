@@ -28,7 +28,7 @@ _CHUNK_MAX = 32
 _ids = itertools.count(1)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class InFlight:
     """One attempt at one job, from submission to its result."""
 
@@ -58,7 +58,16 @@ class Flight:
 
     last_activity is when a worker last said something about a file."""
 
-    def __init__(self, jobs: list[Job], listener: BatchListener, done: Container[int] = ()) -> None:
+    def __init__(
+        self,
+        jobs: list[Job],
+        listener: BatchListener,
+        done: Container[int] = (),
+        queue: bool = True,
+    ) -> None:
+        """The books of a batch of jobs; done: indexes settled already. queue=False leaves
+        the files to queue() (on the batch's thread: 100,000 of them take 0.15 s, which the
+        thread that starts a batch, the window's, should not spend)."""
         self.listener = listener
         self.pending: collections.deque[InFlight] = collections.deque()
         self.deferred: list[InFlight] = []
@@ -70,9 +79,16 @@ class Flight:
         self.last_started: dict[int, int] = {}
         self.meter = ProgressMeter(len(jobs))
         self.last_activity = time.monotonic()
-        for job in jobs:
-            if job.action != "skip" and job.index not in done:
-                self.pending.append(InFlight(next(_ids), job))
+        if queue:
+            self.queue(jobs, done)
+
+    def queue(self, jobs: list[Job], done: Container[int] = ()) -> None:
+        """Queue every job that needs a worker: not skipped by the plan, not done before."""
+        self.pending.extend(
+            InFlight(next(_ids), job)
+            for job in jobs
+            if job.action != "skip" and job.index not in done
+        )
 
     def __bool__(self) -> bool:
         """Whether any file still waits for its result."""

@@ -111,7 +111,7 @@ class _PngDeflate(ImageFile.PyEncoder):
         packer.setimage(self.im, (st.xoff, st.yoff, st.xoff + st.xsize, st.yoff + st.ysize))
         parts = []
         while True:
-            _, status, part = packer.encode(1 << 20)
+            _consumed, status, part = packer.encode(1 << 20)
             parts.append(part)
             if status:
                 break

@@ -14,6 +14,7 @@ runner's pool (engine.estimate), as a state of its own so no batch starts meanwh
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -38,6 +39,8 @@ from pixmill.engine.session import (
 )
 
 from .bridge import BackgroundTask, BatchBridge
+from .collector import CollectorPacer
+from .priority import WorkerPriority
 
 log = logging.getLogger(__name__)
 
@@ -220,17 +223,31 @@ class BatchController(QObject):
         self._plan_task: BackgroundTask | None = None
         self._preparation: Preparation | None = None
         self._helpers: set[BackgroundTask] = set()
+        #: Keeps garbage collections short while a batch's objects pile up (collector.py).
+        self.collector = CollectorPacer(self)
+        #: The pool's workers run at a lower priority than the window (priority.py).
+        self.priority = WorkerPriority()
         #: engine.cluster.ClusterSpec of the Dask cluster the next batches run on (None: this
         #: computer's pool); previews and estimates always stay on this computer.
         self.cluster: Any = None
+        self.bridge.progressChanged.connect(self._lower_workers)
         self.bridge.progressChanged.connect(self.progressChanged)
         self.bridge.resultsReady.connect(self.resultsReady)
         self.bridge.currentFile.connect(self.currentFile)
         self.bridge.batchFinished.connect(self._on_finished)
         self._warned.connect(self._on_warned)
 
+    @Slot()
+    def _lower_workers(self) -> None:
+        """Workers started for this batch (or in place of one that died) yield to the window;
+        at most as often as progress is shown. The window's child processes are its pool's
+        workers (multiprocessing's own list: the runner's worker_pids() updates the pool's
+        bookkeeping, which its supervisor thread reads meanwhile)."""
+        self.priority.lower(p.pid for p in multiprocessing.active_children() if p.pid)
+
     def _set_state(self, state: str) -> None:
         self.state = state
+        self.collector.hold("batch", state != IDLE)
         self.stateChanged.emit(state)
 
     @property
@@ -482,7 +499,8 @@ class BatchController(QObject):
         if self.busy or self.runner.running:
             return
         self.runner.workers = workers
-        self._helper(lambda cancelled: self.runner.warm_up(), "warm-up")
+        task = self._helper(lambda cancelled: self.runner.warm_up(), "warm-up")
+        task.finished.connect(self._lower_workers)
 
     def shutdown(self) -> None:
         """Cancel whatever runs and stop the pool, blocking (never while the event loop

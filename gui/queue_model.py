@@ -62,7 +62,9 @@ class QueueModel(QIdentityProxyModel):
         self._paths = [p for p, _size in files]
         self._sizes = [s for _path, s in files]
         self._rows = None
-        self._list.setStringList(self._paths)  # resets this model
+        # The strings only carry the row count (data() reads self._paths): a list of one
+        # empty string converts to QStrings 3-4 times faster than 100,000 paths do.
+        self._list.setStringList([""] * len(self._paths))  # resets this model
 
     def files(self) -> list[str]:
         return list(self._paths)

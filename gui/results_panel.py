@@ -255,19 +255,22 @@ class ResultsPanel(QWidget):
             )
         self.summaryLabel.setText(formatting.SEP.join(parts))
 
-    def show_report(self, report: Report, output_dir: str | None) -> None:
+    def show_report(
+        self, report: Report, output_dir: str | None, summary: dict[str, Any] | None = None
+    ) -> None:
         """The batch is over: its summary, and the buttons that use its report and outputs.
-        output_dir None means the outputs went next to each source."""
+        output_dir None means the outputs went next to each source; summary is
+        report.summary when the caller has it already (each reading walks every result)."""
         self.report = report
         self._output_dir = output_dir
         self.model.set_show_thumbnails(True)
-        text = summary_text(report.summary, report.cancelled)
+        if summary is None:
+            summary = report.summary
+        text = summary_text(summary, report.cancelled)
         self.summaryLabel.setText(text)
         self.summaryLabel.setToolTip(text)
         self.saveReportButton.setEnabled(True)
-        self.openFolderButton.setEnabled(
-            report.summary["ok"] > 0 and self.output_folder() is not None
-        )
+        self.openFolderButton.setEnabled(summary["ok"] > 0 and self.output_folder() is not None)
 
     # --- after a batch ---------------------------------------------------------------------
     def output_folder(self) -> str | None:
