@@ -8,6 +8,10 @@
 #   make bench BENCH_SCENARIOS=H,R,P   only HEIC and camera RAW input (data from the corpus)
 #   make bench BENCH_SCENARIOS=A,D,U   durable publish vs --no-sync, and --update (issue 13)
 #   make bench BENCH_SCENARIOS=Q       quality targets and --format auto (issue 14, corpus JPEGs)
+#   make bench BENCH_SCENARIOS=D,D+,W,W+ BENCH_RUNS=1   many small files (issue 19): D+ is
+#                               100,000 PNGs (Pixmill, naive; about 3 min a round), W and W+ the
+#                               window on 20,000 and 100,000 (about 0.5 and 1.5 min a round);
+#                               not in the default list: a 3-round D+ alone takes 10 minutes
 #   make bench-data             install the tools and build the data set only
 
 BENCH_DIR          := tests/benchmarks

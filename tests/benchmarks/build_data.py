@@ -20,15 +20,21 @@
   lossy linear DNG) with its 1024x683 JPEG preview.
 - quality/ (scenario Q, issue 14): copies of every real camera JPEG in the corpus (*.jpg, as
   they are: EXIF orientation, ICC profiles), for the quality-target rows.
+- small_100k/ (scenarios D+ and W+, issue 19): 100,000 64x64 PNGs, one flat folder, copies of
+  small/'s files in turn (s000000.png is small/s00000.png, s010000.png is it again, ...).
+  Copies, not hard links: Pixmill counts a file reached twice (same device and inode) as one
+  source, so links would give it 10,000 files. small_20k/ (scenario W): hard links to the first
+  20,000 of them.
 - quick/: hard links to the first few files of each set, for BENCH_QUICK=1 smoke runs.
 
 The same sources, counts and seed always give the same pixels. A stamp file per group of sets
-(stamp.json for the wallpaper sets, stamp-heic.json, stamp-raw.json, stamp-quality.json)
+(stamp.json for the wallpaper sets, stamp-small100k.json, stamp-heic.json, stamp-raw.json,
+stamp-quality.json)
 records the parameters; a group is rebuilt only when its parameters change. Without the corpus
 the HEIC, RAW and quality sets are left out (their scenarios then say so).
 
     python tests/benchmarks/build_data.py [--out DIR] [--photos 40] [--pngs 20] [--small 10000]
-        [--heic 20] [--heic-real 4] [--raws 8] [--raw-previews 12]
+        [--heic 20] [--heic-real 4] [--raws 8] [--raw-previews 12] [--small-many 100000]
 """
 
 from __future__ import annotations
@@ -82,6 +88,11 @@ PHOTO_SIZE = (4000, 3000)
 PNG_SIZE = (2448, 1632)
 SMALL_SIZE = (64, 64)
 QUICK_COUNTS = {"photos": 8, "pngs": 6, "small": 1000}
+#: Scenarios D+ and W+ (all of small_100k) and W (small_20k, its first 20,000 files); quick
+#: runs get the first few thousand.
+SMALL_MANY = 100_000
+SMALL_W = 20_000
+QUICK_COUNTS_MANY = {"small_100k": 2000, "small_20k": 1000}
 
 #: The shared corpus of real camera files (read-only, beside the project): scenarios H, R, P.
 CORPUS = Path(os.environ.get("BENCH_CORPUS", "/work/shared/corpus"))
@@ -335,6 +346,49 @@ def _link_files(out: Path, name: str, files: Sequence[Path]) -> None:
         os.link(src, dst / src.name)
 
 
+def _copy_one(args: tuple[str, str]) -> None:
+    shutil.copyfile(*args)
+
+
+def build_small_many(out: Path, count: int, window: int) -> bool:
+    """small_100k/: count copies of small/'s files in turn, one flat folder; small_20k/: hard
+    links to its first `window` files. Rebuilt when small/ (its stamp) or the counts change."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stamp = out / "stamp-small100k.json"
+    try:
+        small_params = json.loads((out / "stamp.json").read_text())
+    except (OSError, ValueError):
+        small_params = None
+    params = {"version": 1, "count": count, "window": window, "small": small_params}
+    if _stamp_matches(stamp, params):
+        return False
+    stamp.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    sources = sorted((out / "small").glob("*.png"))
+    if not sources or count <= 0:
+        return False
+    folder = _fresh_dir(out / "small_100k")
+    digits = max(6, len(str(count - 1)))
+    pairs = [
+        (str(sources[j % len(sources)]), str(folder / f"s{j:0{digits}d}.png")) for j in range(count)
+    ]
+    # copyfile is sendfile() here: the kernel does the copying, a few threads keep it busy.
+    with ThreadPoolExecutor(4) as ex:
+        for _ in ex.map(_copy_one, pairs, chunksize=500):
+            pass
+    w_dir = _fresh_dir(out / "small_20k")
+    for _src, dst in pairs[:window]:
+        os.link(dst, w_dir / os.path.basename(dst))
+    _link_quick(out, QUICK_COUNTS_MANY)
+    stamp.write_text(json.dumps(params, indent=2) + "\n")
+    print(
+        f"copied {count} small files to {folder}, linked {min(window, count)} in {w_dir} "
+        f"({time.monotonic() - t0:.0f} s)"
+    )
+    return True
+
+
 def build_heic(out: Path, synthetic: int, real: int, workers: int) -> bool | None:
     """heic/: synthetic HEICs and copies of the real one. None when the corpus is missing."""
     import pillow_heif
@@ -532,10 +586,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--raw-previews", type=int, default=int(os.environ.get("BENCH_RAW_PREVIEWS", 12))
     )
+    ap.add_argument(
+        "--small-many", type=int, default=int(os.environ.get("BENCH_SMALL_MANY", SMALL_MANY))
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args(argv)
     built = [
         build(args.out, args.photos, args.pngs, args.small, args.workers),
+        build_small_many(args.out, args.small_many, min(SMALL_W, args.small_many)),
         build_heic(args.out, args.heic, args.heic_real, args.workers),
         build_raw(args.out, args.raws, args.raw_previews, args.workers),
         build_quality(args.out),

@@ -188,6 +188,8 @@ def pixmill_gui(job: Job) -> Command:
         argv += ["--fit", f"{job.fit[0]}x{job.fit[1]}"]
     if job.gui_json:
         argv += ["--json", job.gui_json]
+    if job.files:  # check that the window's table and counts show every file converted
+        argv += ["--expect", str(len(job.files))]
     env = {"QT_QPA_PLATFORM": os.environ.get("BENCH_QT_PLATFORM", "offscreen")}
     return Command(argv, env={**env, **_pixmill_env(job)})
 

@@ -121,3 +121,34 @@ def test_common_quality_is_the_highest_own_raised_past_a_dip():
     q, own = common_quality([_Fake(70, dip=85), _Fake(85)], 80.0)
     assert (q, own) == (86, [70, 85])
     assert common_quality([_Fake(70), _Fake(120)], 80.0) == (None, [70, None])
+
+
+def _row(key: str, runs: list[dict], **summary) -> object:
+    from run_bench import RowResult
+
+    return RowResult(key, key, runs=runs, summary=summary)
+
+
+def _run(seconds: float, **extra) -> dict:
+    return {"seconds": seconds, "returncode": 0, "failed_files": 0, **extra}
+
+
+def test_many_small_files_goals_linearity_memory_and_the_window_check():
+    from run_bench import evaluate_goals
+
+    rows = {
+        "D": {"pixmill@2": _row("pixmill@2", [_run(10.0)], images_per_s=1000.0)},
+        "D+": {
+            "pixmill@2": _row("pixmill@2", [_run(105.0)], images_per_s=950.0, main_rss_mb=150.0)
+        },
+        "W": {"gui@2": _row("gui@2", [_run(20.0, max_gap_ms=30.0)], max_gap_ms=30.0)},
+        "W+": {"gui@2": _row("gui@2", [_run(90.0, check="3 rows")], max_gap_ms=80.0)},
+    }
+    goals = {g["goal"]: g for g in evaluate_goals(rows, 2)}
+    linear = goals["D+: Pixmill files/s at 100k vs at 10k (D)"]
+    assert linear["value"] == pytest.approx(0.95) and linear["ok"] is True
+    assert goals["D+: Pixmill main process peak RSS"]["ok"] is True
+    assert goals["W: longest event-loop stall"]["ok"] is True
+    assert goals["W: results table and counts, every file"]["ok"] is True
+    assert goals["W+: longest event-loop stall"]["ok"] is False
+    assert goals["W+: results table and counts, every file"]["ok"] is False  # its check failed
