@@ -22,9 +22,8 @@ cannot load.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image, ImageFile
 
 from .i18n import _
@@ -33,6 +32,9 @@ try:
     from zlib_ng import zlib_ng
 except ImportError:  # not installed: Pillow's encoder stays
     zlib_ng = None
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Pillow's default level (zlib's Z_DEFAULT_COMPRESSION).
 _DEFAULT_LEVEL = 6
@@ -144,6 +146,8 @@ def compress_scanlines(
     (the adaptive choice: the filter whose bytes, read as signed, sum smallest in absolute
     value; no filtering when distance is None), deflated by zlib-ng at level (zlib-ng's)."""
     assert zlib_ng is not None
+    import numpy as np  # on the first PNG: a worker that writes none never loads it (40 ms)
+
     row = len(raw) // height
     pixels = np.frombuffer(raw, np.uint8).reshape(height, row)
     deflate = zlib_ng.compressobj(level, zlib_ng.DEFLATED, 15, _MEM_LEVEL, strategy)
@@ -162,6 +166,8 @@ def _filtered(rows: np.ndarray, above: np.ndarray, distance: int | None) -> byte
     """rows (uint8, one row per line) as PNG filtered scanlines; above: the row before them.
     The candidates and their order are Pillow's (None, Up, Sub, Paeth; Average only pays on
     a few rows, and Pillow tries it only when optimizing), so the choice is the same."""
+    import numpy as np
+
     n, width = rows.shape
     lines = np.empty((n, width + 1), np.uint8)
     if distance is None or width == 0:
@@ -186,10 +192,10 @@ def _filtered(rows: np.ndarray, above: np.ndarray, distance: int | None) -> byte
     candidates = np.stack((rows, rows - up, rows - left, rows - paeth))
     cost = np.abs(candidates.view(np.int8).astype(np.int16)).sum(axis=2, dtype=np.int64)
     choice = cost.argmin(axis=0)  # per row; a tie goes to the earlier candidate
-    lines[:, 0] = _FILTER_TYPES[choice]
+    lines[:, 0] = np.take(_FILTER_TYPES, choice)
     lines[:, 1:] = candidates[choice, np.arange(n)]
     return lines.tobytes()
 
 
 #: The PNG filter type of each candidate in _filtered: None, Up, Sub, Paeth.
-_FILTER_TYPES = np.array([0, 2, 1, 4], np.uint8)
+_FILTER_TYPES = (0, 2, 1, 4)
