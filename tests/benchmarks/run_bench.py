@@ -160,6 +160,23 @@ MANY_LINEAR = 0.9
 MAX_GAP_MS = 50
 
 
+def _window_scenario(key: str, size: str, data: str, note: str, w: int) -> Scenario:
+    """W and W+: the window (gui_driver.py, as F) on a folder of small PNGs."""
+    return Scenario(
+        key,
+        f"The window on many small files, {size}: 64x64 PNG -> PNG",
+        data,
+        "png",
+        85,
+        None,
+        (Entry("gui", w),),
+        f"gui@{w}",
+        ssim_sample=0,
+        dims_sample=200,
+        note=note,
+    )
+
+
 def _scenarios(workers: int) -> list[Scenario]:
     w = workers
     everyone = ("pixmill", "pixmill_nosync", "naive", "tuned", "vips", "magick")
@@ -330,36 +347,16 @@ def _scenarios(workers: int) -> list[Scenario]:
                 "against D's gives the linearity goal (run D in the same run)."
             ),
         ),
-        Scenario(
+        _window_scenario(
             "W",
-            "The window on many small files, 20k: 64x64 PNG -> PNG",
+            "20k",
             "small_20k",
-            "png",
-            85,
-            None,
-            (Entry("gui", w),),
-            f"gui@{w}",
-            ssim_sample=0,
-            dims_sample=200,
-            note=(
-                "gui_driver.py as in F, on a folder of 20,000 of D+'s PNGs; the driver checks "
-                "that the results table has a row per file and that the counts, the summary "
-                "line and the progress bar all say every file was converted."
-            ),
+            "gui_driver.py as in F, on a folder of 20,000 of D+'s PNGs; the driver checks "
+            "that the results table has a row per file and that the counts, the summary "
+            "line and the progress bar all say every file was converted.",
+            w,
         ),
-        Scenario(
-            "W+",
-            "The window on many small files, 100k: 64x64 PNG -> PNG",
-            "small_100k",
-            "png",
-            85,
-            None,
-            (Entry("gui", w),),
-            f"gui@{w}",
-            ssim_sample=0,
-            dims_sample=200,
-            note="As W, on D+'s folder of 100,000 PNGs.",
-        ),
+        _window_scenario("W+", "100k", "small_100k", "As W, on D+'s folder of 100,000 PNGs.", w),
         Scenario(
             "Q",
             "Quality targets: real camera JPEGs -> fit 1600x1600, fixed q85 vs SSIMULACRA2 targets",

@@ -125,3 +125,14 @@ def lzw_tiff_libtiff_complains_about(path: Path) -> Path:
     data[138] = 60
     path.write_bytes(bytes(data))
     return path
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG file's chunks in order: (type, data)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    out, at = [], 8
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        out.append((data[at + 4 : at + 8], data[at + 8 : at + 8 + length]))
+        at += 12 + length
+    return out

@@ -23,6 +23,7 @@ from PIL import Image, JpegImagePlugin
 from PIL.PngImagePlugin import PngInfo
 
 from pixmill.engine import encoders
+from tests.engine.images import png_chunks
 from tests.samples import _curv_srgb, icc_v2_profile
 
 pytestmark = [
@@ -312,14 +313,6 @@ def test_optimize_jpeg_keeps_what_it_cannot_read() -> None:
 
 
 # --- PNG -------------------------------------------------------------------------------------
-def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    out, at = [], 8
-    while at < len(data):
-        length = int.from_bytes(data[at : at + 4], "big")
-        out.append((data[at + 4 : at + 8], data[at + 8 : at + 8 + length]))
-        at += 12 + length
-    return out
 
 
 def pixmill_png(im: Image.Image, exif: bytes, icc: bytes) -> bytes:

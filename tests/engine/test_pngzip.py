@@ -17,6 +17,7 @@ from PIL import Image, PngImagePlugin
 from pixmill.engine import pngzip
 from pixmill.engine.recipe import Recipe
 from tests.conftest import make_image, photo_array
+from tests.engine.images import png_chunks
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,18 +45,9 @@ def pillows_own(im: Image.Image, monkeypatch: pytest.MonkeyPatch, **kw: object) 
         return save(im, **kw)
 
 
-def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    out, pos = [], 8
-    while pos < len(data):
-        n = int.from_bytes(data[pos : pos + 4], "big")
-        out.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]))
-        pos += 12 + n
-    return out
-
-
 def image_data(data: bytes) -> bytes:
     """The decompressed IDAT stream: each row's filter type and its filtered bytes."""
-    return zlib.decompress(b"".join(body for kind, body in chunks(data) if kind == b"IDAT"))
+    return zlib.decompress(b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT"))
 
 
 def transparent_palette() -> Image.Image:
@@ -83,7 +75,7 @@ MODES = {
 def test_every_mode_reads_back_to_the_same_pixels_and_the_same_filters_as_pillow(name, monkeypatch):
     im = MODES[name]()
     ours = save(im)
-    assert ours[:2] == b"\x89P" and chunks(ours)[0][0] == b"IHDR"
+    assert ours[:2] == b"\x89P" and png_chunks(ours)[0][0] == b"IHDR"
     with Image.open(io.BytesIO(ours)) as back:
         back.load()
         assert back.mode == Image.open(io.BytesIO(pillows_own(im, monkeypatch))).mode
@@ -91,7 +83,7 @@ def test_every_mode_reads_back_to_the_same_pixels_and_the_same_filters_as_pillow
     # Pillow's filter choice, row by row: the streams before deflating are identical.
     assert image_data(ours) == image_data(pillows_own(im, monkeypatch))
     # zlib-ng at the level above the default (78 DA: level 7 or more), not zlib's default.
-    idat = next(body for kind, body in chunks(ours) if kind == b"IDAT")
+    idat = next(body for kind, body in png_chunks(ours) if kind == b"IDAT")
     assert idat[:2] == b"\x78\xda"
 
 
@@ -112,9 +104,9 @@ def test_chunks_and_metadata_are_pillows(monkeypatch):
     icc = b"\0" * 128 + b"acsp" + b"\0" * 100  # only carried, never parsed
     kw = {"pnginfo": info, "dpi": (300, 300), "exif": exif, "icc_profile": icc}
     ours, theirs = save(im, **kw), pillows_own(im, monkeypatch, **kw)
-    assert [k for k, _ in chunks(ours)] == [k for k, _ in chunks(theirs)]
-    assert [c for c in chunks(ours) if c[0] != b"IDAT"] == [
-        c for c in chunks(theirs) if c[0] != b"IDAT"
+    assert [k for k, _ in png_chunks(ours)] == [k for k, _ in png_chunks(theirs)]
+    assert [c for c in png_chunks(ours) if c[0] != b"IDAT"] == [
+        c for c in png_chunks(theirs) if c[0] != b"IDAT"
     ]
 
 
@@ -166,7 +158,7 @@ def test_pool_workers_deflate_with_zlib_ng(tmp_path):
     assert report.count("ok") == 3
     for f in report.files:
         data = Path(f["target"]).read_bytes()
-        idat = next(body for kind, body in chunks(data) if kind == b"IDAT")
+        idat = next(body for kind, body in png_chunks(data) if kind == b"IDAT")
         assert idat[:2] == b"\x78\xda", f["target"]  # zlib's default level would be 78 9C
         with Image.open(f["source"]) as src, Image.open(f["target"]) as out:
             assert out.tobytes() == src.tobytes()
