@@ -10,11 +10,12 @@ While a batch is prepared or runs, and while the sources are counted, CollectorP
 the automatic collections off, collects every PACE_MS from the GUI thread and then freezes
 what survived (gc.freeze moves it into the permanent generation, which no collection walks).
 Each collection then walks only the objects made since the last freeze, so no pause grows
-with the batch, and none runs on another thread while holding the GIL. The last batch's objects stay frozen until they are dropped
-(reference counting frees them as usual); only a reference cycle that dies after it was
-frozen stays until the process ends. Cycles are rare in what a batch keeps (plain dicts, jobs,
-reports), and each freeze collects first, so garbage is never frozen. (Unfreezing when the next
-batch starts was tried: the full collection of everything then took 50 ms at Start.)
+with the batch, and none runs on another thread while holding the GIL. The last batch's
+objects stay frozen until they are dropped (reference counting frees them as usual); only a
+reference cycle that dies after it was frozen stays until the process ends. Cycles are rare in
+what a batch keeps (plain dicts, jobs, reports), and each freeze collects first, so garbage is
+never frozen. (Unfreezing when the next batch starts was tried: the full collection of
+everything then took 50 ms at Start.)
 """
 
 from __future__ import annotations
