@@ -71,9 +71,7 @@ def create_temp(folder: str, tag: str = "", named: bool = False) -> tuple[int, s
             _NO_TMPFILE.add(folder)
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for attempt in range(100):
-        if folder not in _FOLDERS_MADE:
-            os.makedirs(folder, exist_ok=True)
-            _FOLDERS_MADE.add(folder)
+        _make_folder(folder)
         path = os.path.join(folder, f"{TEMP_PREFIX}{tag}{_unique()}{TEMP_SUFFIX}")
         try:
             return os.open(path, flags, 0o666), path
@@ -90,15 +88,22 @@ def create_temp(folder: str, tag: str = "", named: bool = False) -> tuple[int, s
 _NO_TMPFILE_ERRORS = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP}
 
 
-def _anonymous(folder: str) -> int:
-    flags = _O_TMPFILE | os.O_RDWR
+def _make_folder(folder: str) -> None:
+    """Make folder unless this process made it already (discard it from _FOLDERS_MADE when
+    it turns out to be gone)."""
     if folder not in _FOLDERS_MADE:
         os.makedirs(folder, exist_ok=True)
         _FOLDERS_MADE.add(folder)
+
+
+def _anonymous(folder: str) -> int:
+    flags = _O_TMPFILE | os.O_RDWR
+    _make_folder(folder)
     try:
         return os.open(folder, flags, 0o666)
     except FileNotFoundError:  # removed since it was made: make it again, once
-        os.makedirs(folder, exist_ok=True)
+        _FOLDERS_MADE.discard(folder)
+        _make_folder(folder)
         return os.open(folder, flags, 0o666)
 
 
@@ -163,15 +168,6 @@ def _writeback() -> Any:
             except (OSError, AttributeError):
                 pass
     return _sync_file_range or None
-
-
-def sync_path(path: str) -> None:
-    """sync_data for a file that is no longer open."""
-    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
-    try:
-        sync_data(fd)
-    finally:
-        os.close(fd)
 
 
 def sync_folders(folders: Iterable[str]) -> None:

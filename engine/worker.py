@@ -50,23 +50,23 @@ class _Worker:
         next: waiting for the disk overlaps with work, and the syncs of several small files
         overlap with each other (the file system commits them together). At most
         _PUBLISH_AHEAD files wait; the "done" message goes out once the file has its name."""
-        if self.publisher is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.publisher = ThreadPoolExecutor(_PUBLISH_THREADS, "pixmill-publish")
-        self.publish_slots.acquire()
-        self.publisher.submit(self._publish, fid, made)
+        self._submit(self._publish, fid, made)
 
     def publish_chunk_later(self, made: list[tuple[int, Any]]) -> None:
         """The encoded files of a chunk of small files, published together on a publisher
         thread: their data synced together (publish.sync_many: one journal commit for the
         chunk instead of one per file), then their names."""
+        self._submit(self._publish_chunk, made)
+
+    def _submit(self, work: Any, *args: Any) -> None:
+        """Run work(*args) on a publisher thread once one of the _PUBLISH_AHEAD slots is free
+        (work releases it)."""
         if self.publisher is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self.publisher = ThreadPoolExecutor(_PUBLISH_THREADS, "pixmill-publish")
         self.publish_slots.acquire()
-        self.publisher.submit(self._publish_chunk, made)
+        self.publisher.submit(work, *args)
 
     def _publish_chunk(self, made: list[tuple[int, Any]]) -> None:
         """One message announces every name the chunk may make (before the first is made),
