@@ -65,6 +65,12 @@ MODES = {
     "P": lambda: photo(61, 47).convert("P", palette=Image.Palette.ADAPTIVE),
     "P, 16 colours, transparent": transparent_palette,
     "I;16": lambda: Image.fromarray(photo_array(61, 47, 3)[..., 0].astype(np.uint16) * 257),
+    # Rows of 1,200 bytes: the filter costs are summed in 64 bits (16 bits above).
+    "RGBA, wide rows": lambda: photo(300, 20, "RGBA"),
+    # Noise in rows of 510 bytes, the widest summed in 16 bits: costs near their limit.
+    "noise, 170 wide": lambda: Image.frombytes(
+        "RGB", (170, 12), np.random.default_rng(5).integers(0, 256, 170 * 12 * 3, np.uint8)
+    ),
     "1x1": lambda: photo(1, 1),
     "one column": lambda: photo(1, 9),
     "one row": lambda: photo(9, 1, "RGBA"),
