@@ -28,6 +28,11 @@ _CHUNK_MAX = 32
 _ids = itertools.count(1)
 
 
+def _biggest_first(job: Job) -> int:
+    size = job.size or 0
+    return -size if size > _SMALL_FILE else 0
+
+
 @dataclass(eq=False, slots=True)
 class InFlight:
     """One attempt at one job, from submission to its result."""
@@ -83,12 +88,16 @@ class Flight:
             self.queue(jobs, done)
 
     def queue(self, jobs: list[Job], done: Container[int] = ()) -> None:
-        """Queue every job that needs a worker: not skipped by the plan, not done before."""
-        self.pending.extend(
-            InFlight(next(_ids), job)
-            for job in jobs
-            if job.action != "skip" and job.index not in done
-        )
+        """Queue every job that needs a worker: not skipped by the plan, not done before.
+
+        Big files go first, the biggest first, then the small ones in plan order: the last
+        tasks of a batch are then its shortest, so no worker waits long for another to
+        finish a big photo at the end (longest-first list scheduling). Results and the
+        report keep the plan's order."""
+        todo = [job for job in jobs if job.action != "skip" and job.index not in done]
+        if any((job.size or 0) > _SMALL_FILE for job in todo):
+            todo.sort(key=_biggest_first)  # stable: the small ones keep their order
+        self.pending.extend(InFlight(next(_ids), job) for job in todo)
 
     def __bool__(self) -> bool:
         """Whether any file still waits for its result."""

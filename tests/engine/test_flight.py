@@ -70,11 +70,18 @@ def test_small_files_share_a_task_up_to_the_chunk_limit():
     assert indexes(flight.next_chunk(window=8)) == list(range(32))
 
 
-def test_a_big_file_travels_alone_and_ends_a_run_of_small_ones():
+def test_a_big_file_travels_alone_and_goes_before_the_small_ones():
     flight = flight_of([SMALL, SMALL, BIG, SMALL, SMALL] + [SMALL] * 100)
-    assert indexes(flight.next_chunk(window=1)) == [0, 1]
-    assert indexes(flight.next_chunk(window=2)) == [2]
-    assert indexes(flight.next_chunk(window=3))[0] == 3
+    assert indexes(flight.next_chunk(window=1)) == [2]
+    assert indexes(flight.next_chunk(window=2))[:4] == [0, 1, 3, 4]
+
+
+def test_big_files_go_biggest_first_then_the_small_ones_in_plan_order():
+    # Longest first: the last tasks are the shortest, so no worker idles long at the end.
+    sizes = [SMALL, BIG, SMALL, BIG * 3, BIG * 2, SMALL, BIG * 2, 0]
+    order = [i for c in drain(flight_of(sizes), window=1) for i in c]
+    assert order[:4] == [3, 4, 6, 1], "biggest first; equal sizes keep their plan order"
+    assert sorted(order[4:]) == order[4:] == [0, 2, 5, 7]
 
 
 def test_chunks_shrink_towards_the_end_so_every_worker_stays_busy():
