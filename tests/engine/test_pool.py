@@ -72,6 +72,30 @@ def test_a_worker_says_ready_then_start_and_done_for_each_file(tmp_path, keeper)
     assert pool.exitcode(pid) is None and pool.died_starting() == 0
 
 
+def test_messages_are_read_whole_in_order_however_the_pipe_cuts_them(keeper):
+    pool = keeper.current(1)
+    collect(pool, lambda got: "ready" in kinds(got))
+    big = ("done", 7, {"warnings": ["x" * 300_000]})  # more than the pipe holds at once
+    sent = [("start", 1, 2), big] + [("start", n, 2) for n in range(3, 200)]
+    # Written from another thread, as a worker would: the big one blocks until read.
+    writer = threading.Thread(target=lambda: [pool._messages.put(m) for m in sent])
+    writer.start()
+    got = collect(pool, lambda got: len(got) >= len(sent))
+    writer.join(10)
+    assert got == sent
+    assert not pool.broken
+
+
+def test_a_torn_message_is_dropped_and_breaks_the_pool(keeper):
+    pool = keeper.current(1)
+    collect(pool, lambda got: "ready" in kinds(got))
+    pool._messages.put(("start", 1, 2))
+    # What a worker killed in the middle of a long message leaves: a size, then not a pickle.
+    os.write(pool._messages._writer.fileno(), (12).to_bytes(4, "big") + b"not a pickle")
+    got = collect(pool, lambda got: pool.broken)
+    assert got == [("start", 1, 2)]
+
+
 def test_a_paused_pool_hands_files_back_and_reset_clears_the_pause(tmp_path, keeper):
     pool = keeper.current(1)
     a, b = jobs_for(tmp_path, 2)
