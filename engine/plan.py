@@ -44,7 +44,10 @@ class _DirListing:
         self._cache: dict[str, set[str]] = {}
 
     def exists(self, path: str) -> bool:
-        folder, name = naming._path.split(path)
+        return self.has(*naming._path.split(path))
+
+    def has(self, folder: str, name: str) -> bool:
+        """Whether folder holds name (exists() of their join)."""
         names = self._cache.get(folder)
         if names is None:
             try:
@@ -108,7 +111,8 @@ def plan_jobs(
                 parent, src.root, out_root, recipe.preserve_tree, subfolder
             )
         size = probe(src.path, recipe) if probe is not None else (0, 0)
-        target = path.join(folder, render_name(recipe, src, i, size) + ext)
+        name = render_name(recipe, src, i, size) + ext
+        target = planned = path.join(folder, name)
         key = path.normcase(target).casefold()
         action, reason = "convert", ""
         if key in taken:
@@ -121,12 +125,14 @@ def plan_jobs(
                 action, reason = "skip", N_("target exists (it is a source)")
             else:
                 target = _unique(target, taken, listing)  # never overwrite a source
-        elif listing.exists(target):
+        elif listing.has(folder, name):
             if recipe.on_conflict == "skip":
                 action, reason = "skip", TARGET_EXISTS
             elif recipe.on_conflict == "rename":
                 target = _unique(target, taken, listing)
-        taken.add(path.normcase(target).casefold())
+        if target is not planned:  # renamed
+            key = path.normcase(target).casefold()
+        taken.add(key)
         jobs.append(
             Job(i, src.path, target, fmt, recipe, action, reason, src.size, src.mtime, sync)
         )

@@ -123,7 +123,9 @@ def collect_sources(
         if key in seen:
             return
         seen.add(key)
-        sources.append(Source(os.path.abspath(path), root, st.st_size, st.st_mtime))
+        # path is absolute and normal already: an input made so below, or the join of such a
+        # folder and an entry's name (never ".", ".." or with a separator).
+        sources.append(Source(path, root, st.st_size, st.st_mtime))
         if progress is not None and not len(sources) % _PROGRESS_EVERY:
             progress(len(sources))
 
