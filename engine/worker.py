@@ -54,8 +54,8 @@ class _Worker:
 
     def publish_chunk_later(self, made: list[tuple[int, Any]]) -> None:
         """The encoded files of a chunk of small files, published together on a publisher
-        thread: their data synced together (publish.sync_many: one journal commit for the
-        chunk instead of one per file), then their names."""
+        thread: their data synced together (publish.sync_many: one syncfs, or one journal
+        commit, for the chunk instead of one per file), then their names."""
         self._submit(self._publish_chunk, made)
 
     def _submit(self, work: Any, *args: Any) -> None:
@@ -77,7 +77,11 @@ class _Worker:
         try:
             synced = False
             try:
-                sync_many([one.fd for _, one in made if one.job.sync])
+                durable = [one for _, one in made if one.job.sync]
+                sync_many(
+                    [one.fd for one in durable],
+                    {os.path.dirname(one.job.target) for one in durable},
+                )
                 synced = True
             except OSError:
                 pass  # each file's own sync will say what is wrong

@@ -270,8 +270,9 @@ class Smoke:
 
     def small_pngs(self) -> str:
         """Many small PNGs to PNG: chunks of small files in frozen workers (their outputs
-        synced together, named by link), every PNG deflated by zlib-ng (engine/pngzip.py:
-        its level-7 zlib header, 78 DA, where Pillow's own default gives 78 9C), pixels kept."""
+        synced together: one syncfs a chunk on a local disk; named by link), every PNG
+        deflated by zlib-ng (engine/pngzip.py: its level-7 zlib header, 78 DA, where
+        Pillow's own default gives 78 9C), pixels kept."""
         src, out = self.work / "icons", self.work / "icons-out"
         src.mkdir()
         for i in range(120):
