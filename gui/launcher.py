@@ -34,7 +34,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_main(args)
         except KeyboardInterrupt:  # Ctrl-C before the CLI took over its own signals
             return 130
+        except Exception as exc:
+            if _interrupted(exc):
+                return 130
+            raise
     return gui_main(args)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether exc is a Ctrl-C that the interpreter wrapped on its way out. Python 3.11 turns
+    any exception raised while a class body is being set up (a dataclass field's
+    __set_name__, say) into "RuntimeError: Error calling __set_name__", with the
+    KeyboardInterrupt as its cause: a Ctrl-C in the first moments of the CLI, while it
+    imports, can surface that way."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _start_resource_tracker() -> None:
