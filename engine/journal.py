@@ -231,9 +231,14 @@ class FileRow:
         }
 
 
+#: os.fsencode's codec, looked up once: the journal encodes a few paths per file.
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
 def _path(path: str | None) -> bytes | None:
-    """A path as the journal stores it: its bytes (a name need not be valid UTF-8)."""
-    return os.fsencode(path) if path is not None else None
+    """A path as the journal stores it: its bytes (a name need not be valid UTF-8), as
+    os.fsencode gives them."""
+    return path.encode(_FS_ENCODING, _FS_ERRORS) if path is not None else None
 
 
 def _unpath(data: bytes | str | None) -> str | None:
@@ -420,8 +425,9 @@ class Journal:
     ) -> None:
         """Store finished files' results; converted ones also become the outputs table's
         record of what this recipe made of their sources."""
+        where = _path(dest)
         ok = [
-            (_path(dest), fingerprint, _path(r["target"]), r["bytes_out"] or 0, batch, r["index"])
+            (where, fingerprint, _path(r["target"]), r["bytes_out"] or 0, batch, r["index"])
             for r in results
             if r["status"] == "ok"
         ]
