@@ -294,7 +294,7 @@ def trial_cancel_early(rng: random.Random, work: str) -> Outcome:
     v = run_c.check(cancelled=True, allow_no_report=True)
     note = f"exit {code}" + ("" if delivered else ", signal after the CLI had exited")
     if "Traceback" in run_c.stderr:
-        # Not an invariant; pinned by test_ctrl_c_while_the_cli_imports_exits_quietly.
+        # Not an invariant; pinned by test_ctrl_c_while_the_cli_starts_exits_quietly.
         note += ", traceback"
     return Outcome(
         "cancel early (CLI)",
