@@ -130,7 +130,7 @@ def plan_jobs(
                 action, reason = "skip", TARGET_EXISTS
             elif recipe.on_conflict == "rename":
                 target = _unique(target, taken, listing)
-        if target is not planned:  # renamed
+        if target != planned:  # renamed
             key = path.normcase(target).casefold()
         taken.add(key)
         jobs.append(

@@ -153,17 +153,15 @@ def sync_many(fds: list[int], folders: Iterable[str] = ()) -> None:
 
 
 _SYNC_FILE_RANGE_WRITE = 2
-_sync_file_range: Any = None  # libc's, False where there is none, None until first asked
 
 
 def _writeback() -> Any:
-    global _sync_file_range
-    if _sync_file_range is None:
-        import ctypes
+    """Linux's sync_file_range, or None."""
+    import ctypes
 
-        args = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-        _sync_file_range = libc_function("sync_file_range", *args) or False
-    return _sync_file_range or None
+    return libc_function(
+        "sync_file_range", ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint
+    )
 
 
 def sync_folders(folders: Iterable[str]) -> None:

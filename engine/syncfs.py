@@ -19,6 +19,7 @@ It is used only where both hold:
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterable
@@ -29,7 +30,6 @@ LOCAL_DISK_TYPES = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs"})
 #: Above this much data waiting to be written on the machine, files are synced one by one.
 _MAX_DIRTY = 32 << 20
 
-_syncfs: Any = None  # libc's syncfs; False where there is none; None until first asked
 _fs_types: dict[int, str | None] = {}  # st_dev -> file system type (None: not found)
 
 
@@ -44,15 +44,10 @@ def sync_file_systems(folders: Iterable[str]) -> bool:
     opened: dict[int, tuple[int, str]] = {}  # device -> (folder descriptor, folder)
     try:
         for folder in set(folders):
-            try:
-                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            except OSError:
+            found = _open_folder(folder)
+            if found is None:
                 return False
-            try:
-                dev = os.fstat(fd).st_dev
-            except OSError:
-                os.close(fd)
-                return False
+            fd, dev = found
             if dev in opened:  # another folder of a file system already open
                 os.close(fd)
                 continue
@@ -69,6 +64,19 @@ def sync_file_systems(folders: Iterable[str]) -> bool:
     finally:
         for fd, _folder in opened.values():
             os.close(fd)
+
+
+def _open_folder(folder: str) -> tuple[int, int] | None:
+    """folder open for syncfs, and its device; None where it cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        return fd, os.fstat(fd).st_dev
+    except OSError:
+        os.close(fd)
+        return None
 
 
 def fs_type(dev: int) -> str | None:
@@ -107,9 +115,10 @@ def _dirty_bytes() -> int:
     return total
 
 
+@functools.cache
 def libc_function(name: str, *argtypes: Any) -> Any:
     """The C library's function name, taking argtypes and returning an int (errno kept), or
-    None where there is none (not Linux, or an older C library)."""
+    None where there is none (not Linux, or an older C library). Looked up once."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -123,9 +132,6 @@ def libc_function(name: str, *argtypes: Any) -> Any:
 
 
 def _libc_syncfs() -> Any:
-    global _syncfs
-    if _syncfs is None:
-        import ctypes
+    import ctypes
 
-        _syncfs = libc_function("syncfs", ctypes.c_int) or False
-    return _syncfs or None
+    return libc_function("syncfs", ctypes.c_int)

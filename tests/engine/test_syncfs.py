@@ -29,7 +29,7 @@ def calls(monkeypatch):
         made.append(os.readlink(f"/proc/self/fd/{fd}"))
         return 0
 
-    monkeypatch.setattr(syncfs, "_syncfs", fake)
+    monkeypatch.setattr(syncfs, "_libc_syncfs", lambda: fake)
     monkeypatch.setattr(syncfs, "_dirty_bytes", lambda: 0)
     monkeypatch.setattr(syncfs, "fs_type", lambda dev: "ext4")
     return made
@@ -76,7 +76,7 @@ def test_a_failed_syncfs_raises_with_its_error(tmp_path, monkeypatch):
         ctypes.set_errno(errno.EIO)
         return -1
 
-    monkeypatch.setattr(syncfs, "_syncfs", failing)
+    monkeypatch.setattr(syncfs, "_libc_syncfs", lambda: failing)
     monkeypatch.setattr(syncfs, "_dirty_bytes", lambda: 0)
     monkeypatch.setattr(syncfs, "fs_type", lambda dev: "xfs")
     with pytest.raises(OSError) as info:
