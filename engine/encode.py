@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from . import pngzip
 from .errors import ConversionError
 from .formats import OUTPUT
 from .i18n import _
@@ -107,6 +108,12 @@ def save(frames: list[Image.Image], f: Any, fmt: str, kwargs: dict[str, Any]) ->
         frames = [_quantize(frame, colors) for frame in frames]
     if len(frames) > 1:
         kwargs = {**kwargs, "save_all": True, "append_images": frames[1:]}
+    elif fmt == "png":
+        data = pngzip.simple_png(frames[0], kwargs)
+        if data is not None:  # Pillow's bytes, without its writer's fixed cost
+            out.write(data)
+            f.flush()
+            return
     pil = OUTPUT[fmt].pil
     try:
         frames[0].save(out, format=pil, **kwargs)

@@ -168,3 +168,101 @@ def test_pool_workers_deflate_with_zlib_ng(tmp_path):
         assert idat[:2] == b"\x78\xda", f["target"]  # zlib's default level would be 78 9C
         with Image.open(f["source"]) as src, Image.open(f["target"]) as out:
             assert out.tobytes() == src.tobytes()
+
+
+def pillows_writer(im: Image.Image, kwargs: dict[str, object]) -> bytes:
+    """What Pillow's own PNG writer makes with this module's encoder."""
+    return save(im, **kwargs)
+
+
+_PROFILE = b"\0" * 128 + b"acsp" + bytes(range(256)) * 3  # only carried, never parsed
+
+
+def _exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    return exif
+
+
+SIMPLE = {
+    "RGB": (lambda: photo(61, 47), {}),
+    "RGBA, level 9": (lambda: photo(33, 20, "RGBA"), {"compress_level": 9}),
+    "L, level 1": (lambda: photo(20, 33, "L"), {"compress_level": 1}),
+    "LA": (lambda: photo(17, 5, "LA"), {"compress_level": 6}),
+    "1x1": (lambda: photo(1, 1), {}),
+    "profile and EXIF bytes": (
+        lambda: photo(64, 64),
+        {"icc_profile": _PROFILE, "exif": b"Exif\0\0" + _exif().tobytes()[6:]},
+    ),
+    "EXIF without its header, an Exif object": (lambda: photo(9, 9), {"exif": _exif()}),
+    "profile from the picture's info": (
+        lambda: _with_info(photo(30, 30), icc_profile=_PROFILE),
+        {"compress_level": 6},
+    ),
+    "a profile of None hides the info's": (
+        lambda: _with_info(photo(30, 30), icc_profile=_PROFILE),
+        {"icc_profile": None},
+    ),
+}
+
+
+def _with_info(im: Image.Image, **info: object) -> Image.Image:
+    im.info.update(info)
+    return im
+
+
+@pytest.mark.parametrize("name", SIMPLE)
+def test_simple_png_is_pillows_file_byte_for_byte(name):
+    make, kwargs = SIMPLE[name]
+    im = make()
+    ours = pngzip.simple_png(im, dict(kwargs))
+    assert ours is not None
+    assert ours == pillows_writer(im, dict(kwargs))
+    with Image.open(io.BytesIO(ours)) as back:
+        assert back.tobytes() == im.tobytes()
+
+
+LEFT_TO_PILLOW = {
+    "palette": (lambda: photo(20, 20).convert("P", palette=Image.Palette.ADAPTIVE), {}),
+    "1 bit": (lambda: photo(20, 20, "1"), {}),
+    "16 bit": (lambda: Image.fromarray(photo_array(9, 9, 3)[..., 0].astype(np.uint16) * 257), {}),
+    "transparent colour": (lambda: _with_info(photo(20, 20), transparency=(1, 2, 3)), {}),
+    "text": (lambda: photo(20, 20), {"pnginfo": PngImagePlugin.PngInfo()}),
+    "dpi": (lambda: photo(20, 20), {"dpi": (300, 300)}),
+    "stored, level 0": (lambda: photo(20, 20), {"compress_level": 0}),
+    "optimize": (lambda: photo(20, 20), {"optimize": True}),
+}
+
+
+@pytest.mark.parametrize("name", LEFT_TO_PILLOW)
+def test_simple_png_leaves_everything_else_to_pillow(name):
+    make, kwargs = LEFT_TO_PILLOW[name]
+    assert pngzip.simple_png(make(), kwargs) is None
+
+
+def test_simple_png_needs_the_zlib_ng_encoder(monkeypatch):
+    monkeypatch.setattr(pngzip, "_registered", False)
+    assert pngzip.simple_png(photo(20, 20), {}) is None
+
+
+def test_the_engine_writes_simple_pngs_without_pillows_writer(monkeypatch):
+    """encode.save: a simple picture never reaches Pillow's PNG writer, and its file is the
+    one that writer makes; a palette picture still goes through it."""
+    from pixmill.engine import encode
+
+    im = photo(64, 64)
+    kwargs = {"compress_level": Recipe(format="png").png_compress_level, "icc_profile": _PROFILE}
+    expected = pillows_writer(im, kwargs)
+    called = []
+    pillow_save = Image.SAVE["PNG"]
+
+    def writer(*args: object, **kw: object) -> None:
+        called.append(args[0])
+        pillow_save(*args, **kw)
+
+    monkeypatch.setitem(Image.SAVE, "PNG", writer)
+    assert encode.to_bytes([im], "png", dict(kwargs)) == expected
+    assert called == []
+    palette = im.convert("P", palette=Image.Palette.ADAPTIVE)
+    encode.to_bytes([palette], "png", {})
+    assert called == [palette]
