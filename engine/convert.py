@@ -52,6 +52,10 @@ class Hooks:
     #: What the C libraries printed on stderr since the last call (a pool worker captures
     #: its stderr so that libtiff's and libjpeg's complaints become the file's warnings).
     stderr: Callable[[], str] | None = None
+    #: A small output encoded in memory stays there (Encoded.data) until publish_one writes
+    #: it: a pool worker publishes on a thread of its own, and creating a file can wait for
+    #: the file system's journal (a commit under way), which the converting thread should not.
+    write_later: bool = False
 
 
 NO_HOOKS = Hooks()
@@ -67,13 +71,17 @@ def convert_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any]:
 class Encoded:
     """A file converted into its temp file, waiting to be synced and named (publish_one).
     result is its record so far; info what the supervisor is told before the publish. fd:
-    the temp file, still open; tmp: its path, None for a file without a name (publish.py)."""
+    the temp file, still open; tmp: its path, None for a file without a name (publish.py).
+    Or, with Hooks.write_later, a small file still in memory: data, and the source's times
+    when the recipe keeps them (no temp file, fd None, until write_encoded)."""
 
     job: Job
     result: dict[str, Any]
-    fd: int
+    fd: int | None
     tmp: str | None
     info: dict[str, Any]
+    data: bytes | None = None
+    times: tuple[int, int] | None = None
 
 
 def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
@@ -110,24 +118,20 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
                 and first.width * first.height <= _SMALL_PIXELS
             ):
                 data = encode.to_bytes(rendered, job.format, kwargs)  # then one write
+            times = (st.st_atime_ns, st.st_mtime_ns) if job.recipe.keep_dates else None
+            info = {"target": target, "width": first.width, "height": first.height}
+            if data is not None and hooks.write_later and len(data) <= _WRITE_LATER:
+                info.update(inode=None, bytes_out=len(data))
+                return Encoded(job, result, None, None, info, data, times)
             fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
             if data is not None:
-                written = _write_all(fd, data)
+                written = _write_all(fd, data, times, tmp)
             else:
                 with os.fdopen(fd, "w+b", closefd=False) as out:
                     encode.save(rendered, out, job.format, kwargs)
                     out.flush()
-                    written = os.fstat(fd)
-            if job.recipe.keep_dates:
-                where = fd if os.utime in os.supports_fd else tmp
-                os.utime(where, ns=(st.st_atime_ns, st.st_mtime_ns))
-        info = {
-            "target": target,
-            "inode": [written.st_dev, written.st_ino],
-            "bytes_out": written.st_size,
-            "width": first.width,
-            "height": first.height,
-        }
+                    written = _stamped(fd, times, tmp)
+        info.update(inode=[written.st_dev, written.st_ino], bytes_out=written.st_size)
         made = Encoded(job, result, fd, tmp, info)
         fd = tmp = None
         return made
@@ -143,14 +147,47 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
         result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
 
 
+def write_encoded(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | None:
+    """A file encode_one left in memory (Hooks.write_later) written into its temp file, as
+    encode_one writes the others: None then (made has its fd, tmp and inode now), or the
+    file's final result when that failed (nothing left behind). Does nothing for a file
+    already written. Never raises."""
+    if made.data is None:
+        return None
+    t0 = time.perf_counter()
+    job, result = made.job, made.result
+    fd: int | None = None
+    tmp: str | None = None
+    try:
+        fd, tmp = create_temp(os.path.dirname(job.target), hooks.temp_tag)
+        written = _write_all(fd, made.data, made.times, tmp)
+        made.info["inode"] = [written.st_dev, written.st_ino]
+        made.fd, made.tmp, made.data = fd, tmp, None
+        fd = tmp = None
+        return None
+    except BaseException as exc:  # noqa: BLE001 - everything becomes a per-file message
+        _failed(result, exc, job, "write", tmp)
+        return result
+    finally:
+        if fd is not None:
+            _close(fd)
+        if tmp is not None:
+            _unlink(tmp)
+        result["ms"] = round(result["ms"] + (time.perf_counter() - t0) * 1000.0, 2)
+
+
 def publish_one(made: Encoded, hooks: Hooks = NO_HOOKS, synced: bool = False) -> dict[str, Any]:
     """The second half of convert_one: the temp file's data to the disk (unless the job says
     not to), then its final name (by the policy; replacing for a refresh). A pool worker runs
     this on a thread of its own while it converts the next file, so waiting for the disk
     costs no conversion time. synced: the caller has synced the file system the temp file is
     on since it was written (no sync of its own then). Never raises."""
+    failed = write_encoded(made, hooks)
+    if failed is not None:
+        return failed
     t0 = time.perf_counter()
     job, result, fd, tmp = made.job, made.result, made.fd, made.tmp
+    assert fd is not None
     stage = "write"
     try:
         if job.sync and not synced:  # synced: the caller synced it (publish.sync_many)
@@ -306,13 +343,30 @@ def _read_whole(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _write_all(fd: int, data: bytes) -> os.stat_result:
-    """data into the new file fd, every byte or an OSError (a short write, on a full disk
-    say, is finished or fails, never taken for success); the file's fstat."""
+def _write_all(
+    fd: int, data: bytes, times: tuple[int, int] | None, tmp: str | None
+) -> os.stat_result:
+    """data into the new file fd (path tmp, None for a file without a name), every byte or
+    an OSError (a short write, on a full disk say, is finished or fails, never taken for
+    success); then _stamped."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+    return _stamped(fd, times, tmp)
+
+
+def _stamped(fd: int, times: tuple[int, int] | None, tmp: str | None) -> os.stat_result:
+    """The written file fd given the source's access and modification times (when the recipe
+    keeps them); its fstat."""
+    if times is not None:
+        where: int | str | None = fd if os.utime in os.supports_fd else tmp
+        os.utime(where, ns=times)
     return os.fstat(fd)
+
+
+#: The largest output encode_one leaves in memory for write_encoded (Hooks.write_later): a
+#: worker holds at most a few chunks of them (worker._PUBLISH_AHEAD).
+_WRITE_LATER = 64 << 10
 
 
 def _open_source(path: str) -> BinaryIO:

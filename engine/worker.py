@@ -75,6 +75,16 @@ class _Worker:
         from .publish import sync_many
 
         try:
+            results = []
+            written = []
+            for fid, one in made:  # the files still in memory get their temp files first
+                failed = convert.write_encoded(one, self.hooks)
+                if failed is None:
+                    written.append((fid, one))
+                else:
+                    failed["file"] = fid
+                    results.append((fid, failed))
+            made = written
             synced = False
             try:
                 durable = [one for _, one in made if one.job.sync]
@@ -87,7 +97,6 @@ class _Worker:
                 pass  # each file's own sync will say what is wrong
             self.send(("publishing*", 0, [(fid, one.info) for fid, one in made]))
             hooks = dataclasses.replace(self.hooks, announce=None)
-            results = []
             for fid, one in made:
                 if self.faults.after_publish:
                     hooks = dataclasses.replace(hooks, published=self._crash_after(one))
@@ -175,6 +184,7 @@ def _start(worker: _Worker, cancel: Any, temp_tag: str, memory_limit: int | None
         temp_tag=f"{temp_tag}{os.getpid()}-",
         cancelled=cancel.is_set if cancel is not None else None,
         stderr=capture.take if capture is not None else None,
+        write_later=True,  # small outputs are written on a publisher thread
     )
 
 

@@ -284,3 +284,67 @@ def test_an_interrupt_inside_a_conversion_is_a_clean_cancel(tmp_path):
     assert res["status"] == "cancelled" and res["error"] == "cancelled"
     assert "KeyboardInterrupt" in res["traceback"]
     assert list(out.iterdir()) == []
+
+
+# --- small outputs written on the publishing thread (Hooks.write_later) -------------------------
+
+
+def test_a_small_output_left_in_memory_is_written_and_named_by_publish_one(tmp_path):
+    from pixmill.engine.convert import encode_one, publish_one
+
+    src = make_image(tmp_path / "in" / "a.png", (40, 30), seed=3)
+    os.utime(src, ns=(1_600_000_000_000_000_000, 1_500_000_000_000_000_000))
+    job = job_for(src, tmp_path / "out", Recipe(format="png", keep_dates=True))
+    made = encode_one(job, Hooks(write_later=True))
+    assert not isinstance(made, dict)
+    assert made.fd is None and made.tmp is None and made.info["inode"] is None
+    assert made.data is not None and made.info["bytes_out"] == len(made.data)
+    out = tmp_path / "out"
+    assert not out.exists() or not list(out.iterdir())  # nothing on the disk yet
+    result = publish_one(made, Hooks(write_later=True))
+    assert result["status"] == "ok", result
+    target = Path(result["target"])
+    st = target.stat()
+    assert made.info["inode"] == [st.st_dev, st.st_ino]  # what a supervisor is told
+    assert target.read_bytes() == made_bytes(src)
+    assert st.st_mtime_ns == 1_500_000_000_000_000_000  # the source's dates, as before
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+
+
+def made_bytes(src: Path) -> bytes:
+    """What convert_one (written at once) makes of src into a folder of its own."""
+    job = job_for(src, src.parent.parent / "at-once", Recipe(format="png", keep_dates=True))
+    result = convert_one(job)
+    assert result["status"] == "ok", result
+    return Path(result["target"]).read_bytes()
+
+
+def test_a_small_output_that_cannot_be_written_later_fails_with_the_write_message(tmp_path):
+    from pixmill.engine.convert import encode_one, publish_one
+
+    src = make_image(tmp_path / "in" / "a.png", (40, 30), seed=3)
+    blocked = tmp_path / "out"
+    job = job_for(src, blocked, Recipe(format="png"))
+    made = encode_one(job, Hooks(write_later=True))
+    assert not isinstance(made, dict)
+    blocked.write_bytes(b"a file where the output folder should be")
+    result = publish_one(made, Hooks(write_later=True))
+    assert result["status"] == "failed"
+    # The message a file gets when its temp file cannot be made at once.
+    at_once = convert_one(job)
+    assert at_once["status"] == "failed"
+    assert result["error"] == at_once["error"], (result["error"], at_once["error"])
+    assert blocked.read_bytes() == b"a file where the output folder should be"
+
+
+def test_big_outputs_are_written_at_once_even_when_writing_later_is_allowed(tmp_path):
+    from pixmill.engine.convert import encode_one, publish_one
+
+    src = tmp_path / "in" / "noise.png"
+    src.parent.mkdir()
+    noise = np.random.default_rng(1).integers(0, 256, (200, 200, 3), np.uint8)
+    Image.fromarray(noise).save(src)  # about 120 KB of PNG, small enough to read whole
+    made = encode_one(job_for(src, tmp_path / "out", Recipe(format="png")), Hooks(write_later=True))
+    assert not isinstance(made, dict)
+    assert made.data is None and made.fd is not None and made.info["inode"] is not None
+    assert publish_one(made)["status"] == "ok"

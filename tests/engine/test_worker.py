@@ -152,6 +152,29 @@ def test_a_chunk_is_announced_and_reported_in_one_message_each(tmp_path, fresh):
     assert [fid for fid, _ in fresh.raw[2][2]] == [fid for fid, _ in fresh.raw[3][2]] == [7, 8]
 
 
+def test_a_chunk_file_whose_output_cannot_be_made_fails_alone(tmp_path, fresh):
+    """Small outputs are written on the publisher thread: one that cannot get its temp file
+    there (its output folder is a file) fails with that reason, is never announced, and
+    the rest of the chunk is published."""
+    recipe = Recipe(format="png")
+    a = make_image(tmp_path / "in" / "a.png", (30, 20), seed=1)
+    b = make_image(tmp_path / "in" / "b.png", (30, 20), seed=2)
+    (tmp_path / "blocked").write_bytes(b"not a folder")
+    items = [
+        (1, job_for(a, tmp_path / "blocked", recipe)),
+        (2, job_for(b, tmp_path / "out", recipe)),
+    ]
+    undelivered, messages = fresh.run(items)
+    assert undelivered == []
+    results = {fid: payload for kind, fid, payload in messages if kind == "done"}
+    assert results[1]["status"] == "failed" and results[1]["error"], results[1]
+    assert results[2]["status"] == "ok", results[2]
+    announced = [fid for kind, fid, _ in messages if kind == "publishing"]
+    assert announced == [2]
+    assert (tmp_path / "blocked").read_bytes() == b"not a folder"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.png"]
+
+
 def test_a_paused_worker_hands_back_the_rest_of_its_chunk(tmp_path, fresh):
     fresh.pause.set()
     undelivered, messages = fresh.run(two_jobs(tmp_path))
