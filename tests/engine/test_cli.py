@@ -184,7 +184,7 @@ def test_skip_policy_counts_as_success(photos, tmp_path):
 def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path):
     src = tmp_path / "in"
     for i in range(60):
-        make_image(src / f"p{i:02d}.jpg", (1000, 750), seed=i, quality=90)
+        make_image(src / f"p{i:02d}.jpg", (500, 375), seed=i, quality=90)
     before = tree_hashes(src)
     out = tmp_path / "out"
     proc = subprocess.Popen(
