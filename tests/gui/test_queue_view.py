@@ -151,3 +151,20 @@ def test_a_file_removed_from_the_queue_is_not_converted(window, qtbot, tmp_path,
     report = finished.args[0]
     assert sorted(Path(f["source"]).name for f in report.files) == ["img00.png", "img02.png"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img00.png", "img02.png"]
+
+
+def test_row_of_finds_rows_near_and_far_and_follows_removals(qapp):
+    from pixmill.gui.queue_model import QueueModel
+
+    model = QueueModel()
+    paths = [f"/photos/{i:06d}.png" for i in range(10_000)]
+    model.set_files([(p, 100) for p in paths])
+    # Equal strings, not the very objects the model holds (a loader may hand back copies).
+    for row in (0, 7, 9_999, 4_321, 4_320, 12):
+        assert model.row_of("".join(paths[row])) == row
+    assert model.row_of("/photos/not-queued.png") == -1
+    model.remove_rows([0, 1])
+    assert model.row_of(paths[9_999]) == 9_997
+    assert model.row_of(paths[1]) == -1
+    model.set_files([(p, 100) for p in reversed(paths)])
+    assert model.row_of(paths[0]) == 9_999
