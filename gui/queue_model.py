@@ -64,9 +64,12 @@ class QueueModel(QIdentityProxyModel):
         self._paths = [p for p, _size in files]
         self._sizes = [s for _path, s in files]
         self._near = 0
-        # The strings only carry the row count (data() reads self._paths): a list of one
-        # empty string converts to QStrings 3-4 times faster than 100,000 paths do.
-        self._list.setStringList([""] * len(self._paths))  # resets this model
+        # The strings only carry the row count (data() reads self._paths). Empty, then that
+        # many empty rows made in C++: 3 times faster than converting a list of 100,000 empty
+        # strings (which was 4-5 times faster than the paths themselves).
+        self._list.setStringList([])  # resets this model
+        if self._paths:
+            self._list.insertRows(0, len(self._paths))
 
     def files(self) -> list[str]:
         return list(self._paths)

@@ -9,6 +9,7 @@ The authoritative scan happens again at Start, with the recipe in force then.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -284,9 +285,11 @@ class SourcesPanel(QGroupBox):
         if self._excluded:  # forget files whose folder left the queue
             found = {f[0] for files in self._files.values() for f in files}
             self._excluded &= found
-        queued = [
-            f for p in self.paths() for f in self._files.get(p, ()) if f[0] not in self._excluded
-        ]
+        lists = (self._files.get(p, ()) for p in self.paths())
+        if self._excluded:
+            queued = [f for files in lists for f in files if f[0] not in self._excluded]
+        else:  # in C: the folders' lists joined (100,000 files: 1 ms instead of 7)
+            queued = list(itertools.chain.from_iterable(lists))
         self.queue.set_files(queued)
 
     @Slot()
