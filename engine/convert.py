@@ -139,10 +139,7 @@ def encode_one(job: Job, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | Encoded:
         _failed(result, exc, job, stage, tmp)
         return result
     finally:
-        if fd is not None:
-            _close(fd)
-        if tmp is not None:
-            _unlink(tmp)
+        _discard(fd, tmp)
         result["warnings"] = said
         result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
 
@@ -169,10 +166,7 @@ def write_encoded(made: Encoded, hooks: Hooks = NO_HOOKS) -> dict[str, Any] | No
         _failed(result, exc, job, "write", tmp)
         return result
     finally:
-        if fd is not None:
-            _close(fd)
-        if tmp is not None:
-            _unlink(tmp)
+        _discard(fd, tmp)
         result["ms"] = round(result["ms"] + (time.perf_counter() - t0) * 1000.0, 2)
 
 
@@ -276,6 +270,14 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _discard(fd: int | None, tmp: str | None) -> None:
+    """What is left of a temp file given up on (either may be None): closed, unlinked."""
+    if fd is not None:
+        _close(fd)
+    if tmp is not None:
+        _unlink(tmp)
 
 
 def _close(fd: int) -> None:
