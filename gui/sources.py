@@ -282,11 +282,9 @@ class SourcesPanel(QGroupBox):
         self._update_totals()
 
     def _rebuild_queue(self) -> None:
-        if self._excluded:  # forget files whose folder left the queue
-            found = {f[0] for files in self._files.values() for f in files}
-            self._excluded &= found
         lists = (self._files.get(p, ()) for p in self.paths())
-        if self._excluded:
+        if self._excluded:  # forget files whose folder left the queue
+            self._excluded &= {f[0] for files in self._files.values() for f in files}
             queued = [f for files in lists for f in files if f[0] not in self._excluded]
         else:  # in C: the folders' lists joined (100,000 files: 1 ms instead of 7)
             queued = list(itertools.chain.from_iterable(lists))
