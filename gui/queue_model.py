@@ -1,26 +1,31 @@
 """QueueModel: every queued image file as one row (name, size, pixel size, thumbnail), lazy.
 
-The rows live in a QStringListModel (C++), seen through an identity proxy whose data() alone
-is Python: Qt asks for the row count several times a row when it places the rows, which
-through a Python rowCount() held the event loop 40 ms for 20,000 files. The thumbnail and
-the pixel size come from the ThumbnailLoader only for rows a view shows.
+The rows live in a QStringListModel that Qt itself made (`rows`, no Python in it), seen
+through an identity proxy whose data() alone is Python. The queue's view shows `rows` directly
+and its delegate asks the proxy for what it paints: when Qt places 100,000 rows it asks the
+model for an index, a row count and a column count several times a row, and each of those calls
+into a model made from Python takes the GIL to look for a Python override. That was 20-30 ms
+a layout on an idle machine and 60 ms while a batch was being planned on another thread. The
+thumbnail and the pixel size come from the ThumbnailLoader only for rows a view shows.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QIdentityProxyModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QStringListModel,
     Qt,
     Signal,
     Slot,
 )
+from PySide6.QtWidgets import QCompleter
 
 from pixmill.engine.i18n import _
 from pixmill.engine.report import human_bytes
@@ -34,11 +39,28 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 _NEAR_ROWS = 2000
 
 
+def plain_string_list_model(parent: QObject) -> QStringListModel:
+    """An empty QStringListModel made by Qt, not by Python, owned by parent.
+
+    A model constructed from Python is a Shiboken wrapper whose every virtual call (index(),
+    rowCount(), ...) takes the GIL to look for a Python override; one made in C++ is plain.
+    QCompleter's string-list constructor makes one (documented: model() is then a
+    QStringListModel); it is kept and the completer dropped."""
+    completer = QCompleter([])
+    model = completer.model()
+    model.setParent(parent)
+    completer.setModel(None)  # lets go of it; the completer goes with this scope
+    assert isinstance(model, QStringListModel)
+    return model
+
+
 class QueueModel(QIdentityProxyModel):
     """The files a batch would convert, in queue order.
 
     Attributes:
         loader: the ThumbnailLoader the rows' pictures come from.
+        rows: the plain C++ model of the rows (empty strings, or names once shown) that views
+            show; their delegates paint this model's data() for the same row.
         detailed: rows say size and pixel size under the name (the list mode).
 
     Signals:
@@ -51,31 +73,43 @@ class QueueModel(QIdentityProxyModel):
         super().__init__(parent)
         self.loader = loader or ThumbnailLoader(parent=self)
         self.detailed = True
-        self._list = QStringListModel(self)
-        self.setSourceModel(self._list)
+        self.rows = plain_string_list_model(self)
+        self.setSourceModel(self.rows)
         self._paths: list[str] = []
         self._sizes: list[int] = []
         self._near = 0  # the row row_of found last
         self.loader.loaded.connect(self._thumbnail_loaded)
 
     # --- contents --------------------------------------------------------------------------
-    def set_files(self, files: Sequence[tuple[str, int]]) -> None:
-        """Replace the rows with files: (path, bytes) pairs."""
-        self._paths = [p for p, _size in files]
-        self._sizes = [s for _path, s in files]
+    def set_files(self, paths: Sequence[str], sizes: Sequence[int]) -> None:
+        """Replace the rows with the files at paths, of sizes bytes (two lists as long)."""
+        if len(paths) != len(sizes):
+            raise ValueError("one size per path")
+        self._paths = list(paths)
+        self._sizes = list(sizes)
         self._near = 0
-        # The strings only carry the row count (data() reads self._paths). Empty, then that
-        # many empty rows made in C++: 3 times faster than converting a list of 100,000 empty
-        # strings (which was 4-5 times faster than the paths themselves).
-        self._list.setStringList([])  # resets this model
+        # The strings only carry the row count (data() reads self._paths), and names once a
+        # view showed the row. Empty, then that many empty rows made in C++: 3 times faster
+        # than converting a list of 100,000 empty strings (which was 4-5 times faster than
+        # the paths themselves).
+        self.rows.setStringList([])  # resets this model
         if self._paths:
-            self._list.insertRows(0, len(self._paths))
+            self.rows.insertRows(0, len(self._paths))
 
     def files(self) -> list[str]:
         return list(self._paths)
 
     def path(self, row: int) -> str:
         return self._paths[row]
+
+    def label_rows(self, rows: Iterable[int]) -> None:
+        """Put the file names of rows into `rows` (accessibility tools read a view's names
+        there), for the rows a view shows: naming 100,000 rows when they are queued would
+        cost 15 ms."""
+        for row in rows:
+            index = self.rows.index(row, 0)
+            if index.isValid() and not index.data():
+                self.rows.setData(index, os.path.basename(self._paths[row]))
 
     def row_of(self, path: str) -> int:
         """The row of path, or -1.
@@ -104,7 +138,7 @@ class QueueModel(QIdentityProxyModel):
                 continue
             gone.append(self._paths.pop(row))
             self._sizes.pop(row)
-            self._list.removeRows(row, 1)
+            self.rows.removeRows(row, 1)
         if gone:
             self.removed.emit(gone)
         return gone
@@ -114,7 +148,8 @@ class QueueModel(QIdentityProxyModel):
             self.detailed = on
             if self._paths:
                 last = len(self._paths) - 1
-                self.dataChanged.emit(self.index(0, 0), self.index(last, 0))
+                # On the rows (the view's model); the proxy passes it on.
+                self.rows.dataChanged.emit(self.rows.index(0, 0), self.rows.index(last, 0))
 
     # --- Qt's model interface (row counts and indexes stay in C++) ------------------------
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -148,5 +183,5 @@ class QueueModel(QIdentityProxyModel):
     def _thumbnail_loaded(self, path: str) -> None:
         row = self.row_of(path)
         if row >= 0:
-            index = self.index(row, 0)
-            self.dataChanged.emit(index, index)
+            index = self.rows.index(row, 0)
+            self.rows.dataChanged.emit(index, index)

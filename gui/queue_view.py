@@ -1,9 +1,12 @@
 """QueueView (`queueView`): the queued files with their thumbnails, as a grid or a list, and
 "Remove from the batch" for single files.
 
-It is a QListView in list mode with uniform item sizes (also for the grid, which wraps), so Qt
-places 100,000 rows without asking the model's Python side about each; once the view has
-settled after a scroll or resize, it asks the thumbnail loader for the rows on screen only.
+It is a QListView in list mode with uniform item sizes (also for the grid, which wraps). Its
+Qt model is the queue's plain C++ row model (QueueModel.rows), so Qt places 100,000 rows
+without calling into Python; the delegate paints the QueueModel's data for the row, and only
+for the rows on screen. Once the view has settled after a scroll or resize, it asks the
+thumbnail loader for those rows. Indexes of the QueueModel are accepted where a caller gives
+the view one (setCurrentIndex, scrollTo); currentIndex() answers with one.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
+    QHelpEvent,
     QKeySequence,
     QPaintEvent,
     QResizeEvent,
@@ -42,7 +46,7 @@ from PySide6.QtWidgets import (
 from pixmill.engine.i18n import N_, _, ngettext
 
 from .placeholder import paint_placeholder
-from .queue_model import PATH_ROLE, QueueModel
+from .queue_model import QueueModel
 
 GRID, LIST = "grid", "list"
 #: Rows beyond the last visible one whose thumbnails are fetched too (smooth small scrolls).
@@ -50,7 +54,8 @@ _AHEAD = 4
 
 
 class _ThumbnailDelegate(QStyledItemDelegate):
-    """Picture above the name in the grid, beside name and details in the list."""
+    """Picture above the name in the grid, beside name and details in the list: what the
+    QueueModel says for the row the view's plain model gives."""
 
     def __init__(self, view: QueueView) -> None:
         super().__init__(view)
@@ -59,7 +64,7 @@ class _ThumbnailDelegate(QStyledItemDelegate):
     def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
-        super().initStyleOption(option, index)
+        super().initStyleOption(option, self._view.queue_index(index))
         if self._view.mode == GRID:
             option.decorationPosition = QStyleOptionViewItem.Position.Top
             option.displayAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
@@ -71,6 +76,15 @@ class _ThumbnailDelegate(QStyledItemDelegate):
         if self._view.mode == GRID:  # one cell of the grid: the name is elided to fit it
             return self._view.gridSize() - QSize(4, 4)
         return super().sizeHint(option, index)
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        return super().helpEvent(event, view, option, self._view.queue_index(index))
 
 
 class QueueView(QListView):
@@ -92,7 +106,8 @@ class QueueView(QListView):
         self.setAccessibleName(_("Queued images"))
         self.mode = LIST
         self._model = model
-        self.setModel(model)
+        self._rows = model.rows
+        self.setModel(model.rows)
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -138,7 +153,32 @@ class QueueView(QListView):
         self._schedule_visible()
 
     def selected_paths(self) -> list[str]:
-        return [i.data(PATH_ROLE) for i in self.selectionModel().selectedIndexes()]
+        return [self._model.path(i.row()) for i in self.selectionModel().selectedIndexes()]
+
+    # --- indexes of the QueueModel or of the rows ------------------------------------------
+    def queue_index(self, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        """index (of the rows or of the QueueModel) as an index of the QueueModel."""
+        if index.model() is self._model:
+            return QModelIndex(index)
+        return self._model.index(index.row(), 0) if index.isValid() else QModelIndex()
+
+    def _row_index(self, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        if index.model() is self._model:
+            return self._model.mapToSource(index)
+        return QModelIndex(index)
+
+    def setCurrentIndex(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().setCurrentIndex(self._row_index(index))
+
+    def currentIndex(self) -> QModelIndex:
+        return self.queue_index(super().currentIndex())
+
+    def scrollTo(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+    ) -> None:
+        super().scrollTo(self._row_index(index), hint)
 
     @Slot()
     def remove_selected(self) -> list[str]:
@@ -184,7 +224,7 @@ class QueueView(QListView):
             return range(0)
         area = self.viewport().rect()
         row = first.row()
-        while row < n and self.visualRect(self._model.index(row, 0)).top() < area.bottom():
+        while row < n and self.visualRect(self._rows.index(row, 0)).top() < area.bottom():
             row += 1
         return range(first.row(), row)
 
@@ -197,6 +237,7 @@ class QueueView(QListView):
         if not rows:
             return
         ahead = range(rows.stop, min(model.rowCount(), rows.stop + _AHEAD))
+        model.label_rows(rows)
         model.loader.keep_only({model.path(r) for r in (*rows, *ahead)})
         for r in (*rows, *ahead):
             model.loader.request(model.path(r))
@@ -204,7 +245,7 @@ class QueueView(QListView):
     @Slot(QModelIndex, QModelIndex)
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         if current.isValid():
-            self.fileChosen.emit(current.data(PATH_ROLE))
+            self.fileChosen.emit(self._model.path(current.row()))
 
 
 class QueuePanel(QWidget):

@@ -153,12 +153,43 @@ def test_a_file_removed_from_the_queue_is_not_converted(window, qtbot, tmp_path,
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img00.png", "img02.png"]
 
 
+def test_the_view_shows_the_plain_rows_and_takes_the_queue_models_indexes(window, qtbot, tmp_path):
+    from PySide6.QtCore import QStringListModel
+    from PySide6.QtWidgets import QListView, QStyleOptionViewItem
+
+    write_queue(tmp_path / "in", 30)
+    window.add_paths([tmp_path / "in"])
+    model = window.sources.queue
+    qtbot.waitUntil(lambda: model.rowCount() == 30, timeout=10000)
+    view = window.sources.queueView
+    # Qt's own view of it: the plain C++ rows, not the Python model (no GIL per row).
+    rows = QListView.model(view)
+    assert rows is model.rows and type(rows) is QStringListModel
+    view.setCurrentIndex(model.index(7, 0))
+    current = view.currentIndex()
+    assert current.model() is model and current.row() == 7
+    assert view.selected_paths() == [model.path(7)]
+    # The delegate paints what the QueueModel says for the row the view gives it.
+    option = QStyleOptionViewItem()
+    view.itemDelegate().initStyleOption(option, rows.index(7, 0))
+    assert option.text.startswith("photo00007.jpg") and "KB" in option.text
+
+    # Rows on screen get their names in the plain model (for accessibility tools).
+    def named() -> bool:
+        shown = view.visible_rows()
+        return len(shown) > 0 and all(
+            rows.index(r, 0).data() == os.path.basename(model.path(r)) for r in shown
+        )
+
+    qtbot.waitUntil(named, timeout=5000)
+
+
 def test_row_of_finds_rows_near_and_far_and_follows_removals(qapp):
     from pixmill.gui.queue_model import QueueModel
 
     model = QueueModel()
     paths = [f"/photos/{i:06d}.png" for i in range(10_000)]
-    model.set_files([(p, 100) for p in paths])
+    model.set_files(paths, [100] * len(paths))
     # Equal strings, not the very objects the model holds (a loader may hand back copies).
     for row in (0, 7, 9_999, 4_321, 4_320, 12):
         assert model.row_of("".join(paths[row])) == row
@@ -166,5 +197,5 @@ def test_row_of_finds_rows_near_and_far_and_follows_removals(qapp):
     model.remove_rows([0, 1])
     assert model.row_of(paths[9_999]) == 9_997
     assert model.row_of(paths[1]) == -1
-    model.set_files([(p, 100) for p in reversed(paths)])
+    model.set_files(paths[::-1], [100] * len(paths))
     assert model.row_of(paths[0]) == 9_999
