@@ -23,12 +23,27 @@ class Report:
     files: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    _kept: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f["status"] == status)
 
     @property
     def summary(self) -> dict[str, Any]:
+        """Counts per status, bytes in and out of the converted files, and the time: a walk
+        over every result, unless keep_summary() was called."""
+        if self._kept is not None:
+            return dict(self._kept)
+        return self._summarize()
+
+    def keep_summary(self) -> dict[str, Any]:
+        """Work the summary out once and answer it from now on: for a finished batch's report,
+        whose results no longer change, on the thread that finished it (the walk over
+        100,000 results took 80 ms wherever the summary was asked for next)."""
+        self._kept = self._summarize()
+        return dict(self._kept)
+
+    def _summarize(self) -> dict[str, Any]:
         counts = {s: 0 for s in STATUSES}
         bytes_in = bytes_out = 0
         for f in self.files:

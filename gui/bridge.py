@@ -154,6 +154,7 @@ class _Relay(BatchListener):
         self._emit("_progress", snapshot)
 
     def batch_finished(self, report: Report) -> None:
+        report.keep_summary()  # here, on the runner's thread: the window reads it next
         self._emit("_finished", report)
 
 

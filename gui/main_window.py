@@ -498,7 +498,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _finished(self, report: Report) -> None:
-        summary = report.summary  # a pass over every file's result: once
+        summary = report.summary  # kept by the bridge, on the runner thread
         self.results.show_report(report, self.batch.output_dir, summary)
         failed = summary["failed"]
         if failed and not report.cancelled:

@@ -55,6 +55,15 @@ def test_summary_counts_every_status_and_only_ok_files_bytes(report):
     assert report.count("ok") == 2 and report.count("failed") == 1
 
 
+def test_a_kept_summary_is_the_same_and_is_not_worked_out_again(report):
+    walked = report.summary
+    assert report.keep_summary() == walked
+    report.files.append(dict(report.files[0]))  # a finished report does not change: kept
+    assert report.summary == walked
+    report.summary["total"] = -1  # a copy each time
+    assert report.summary == walked
+
+
 def test_an_empty_report_sums_to_zero():
     assert Report().summary == {
         "total": 0,
