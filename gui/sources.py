@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from pixmill.engine.codecs import is_image_name
 from pixmill.engine.i18n import N_, _, ngettext, pgettext
+from pixmill.engine.piecemeal import let_go
 from pixmill.engine.report import human_bytes
 from pixmill.engine.scan import ScanOptions, collect_sources
 
@@ -56,8 +57,10 @@ class SourceCount:
     bytes: int = 0
     first_image: str | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
-    #: (path, bytes) of every image found, in scan order.
-    files: list[tuple[str, int]] = field(default_factory=list)
+    #: Every image found and its bytes, in scan order (two lists: the window joins them in C
+    #: and its garbage collector has no 100,000 pairs to walk).
+    paths: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
 
 
 def count_images(
@@ -74,9 +77,11 @@ def count_images(
                 sum(s.size for s in sources),
                 sources[0].path if sources else None,
                 problems,
-                [(s.path, s.size) for s in sources],
+                [s.path for s in sources],
+                [s.size for s in sources],
             )
         )
+        let_go(sources)  # 100,000 Sources freed at once held the GIL 40 ms
     return counts
 
 
@@ -128,7 +133,7 @@ class SourcesPanel(QGroupBox):
         self._options: Callable[[], ScanOptions] = ScanOptions
         self._tasks: set[BackgroundTask] = set()
         self._first_images: dict[str, str] = {}
-        self._files: dict[str, list[tuple[str, int]]] = {}
+        self._files: dict[str, tuple[list[str], list[int]]] = {}  # path: (files, bytes)
         self._excluded: set[str] = set()
         self.queue = QueueModel(parent=self)
         self.queue.removed.connect(self._files_removed)
@@ -282,13 +287,14 @@ class SourcesPanel(QGroupBox):
         self._update_totals()
 
     def _rebuild_queue(self) -> None:
-        lists = (self._files.get(p, ()) for p in self.paths())
+        lists = [self._files.get(p, ([], [])) for p in self.paths()]
+        paths = list(itertools.chain.from_iterable(f for f, _b in lists))  # in C
+        sizes = list(itertools.chain.from_iterable(b for _f, b in lists))
         if self._excluded:  # forget files whose folder left the queue
-            self._excluded &= {f[0] for files in self._files.values() for f in files}
-            queued = [f for files in lists for f in files if f[0] not in self._excluded]
-        else:  # in C: the folders' lists joined (100,000 files: 1 ms instead of 7)
-            queued = list(itertools.chain.from_iterable(lists))
-        self.queue.set_files(queued)
+            self._excluded &= set(paths)
+            kept = [i for i, p in enumerate(paths) if p not in self._excluded]
+            paths, sizes = [paths[i] for i in kept], [sizes[i] for i in kept]
+        self.queue.set_files(paths, sizes)
 
     @Slot()
     def rescan(self) -> None:
@@ -339,7 +345,7 @@ class SourcesPanel(QGroupBox):
                 item.setToolTip(0, c.path + "\n" + "\n".join(f"{p}: {m}" for p, m in c.problems))
             if c.first_image:
                 self._first_images[c.path] = c.first_image
-            self._files[c.path] = c.files
+            self._files[c.path] = (c.paths, c.sizes)
         if empty:
             names = pgettext("list separator", ", ").join(
                 f"“{os.path.basename(c.path) or c.path}”" for c in empty
