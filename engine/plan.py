@@ -15,6 +15,7 @@ from .formats import output_format
 from .i18n import N_, _
 from .job import Job, Plan, Source
 from .naming import renamed, render_name, uses_size
+from .piecemeal import let_go
 from .recipe import Recipe
 from .scan import ScanOptions, collect_sources
 
@@ -56,6 +57,10 @@ class _DirListing:
                 names = set()
             self._cache[folder] = names
         return name.casefold() in names
+
+    def folders(self) -> list[set[str]]:
+        """The names listed so far, a set per folder."""
+        return list(self._cache.values())
 
 
 def _unique(path: str, taken: set[str], listing: _DirListing) -> str:
@@ -136,6 +141,8 @@ def plan_jobs(
         jobs.append(
             Job(i, src.path, target, fmt, recipe, action, reason, src.size, src.mtime, sync)
         )
+    for keys in (taken, source_keys, *listing.folders()):
+        let_go(keys)  # one string each per file: not all at once
     return jobs
 
 
@@ -152,7 +159,9 @@ def plan(
     (--no-sync) publishes without waiting for the disk; progress(n): images found so far."""
     options = scan_options(recipe.recursive, output_dir, subfolder)
     sources, problems = collect_sources(inputs, options, cancel, progress)
-    return Plan(plan_jobs(sources, recipe, output_dir, subfolder, sync), problems)
+    jobs = plan_jobs(sources, recipe, output_dir, subfolder, sync)
+    let_go(sources)  # the jobs hold what they need of them
+    return Plan(jobs, problems)
 
 
 def format_plan(p: Plan) -> str:

@@ -72,6 +72,21 @@ def test_walk_is_sorted_within_folders_and_depth_first(tmp_path):
     assert rel == ["a.png", "b.jpg", "c.gif", "sub1/y.jpg", "sub1/deep/x.jpg", "sub2/z.jpg"]
 
 
+@pytest.mark.parametrize("run", [4096, 7])
+def test_a_big_folder_is_in_name_order_whether_sorted_at_once_or_in_runs(
+    tmp_path, monkeypatch, run
+):
+    import pixmill.engine.scan as scan
+
+    monkeypatch.setattr(scan, "_SORT_RUN", run)  # 7: 60 files make 9 runs, the last short
+    src = tmp_path / "in"
+    made = [f"{(i * 37) % 60:02d}-{i}.png" for i in range(60)]
+    for name in made:
+        touch(src / name)
+    sources, _ = collect_sources([src])
+    assert names(sources) == sorted(made)
+
+
 def test_inputs_keep_their_order(tmp_path):
     touch(tmp_path / "one" / "z.jpg")
     touch(tmp_path / "two" / "a.jpg")
