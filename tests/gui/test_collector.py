@@ -64,6 +64,16 @@ def test_new_objects_are_frozen_on_every_tick_while_held(pacer, qtbot):
     assert not _frozen(later)  # no pacing once nothing holds it
 
 
+def test_the_gil_switches_sooner_only_while_held(pacer):
+    from pixmill.gui.collector import GIL_SWITCH_S
+
+    before = sys.getswitchinterval()
+    pacer.hold("batch", True)
+    assert sys.getswitchinterval() == pytest.approx(min(before, GIL_SWITCH_S))
+    pacer.hold("batch", False)
+    assert sys.getswitchinterval() == before
+
+
 def test_window_paces_while_counting_and_while_a_batch_runs(
     window, images, tmp_path, qtbot, wait_counted
 ):
