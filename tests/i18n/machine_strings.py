@@ -31,6 +31,7 @@ MACHINE_STRINGS: dict[tuple[str, str], str] = {
         "which may speak another language"
     ),
     ("gui/format_editor.py", "JPEG XL"): "a format's name, the same in every language",
+    ("gui/queue_model.py", "one size per path"): "a ValueError for a caller's mistake",
     ("gui/actions.py", "<code>pixmill convert</code>"): "a command, typed as it is in any language",
     ("gui/app.py", "window shown"): (
         "PIXMILL_SMOKE_QUIT_MS: the packaging smoke test's line, read by a script"
