@@ -160,8 +160,8 @@ def _measure(app: Any, window: Any, args: argparse.Namespace, timer_cls: Any) ->
     while time.perf_counter() < think_until:
         app.processEvents()
         time.sleep(0.005)
+    sched.start()  # its first sample is taken before Start
     started = gaps["last"] = time.perf_counter()
-    sched.start()
     if sampler is not None:
         sampler.start(started)
     timer.start()
