@@ -134,7 +134,6 @@ class _Relay(BatchListener):
         self._results: list[dict[str, Any]] = []
         self._current: str | None = None
         self._progress: Progress | None = None
-        self._woken = False
 
     def _emit(self, signal_name: str, payload: Any) -> None:
         try:
@@ -142,43 +141,42 @@ class _Relay(BatchListener):
         except RuntimeError:  # the window (and its bridge) is already gone
             pass
 
-    def _posted(self) -> bool:
-        """Called with the lock held: whether the GUI thread must be woken (once until its
-        next take)."""
-        wake, self._woken = not self._woken, True
-        return wake
+    def _put(
+        self,
+        result: dict[str, Any] | None = None,
+        current: str | None = None,
+        snapshot: Progress | None = None,
+    ) -> None:
+        """Into the mailbox; the GUI thread is woken when it was empty (once until it takes)."""
+        with self._lock:
+            wake = not self._results and self._current is None and self._progress is None
+            if result is not None:
+                self._results.append(result)
+            if current is not None:
+                self._current = current
+            if snapshot is not None:
+                self._progress = snapshot
+        if wake:
+            self._emit("_mail", self)
 
     def take(self) -> tuple[list[dict[str, Any]], str | None, Progress | None]:
         """(results, newest current file, newest progress) since the last take (GUI thread)."""
         with self._lock:
             mail = (self._results, self._current, self._progress)
             self._results, self._current, self._progress = [], None, None
-            self._woken = False
         return mail
 
     def batch_started(self, total: int) -> None:
         self._emit("_started", total)
 
     def job_started(self, index: int, source: str) -> None:
-        with self._lock:
-            self._current = source
-            wake = self._posted()
-        if wake:
-            self._emit("_mail", self)
+        self._put(current=source)
 
     def job_finished(self, result: dict[str, Any]) -> None:
-        with self._lock:
-            self._results.append(result)
-            wake = self._posted()
-        if wake:
-            self._emit("_mail", self)
+        self._put(result=result)
 
     def progress(self, snapshot: Progress) -> None:
-        with self._lock:
-            self._progress = snapshot
-            wake = self._posted()
-        if wake:
-            self._emit("_mail", self)
+        self._put(snapshot=snapshot)
 
     def batch_finished(self, report: Report) -> None:
         report.keep_summary()  # here, on the runner's thread: the window reads it next
