@@ -219,7 +219,7 @@ class QueueView(QListView):
     def visible_rows(self) -> range:
         """The rows the viewport shows now."""
         n = self._model.rowCount()
-        first = self.indexAt(QPoint(1, 1))
+        first = self._first_shown()
         if n == 0 or not first.isValid():
             return range(0)
         area = self.viewport().rect()
@@ -227,6 +227,16 @@ class QueueView(QListView):
         while row < n and self.visualRect(self._rows.index(row, 0)).top() < area.bottom():
             row += 1
         return range(first.row(), row)
+
+    def _first_shown(self) -> QModelIndex:
+        """The row at the top left of the viewport. Scrolled by the pixel, the top line can
+        fall in the spacing between two rows, so the lines down to the next row are tried too."""
+        spacing = self.spacing()
+        for y in range(1, 2 * spacing + 3):
+            index = self.indexAt(QPoint(spacing + 1, y))
+            if index.isValid():
+                return index
+        return QModelIndex()
 
     @Slot()
     def update_visible(self) -> None:

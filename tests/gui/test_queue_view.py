@@ -185,6 +185,36 @@ def test_the_view_shows_the_plain_rows_and_takes_the_queue_models_indexes(window
     assert not rows.index(29, 0).data() or 29 in shown  # rows off screen are not named
 
 
+def test_rows_on_screen_are_found_at_every_pixel_of_a_scroll(window, qtbot, tmp_path):
+    """Scrolled by the pixel, the viewport's top line can fall in the spacing between two
+    rows: the rows on screen (those whose thumbnails are fetched) must still be found."""
+    from pixmill.gui.queue_view import LIST
+
+    write_queue(tmp_path / "in", 60)
+    window.add_paths([tmp_path / "in"])
+    model = window.sources.queue
+    qtbot.waitUntil(lambda: model.rowCount() == 60, timeout=10000)
+    view = window.sources.queueView
+    window.show()
+    for mode in (LIST, GRID):
+        view.set_mode(mode)
+        qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0, timeout=5000)
+        bar = view.verticalScrollBar()
+        step = (
+            view.visualRect(model.rows.index(1, 0)).top()
+            - view.visualRect(model.rows.index(0, 0)).top()
+            or view.gridSize().height()
+        )
+        empty = []
+        for offset in range(min(step + 4, bar.maximum())):
+            bar.setValue(offset)
+            shown = view.visible_rows()
+            top = view.visualRect(model.rows.index(shown.start, 0)) if shown else None
+            if not shown or top.bottom() < 0 or top.top() > 2 * view.spacing() + 2:
+                empty.append(offset)
+        assert empty == [], f"{mode}: no first row found at scroll offsets {empty}"
+
+
 def test_row_of_finds_rows_near_and_far_and_follows_removals(qapp):
     from pixmill.gui.queue_model import QueueModel
 
