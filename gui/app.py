@@ -31,8 +31,8 @@ def main(paths: Sequence[str]) -> int:
     # Before any widget takes its words, and before the window starts the worker pool.
     apply_language(app, default_settings())
     window = MainWindow()
-    opener = _FileOpenFilter(window)
-    app.installEventFilter(opener)
+    if FILE_OPEN_EVENTS:
+        app.installEventFilter(_FileOpenFilter(window))
     window.show()
     if paths:
         window.add_paths(paths)
@@ -45,6 +45,10 @@ def main(paths: Sequence[str]) -> int:
 
 
 DESKTOP_ID = "io.github.pixmill.Pixmill"
+#: Only macOS sends QFileOpenEvent. A filter on the application sees every event of every
+#: object, and one written in Python takes the GIL for each: elsewhere it would only slow
+#: every repaint while a batch's threads hold the GIL.
+FILE_OPEN_EVENTS = sys.platform == "darwin"
 
 
 class _FileOpenFilter(QObject):
