@@ -58,6 +58,7 @@ class BatchBridge(QObject):
         self._pending: list[dict[str, Any]] = []
         self._progress_snapshot: Progress | None = None
         self._current: str | None = None
+        self._mailboxes: list[_Relay] = []  # relays with mail not yet taken
         self._throttle = Throttle(FLUSH_INTERVAL_MS / 1000)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -73,6 +74,7 @@ class BatchBridge(QObject):
     @Slot(object)
     def _on_started(self, total: int) -> None:
         self._pending.clear()
+        self._mailboxes.clear()
         self._progress_snapshot = None
         self._current = None
         self._timer.stop()
@@ -81,13 +83,21 @@ class BatchBridge(QObject):
 
     @Slot(object)
     def _on_mail(self, relay: _Relay) -> None:
-        results, current, snapshot = relay.take()
-        self._pending.extend(results)
-        if current is not None:
-            self._current = current
-        if snapshot is not None:
-            self._progress_snapshot = snapshot
+        # The mail stays in the relay until the flush takes it: until then the relay's
+        # mailbox is not empty, so it does not wake this thread again (one wake a flush).
+        if relay not in self._mailboxes:
+            self._mailboxes.append(relay)
         self._schedule()
+
+    def _take_mail(self) -> None:
+        for relay in self._mailboxes:
+            results, current, snapshot = relay.take()
+            self._pending.extend(results)
+            if current is not None:
+                self._current = current
+            if snapshot is not None:
+                self._progress_snapshot = snapshot
+        self._mailboxes.clear()
 
     @Slot(object)
     def _on_finished(self, report: Report) -> None:
@@ -109,6 +119,7 @@ class BatchBridge(QObject):
     @Slot()
     def flush(self) -> None:
         """Emit what has piled up since the last flush (rows first, then progress)."""
+        self._take_mail()
         if self._current is not None:
             current, self._current = self._current, None
             self.currentFile.emit(current)
@@ -124,9 +135,10 @@ class _Relay(BatchListener):
     """The runner-side half of the bridge: it never touches widgets.
 
     Start and finish are signals of their own. Results, the current file and progress go
-    into a mailbox, and one signal wakes the GUI thread when the mailbox stops being empty:
-    one queued event per flush instead of three a file. Each event takes the GIL on the GUI
-    thread, and at 1,000 files a second they kept it waiting behind the runner's threads."""
+    into a mailbox, and one signal wakes the GUI thread when the mailbox stops being empty;
+    the bridge empties it when it flushes: one queued event per flush instead of three a
+    file. Each event takes the GIL on the GUI thread, and at 1,000 files a second they kept
+    it waiting behind the runner's threads."""
 
     def __init__(self, bridge: BatchBridge) -> None:
         self._bridge = bridge

@@ -51,6 +51,32 @@ def test_results_from_another_thread_arrive_in_order_and_coalesced(qtbot):
     assert len(batches) < 100, "results must be flushed in batches, not one signal per file"
 
 
+def test_a_steady_trickle_wakes_the_gui_thread_once_a_flush_not_once_a_file(qtbot):
+    """Each wake is a queued event that takes the GIL on the GUI thread: results arriving
+    one at a time, with the GUI thread idle between them, must still wake it only about as
+    often as the bridge flushes (30 times a second), not once a file."""
+    bridge = BatchBridge()
+    delivered: list[dict] = []
+    bridge.resultsReady.connect(delivered.extend)
+    wakes = []
+    bridge._mail.connect(lambda relay: wakes.append(relay))  # noqa: SLF001 - what is counted
+    listener = bridge.listener()
+    listener.batch_started(300)
+    began = time.monotonic()
+
+    def trickle():
+        for i in range(300):
+            listener.job_finished(_result(i))
+            time.sleep(0.002)  # 500 files a second, each after the GUI thread could wake
+
+    feeder = _in_thread(trickle)
+    qtbot.waitUntil(lambda: len(delivered) == 300, timeout=10000)
+    feeder.join()
+    flushes_possible = (time.monotonic() - began) / 0.033 + 2
+    assert [r["index"] for r in delivered] == list(range(300))
+    assert len(wakes) <= flushes_possible, (len(wakes), flushes_possible)
+
+
 def test_only_the_newest_progress_is_shown_and_finish_comes_last(qtbot):
     bridge = BatchBridge()
     seen: list[tuple[str, object]] = []
