@@ -17,7 +17,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QModelRoleDataSpan,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
@@ -262,8 +268,21 @@ class ResultsModel(QAbstractTableModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        r = self.result(index.row())
-        col = index.column()
+        return self._value(self.result(index.row()), index.column(), role)
+
+    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N803
+        """Every role a delegate asks of a cell, in one call. Qt's own multiData asks data()
+        once a role (seven for each cell painted), and every call from Qt into Python takes
+        the GIL: while a batch's threads hold it, each of those waited its turn."""
+        if not index.isValid():
+            return
+        r, col = self.result(index.row()), index.column()
+        for i in range(roleDataSpan.size()):
+            slot = roleDataSpan[i]
+            slot.setData(self._value(r, col, slot.role()))
+
+    def _value(self, r: dict[str, Any], col: int, role: int) -> Any:
+        """What cell (r's row, col) holds for role."""
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(r, col)
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -13,6 +13,7 @@ from pixmill.gui.results import (
     COL_MESSAGE,
     COL_SIZE,
     COL_STATUS,
+    COLUMNS,
     TOOLTIP_WARNINGS,
     ResultsModel,
 )
@@ -45,6 +46,42 @@ def test_rows_show_name_status_sizes_dimensions_and_message(qtbot):
     assert text(1, COL_MESSAGE) == "not an image"
     assert model.data(model.index(1, COL_STATUS), Qt.ItemDataRole.DecorationRole) is not None
     assert model.data(model.index(1, COL_FILE), Qt.ItemDataRole.ToolTipRole) == "/photos/bad2.jpg"
+
+
+def test_a_painted_cell_is_one_call_into_python_with_what_data_says(qtbot):
+    """The table's delegate gets every role of a cell from one multiData call (each call
+    from Qt into Python waits for the GIL while a batch runs), and gets what data() says."""
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
+
+    calls = {"data": 0, "multiData": 0}
+
+    class Counting(ResultsModel):
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+            calls["data"] += 1
+            return super().data(index, role)
+
+        def multiData(self, index, roleDataSpan):  # noqa: N803
+            calls["multiData"] += 1
+            return super().multiData(index, roleDataSpan)
+
+    model = Counting()
+    model.append_results([_ok(1), _failed(2)] * 10)
+    view = QTableView()
+    view.setModel(model)
+    view.resize(900, 400)
+    view.grab()  # paints every cell on screen
+    assert calls["multiData"] >= 2 * len(COLUMNS)
+    assert calls["data"] == 0
+
+    for row, col in ((0, COL_SIZE), (1, COL_MESSAGE), (1, COL_STATUS)):
+        index, option = model.index(row, col), QStyleOptionViewItem()
+        QStyledItemDelegate().initStyleOption(option, index)
+        assert option.text == model.data(index)
+        assert bool(option.displayAlignment & Qt.AlignmentFlag.AlignRight) == (col == COL_SIZE)
+    assert not option.icon.isNull()  # the failed file's status icon
+    option = QStyleOptionViewItem()
+    QStyledItemDelegate().initStyleOption(option, model.index(1, COL_MESSAGE))
+    assert option.palette.text().color() == model._error_color().color()  # noqa: SLF001
 
 
 def test_a_file_with_warnings_is_marked_in_its_status_column(qtbot):
