@@ -14,7 +14,6 @@ from __future__ import annotations
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
-    QPoint,
     QSize,
     Qt,
     QTimer,
@@ -218,25 +217,25 @@ class QueueView(QListView):
 
     def visible_rows(self) -> range:
         """The rows the viewport shows now."""
-        n = self._model.rowCount()
-        first = self._first_shown()
-        if n == 0 or not first.isValid():
-            return range(0)
-        area = self.viewport().rect()
-        row = first.row()
-        while row < n and self.visualRect(self._rows.index(row, 0)).top() < area.bottom():
+        n, bottom = self._model.rowCount(), self.viewport().rect().bottom()
+        first = self._first_shown(n)
+        row = first
+        while row < n and self.visualRect(self._rows.index(row, 0)).top() < bottom:
             row += 1
-        return range(first.row(), row)
+        return range(first, row)
 
-    def _first_shown(self) -> QModelIndex:
-        """The row at the top left of the viewport. Scrolled by the pixel, the top line can
-        fall in the spacing between two rows, so the lines down to the next row are tried too."""
-        spacing = self.spacing()
-        for y in range(1, 2 * spacing + 3):
-            index = self.indexAt(QPoint(spacing + 1, y))
-            if index.isValid():
-                return index
-        return QModelIndex()
+    def _first_shown(self, n: int) -> int:
+        """The first of n rows at least partly below the viewport's top (n if none). Rows lie
+        in order down the view (line after line of them in the grid), so a binary search
+        over their rectangles finds it, wherever the spacing between rows falls."""
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.visualRect(self._rows.index(mid, 0)).bottom() < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     @Slot()
     def update_visible(self) -> None:
