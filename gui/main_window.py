@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         b.stateChanged.connect(self._set_state)
         b.planned.connect(self._planned)
         b.progressChanged.connect(self._show_progress)
-        b.resultsReady.connect(self.results.add_results)
+        b.resultsReady.connect(self.results.queue_results)
         b.currentFile.connect(self._show_current_file)
         b.finished.connect(self._finished)
         b.problem.connect(self._show_problem)

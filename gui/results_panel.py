@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFont, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,12 @@ from .formatting import latin_char_width
 from .placeholder import paint_placeholder
 from .result_dialog import ResultDialog
 from .results import COL_DIMS, COL_FILE, COL_SIZE, COL_STATUS, COL_TIME, ResultsModel
+
+#: A running batch's new rows join the table at most this often (milliseconds). The table
+#: follows the newest rows, so every join repaints each cell on screen, and each cell is a
+#: call from Qt into Python that waits for the GIL while the batch's threads hold it. The
+#: counts above the table follow the rows.
+ROWS_EVERY_MS = 100
 
 
 class ResultsView(QTableView):
@@ -73,6 +79,11 @@ class ResultsPanel(QWidget):
         self.report: Report | None = None
         self.report_dir = ""
         self._output_dir: str | None = None
+        self._incoming: list[dict[str, Any]] = []
+        self._rows_timer = QTimer(self)
+        self._rows_timer.setSingleShot(True)
+        self._rows_timer.setInterval(ROWS_EVERY_MS)
+        self._rows_timer.timeout.connect(self._take_incoming)
 
         title = QLabel(_("Results"), self)
         font = QFont(title.font())
@@ -156,10 +167,28 @@ class ResultsPanel(QWidget):
     # --- rows ------------------------------------------------------------------------------
     @Slot(object)
     def add_results(self, results: list[dict[str, Any]]) -> None:
+        """Rows for results, now."""
         self.model.append_results(results)
+
+    @Slot(object)
+    def queue_results(self, results: list[dict[str, Any]]) -> None:
+        """Rows for a running batch's results: they join the table within ROWS_EVERY_MS,
+        with any others that arrive meanwhile, and all of them before its report shows."""
+        self._incoming.extend(results)
+        if not self._rows_timer.isActive():
+            self._rows_timer.start()
+
+    @Slot()
+    def _take_incoming(self) -> None:
+        self._rows_timer.stop()
+        if self._incoming:
+            results, self._incoming = self._incoming, []
+            self.add_results(results)
 
     def clear(self) -> None:
         """Forget the last batch: rows, summary and report."""
+        self._rows_timer.stop()
+        self._incoming = []
         self.model.set_show_thumbnails(False)
         self.model.clear()
         self.summaryLabel.clear()
@@ -261,6 +290,7 @@ class ResultsPanel(QWidget):
         """The batch is over: its summary, and the buttons that use its report and outputs.
         output_dir None means the outputs went next to each source; summary is
         report.summary when the caller has it already (each reading walks every result)."""
+        self._take_incoming()
         self.report = report
         self._output_dir = output_dir
         self.model.set_show_thumbnails(True)

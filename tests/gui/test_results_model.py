@@ -151,3 +151,27 @@ def test_progress_text():
     paused = Progress(30, 120, 28, 0, 2, 0, 10.0, 3.0, 0.0, None, paused=True)
     assert formatting.progress_text(paused) == "Paused · 30 / 120 · 3.0 files/s · ETA —"
     assert formatting.duration(3725) == "1 h 02 m"
+
+
+def test_a_running_batchs_rows_join_the_table_together_and_all_before_its_report(qtbot):
+    from pixmill.engine.report import Report
+    from pixmill.gui.results_panel import ROWS_EVERY_MS, ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    inserts = []
+    panel.model.rowsInserted.connect(lambda *_: inserts.append(panel.model.rowCount()))
+    for i in range(3):  # three flushes of the bridge in quick succession
+        panel.queue_results([_ok(2 * i), _failed(2 * i + 1)])
+    assert panel.model.rowCount() == 0, "rows wait to join the table together"
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 6, timeout=ROWS_EVERY_MS * 20)
+    assert inserts == [6], "one insertion, one repaint of the followed tail"
+    assert "3 converted" in panel.summaryLabel.text() and "3 failed" in panel.summaryLabel.text()
+
+    panel.queue_results([_ok(6)])
+    panel.show_report(Report(files=[*panel.model.all_results(), _ok(6)]), "/out")
+    assert panel.model.rowCount() == 7, "the last rows are in before the report shows"
+    panel.queue_results([_ok(7)])
+    panel.clear()
+    qtbot.wait(ROWS_EVERY_MS * 3)
+    assert panel.model.rowCount() == 0, "a cleared panel drops rows still on their way"
