@@ -286,7 +286,7 @@ class QueuePanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(view, 1)
         model = view.model()
-        for signal in (model.modelReset, model.rowsRemoved):
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._count_changed)
         self._count_changed()
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel
 
 from pixmill.gui.queue_view import GRID
 
@@ -214,6 +215,18 @@ def test_rows_on_screen_are_found_at_every_pixel_of_a_scroll(window, qtbot, tmp_
             if not shown or bottom(shown.start) < 0 or shown.start and bottom(shown.start - 1) >= 0:
                 wrong.append(offset)
         assert wrong == [], f"{mode}: wrong first row at scroll offsets {wrong}"
+
+
+def test_the_count_above_the_queue_says_how_many_images_are_queued(window, qtbot, tmp_path):
+    write_queue(tmp_path / "in", 12)
+    window.add_paths([tmp_path / "in"])
+    model = window.sources.queue
+    qtbot.waitUntil(lambda: model.rowCount() == 12, timeout=10000)
+    label = window.findChild(QLabel, "queueCountLabel")
+    assert label.text() == "12 images"
+    window.sources.queueView.setCurrentIndex(model.index(3, 0))
+    window.sources.queueView.remove_selected()
+    assert label.text() == "11 images"
 
 
 def test_row_of_finds_rows_near_and_far_and_follows_removals(qapp):
