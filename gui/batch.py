@@ -228,6 +228,8 @@ class BatchController(QObject):
         self.session: BatchSession | None = None
         self._plan_task: BackgroundTask | None = None
         self._preparation: Preparation | None = None
+        self._planning_held = False
+        self._plan_due = False  # PLAN_AFTER_MS have passed; the plan task may start
         self._helpers: set[BackgroundTask] = set()
         #: Keeps garbage collections short while a batch's objects pile up (collector.py).
         self.collector = CollectorPacer(self)
@@ -322,10 +324,36 @@ class BatchController(QObject):
         task.failed.connect(self._on_prepare_failed)
         task.cancelled.connect(self._on_prepare_cancelled)
         self._plan_task, self._preparation = task, prep
+        self._plan_due = False
         self._set_state(PREPARING)
         # A cancel meanwhile is seen by the task as soon as it starts (it then ends at once).
-        QTimer.singleShot(PLAN_AFTER_MS, task, task.start)
+        QTimer.singleShot(PLAN_AFTER_MS, task, self._plan_after_repaint)
         return True
+
+    def hold_planning(self, held: bool) -> None:
+        """While held (the window's sources are still being counted), a batch started
+        meanwhile waits to be planned. The count and the planner walk the same folders in
+        pure Python: run together they wanted the GIL at the same time as the GUI thread,
+        which CPython does not hand over fairly (at Start the window waited 50 ms for it).
+        One after the other they take no longer, as only one of them can hold the GIL at a
+        time, and the planner then finds the folders in the system's cache."""
+        self._planning_held = held
+        if not held:
+            self._start_planning()
+
+    @Slot()
+    def _plan_after_repaint(self) -> None:
+        self._plan_due = True
+        self._start_planning()
+
+    def _start_planning(self) -> None:
+        task = self._plan_task
+        if task is None or not self._plan_due or self.state != PREPARING:
+            return
+        if self._planning_held and not task.cancel_requested:
+            return  # hold_planning(False) starts it; a cancel starts it to end at once
+        self._plan_due = False
+        task.start()
 
     @Slot(object)
     def _on_prepared(self, prep: Preparation) -> None:
@@ -411,6 +439,7 @@ class BatchController(QObject):
         swept by the runner's supervisor (never on this thread)."""
         if self.state in (PREPARING, ESTIMATING) and self._plan_task is not None:
             self._plan_task.cancel()
+            self._start_planning()  # a plan held back starts, sees the cancel and ends
             if self.state == ESTIMATING:
                 self.runner.cancel()  # the sample's batch, if it started
         elif self.state in (RUNNING, PAUSED):

@@ -235,6 +235,10 @@ class BackgroundTask(QObject):
     def cancel(self) -> None:
         self._cancel.set()
 
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
     def _run(self) -> None:
         try:
             outcome: tuple[str, Any] = ("finished", self._fn(self._cancel.is_set))

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.sources.changed.connect(self._sources_changed)
         self.sources.notice.connect(self.show_notice)
         self.sources.scanningChanged.connect(self._scanning_changed)
+        self.sources.scanningChanged.connect(self.batch.hold_planning)
         self.sources.exampleChanged.connect(self.recipePanel.set_example_source)
         self.recipePanel.notice.connect(self.show_notice)
         # Counts depend on recursion and on which output folders a scan skips.

@@ -248,3 +248,35 @@ def test_closing_during_a_batch_asks_then_cancels_cleanly(
     assert window.batch.runner.worker_pids() == []
     assert leftovers(tmp_path) == []
     assert len(asked) == 2
+
+
+@pytest.mark.timeout(90)
+def test_a_batch_started_while_the_sources_are_counted_is_planned_after_the_count(
+    qtbot, window, images, tmp_path
+):
+    """The count and the planner are both pure Python: the plan waits for the count (one
+    thread at a time wants the GIL with the GUI thread), and a cancel meanwhile ends it."""
+    from pixmill.gui.batch import IDLE, PLAN_AFTER_MS, PREPARING
+
+    images(tmp_path / "src", 3)
+    window.output.set_output(str(tmp_path / "out"), next_to_source=False)
+    window.add_paths([tmp_path / "src"])
+    qtbot.waitUntil(lambda: not window.sources.is_scanning(), timeout=10000)
+    planned = []
+    window.batch.planned.connect(planned.append)
+
+    window.sources.scanningChanged.emit(True)  # as when a count of a big folder is under way
+    assert window.start()
+    qtbot.wait(PLAN_AFTER_MS * 8)
+    assert window.batch.state == PREPARING and planned == [], "no planning while counting"
+    with qtbot.waitSignal(window.batchFinished, timeout=60000) as finished:
+        window.sources.scanningChanged.emit(False)  # the count is in
+    assert len(planned) == 1 and finished.args[0].summary["ok"] == 3
+
+    window.sources.scanningChanged.emit(True)
+    assert window.start()
+    qtbot.wait(PLAN_AFTER_MS * 3)
+    window.cancel()
+    qtbot.waitUntil(lambda: window.batch.state == IDLE, timeout=5000)
+    assert len(planned) == 1, "a cancelled batch is never planned"
+    window.sources.scanningChanged.emit(False)
