@@ -18,14 +18,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QModelIndex,
     QModelRoleDataSpan,
+    QObject,
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPixmap,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import QApplication, QComboBox, QStyle
 
 from pixmill.engine.i18n import N_, _, ngettext
 
@@ -143,6 +153,28 @@ def _small(icon: QIcon, box: int, side: int = 16) -> QIcon:
     painter.drawPixmap(offset, offset, icon.pixmap(side, side))
     painter.end()
     return QIcon(canvas)
+
+
+def plain_header_model(model: QAbstractItemModel, parent: QObject) -> QStandardItemModel:
+    """model's column titles (text and alignment) in a QStandardItemModel made by Qt, not by
+    Python, owned by parent: the one a QComboBox makes for itself, kept when the combo box
+    goes. A header view asks its model about every title (text, alignment, font, colours...)
+    each time it measures or paints itself; asked of a Python model, that was 150 calls into
+    Python when the table first showed at Start, each one waiting for the GIL while the
+    sources were still being counted."""
+    combo = QComboBox()
+    titles = combo.model()
+    titles.setParent(parent)
+    assert isinstance(titles, QStandardItemModel)
+    columns = model.columnCount()
+    titles.setColumnCount(columns)
+    horizontal = Qt.Orientation.Horizontal
+    for section in range(columns):
+        for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole):
+            titles.setHeaderData(
+                section, horizontal, model.headerData(section, horizontal, role), role
+            )
+    return titles
 
 
 class ResultsModel(QAbstractTableModel):

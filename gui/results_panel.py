@@ -33,7 +33,15 @@ from . import formatting
 from .formatting import latin_char_width
 from .placeholder import paint_placeholder
 from .result_dialog import ResultDialog
-from .results import COL_DIMS, COL_FILE, COL_SIZE, COL_STATUS, COL_TIME, ResultsModel
+from .results import (
+    COL_DIMS,
+    COL_FILE,
+    COL_SIZE,
+    COL_STATUS,
+    COL_TIME,
+    ResultsModel,
+    plain_header_model,
+)
 
 #: A running batch's new rows join the table at most this often (milliseconds). The table
 #: follows the newest rows, so every join repaints each cell on screen, and each cell is a
@@ -141,6 +149,7 @@ class ResultsPanel(QWidget):
         self.view.setIconSize(QSize(row - 4, row - 4))
         self.model.status_icon_box = row - 4
         hh = self.view.horizontalHeader()
+        hh.setModel(plain_header_model(self.model, self))  # titles without a call into Python
         hh.setStretchLastSection(True)
         hh.setHighlightSections(False)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)

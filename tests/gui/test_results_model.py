@@ -175,3 +175,34 @@ def test_a_running_batchs_rows_join_the_table_together_and_all_before_its_report
     panel.clear()
     qtbot.wait(ROWS_EVERY_MS * 3)
     assert panel.model.rowCount() == 0, "a cleared panel drops rows still on their way"
+
+
+def test_the_tables_header_shows_the_titles_without_asking_the_python_model(qtbot, monkeypatch):
+    """Each call from Qt into Python takes the GIL: the header asks a model of its own."""
+    from PySide6.QtCore import QModelIndex
+
+    from pixmill.gui.results_panel import ResultsPanel
+
+    asked = []
+    original = ResultsModel.headerData
+    monkeypatch.setattr(
+        ResultsModel, "headerData", lambda self, *a: asked.append(a) or original(self, *a)
+    )
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    model, header = panel.model, panel.view.horizontalHeader()
+    horizontal = Qt.Orientation.Horizontal
+    titles = header.model()
+    assert titles is not model and titles.columnCount() == model.columnCount(QModelIndex())
+    for section in range(model.columnCount(QModelIndex())):
+        for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole):
+            assert titles.headerData(section, horizontal, role) == model.headerData(
+                section, horizontal, role
+            )
+    assert titles.headerData(COL_SIZE, horizontal) == "Size"
+    asked.clear()
+    panel.add_results([_ok(1)])
+    panel.resize(900, 300)
+    panel.grab()  # lays the table out and paints it, header and all
+    assert asked == []
+    assert header.sectionSize(COL_FILE) > 0 and header.stretchLastSection()
