@@ -59,6 +59,10 @@ from .sources import SourcesPanel
 APP_NAME = "Pixmill"
 MIN_SIZE = window_layout.MIN_SIZE
 IDLE_HINT = N_("Drop folders or images anywhere on this window to add them.")
+#: When a batch starts, the recipe and output settings are greyed out this much later (ms).
+#: That repaint covers half the window (6-12 ms of the GUI thread here): in a turn of the
+#: event loop of its own, it does not add to the rest of the window's change for Start.
+PANELS_AFTER_MS = 15
 
 
 class MainWindow(QMainWindow):
@@ -412,14 +416,23 @@ class MainWindow(QMainWindow):
         elif self.sources.is_scanning():
             self.sources.cancel_scans()
 
+    @Slot()
+    def _lock_settings(self) -> None:
+        """The recipe and the output settings cannot change while a batch is under way."""
+        busy = self.batch.busy
+        self.recipePanel.setEnabled(not busy)
+        self.output.setEnabled(not busy)
+
     @Slot(object)
     def _set_state(self, state: str) -> None:
         can_start = bool(self.sources.paths())
         self.runBar.set_state(state, can_start)
         busy = state != IDLE
         self.preview.hold(busy)
-        self.recipePanel.setEnabled(not busy)
-        self.output.setEnabled(not busy)
+        if busy:  # greyed out a turn of the event loop later: see PANELS_AFTER_MS
+            QTimer.singleShot(PANELS_AFTER_MS, self, self._lock_settings)
+        else:
+            self._lock_settings()
         self.commands.start.setEnabled(not busy and can_start)
         self.output.estimateButton.setEnabled(not busy and can_start)
         self.commands.pause.setEnabled(state in (RUNNING, PAUSED))

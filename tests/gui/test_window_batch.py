@@ -280,3 +280,21 @@ def test_a_batch_started_while_the_sources_are_counted_is_planned_after_the_coun
     qtbot.waitUntil(lambda: window.batch.state == IDLE, timeout=5000)
     assert len(planned) == 1, "a cancelled batch is never planned"
     window.sources.scanningChanged.emit(False)
+
+
+@pytest.mark.timeout(90)
+def test_the_recipe_and_output_settings_are_locked_while_a_batch_is_under_way(
+    qtbot, window, images, tmp_path
+):
+    images(tmp_path / "src", 3)
+    window.output.set_output(str(tmp_path / "out"), next_to_source=False)
+    window.add_paths([tmp_path / "src"])
+    qtbot.waitUntil(lambda: not window.sources.is_scanning(), timeout=10000)
+    locked = []
+    window.batch.planned.connect(
+        lambda _plan: locked.append((window.recipePanel.isEnabled(), window.output.isEnabled()))
+    )
+    with qtbot.waitSignal(window.batchFinished, timeout=60000):
+        assert window.start()
+    assert locked == [(False, False)], "greyed out before the batch was planned"
+    assert window.recipePanel.isEnabled() and window.output.isEnabled()
