@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -231,12 +230,10 @@ class BatchController(QObject):
         self._planning_held = False
         self._plan_due = False  # PLAN_AFTER_MS have passed; the plan task may start
         self._helpers: set[BackgroundTask] = set()
-        #: Keeps garbage collections short while a batch's objects pile up (collector.py).
+        #: Keeps garbage collections short, and the GIL's switch interval at 1 ms, while a
+        #: batch's objects pile up and its threads hold the GIL in turns with this one
+        #: (collector.py).
         self.collector = CollectorPacer(self)
-        # The batch's own threads (planning, the supervisor, its journal) hold the GIL in
-        # turns with the GUI thread: hand it over every millisecond instead of every 5, so a
-        # busy batch thread delays a repaint by 1 ms a turn, not 5.
-        sys.setswitchinterval(0.001)
         #: The pool's workers run at a lower priority than the window (priority.py).
         self.priority = WorkerPriority()
         #: engine.cluster.ClusterSpec of the Dask cluster the next batches run on (None: this

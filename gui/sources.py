@@ -70,15 +70,16 @@ def count_images(
     counts = []
     for path in paths:
         sources, problems = collect_sources([path], options, cancelled)
+        sizes = [s.size for s in sources]
         counts.append(
             SourceCount(
                 path,
                 len(sources),
-                sum(s.size for s in sources),
+                sum(sizes),  # in C: not a second walk over the Sources
                 sources[0].path if sources else None,
                 problems,
                 [s.path for s in sources],
-                [s.size for s in sources],
+                sizes,
             )
         )
         let_go(sources)  # 100,000 Sources freed at once held the GIL 40 ms
